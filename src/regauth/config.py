@@ -1,0 +1,248 @@
+"""Configuration: one frozen dataclass per TOML section, loaded from a file plus REGAUTH_* overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+from regauth.errors import ConfigError
+
+ENV_PREFIX = "REGAUTH_"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    listen: str = "127.0.0.1:5001"
+    # The URL clients reach regauth at; the registry's auth.token.realm is built from it.
+    public_url: str = "http://localhost:5001"
+    # Proxies whose X-Forwarded-For is believed (CIDRs or addresses).
+    trusted_proxies: tuple[str, ...] = ()
+    # Worker processes; 0 means one per CPU core.
+    workers: int = 0
+    access_log: bool = True
+
+
+@dataclass(frozen=True)
+class TokenConfig:
+    issuer: str = "regauth"
+    # Audiences this service issues for; the first is the default when a client sends none.
+    service: tuple[str, ...] = ("registry",)
+    ttl_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    path: str = "data/regauth.db"
+    # How often batched last-used records are written.
+    usage_flush_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
+class KeysConfig:
+    dir: str = "data/keys"
+    algorithm: Literal["ES256", "RS256"] = "ES256"
+    kid_format: Literal["libtrust", "jwk-thumbprint"] = "libtrust"
+    # Put the signing certificate in every JWT header (works with registry 2.8 and 3.x alike).
+    x5c: bool = True
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    # Accept the account password at /token (as Docker Hub does) besides personal access tokens.
+    password_logins: bool = True
+    # How long a successful password check is remembered (keyed hash, memory only).
+    password_cache_seconds: int = 60
+    # Concurrent memory-hard password checks per worker; the rest wait.
+    password_check_concurrency: int = 2
+    # Lifetime of API sessions (POST /v2/users/login, /v2/auth/token).
+    session_ttl_seconds: int = 1800
+    # Longest lifetime a personal access token may be given, in days; 0 = no limit
+    # (and "never expires" allowed). When set, every token must expire within it.
+    max_token_lifetime_days: int = 0
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+@dataclass(frozen=True)
+class Config:
+    server: ServerConfig = field(default_factory=ServerConfig)
+    token: TokenConfig = field(default_factory=TokenConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    keys: KeysConfig = field(default_factory=KeysConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+    @property
+    def listen_host(self) -> str:
+        return self.server.listen.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def listen_port(self) -> int:
+        return int(self.server.listen.rsplit(":", 1)[1])
+
+    @property
+    def realm(self) -> str:
+        return self.server.public_url.rstrip("/") + "/token"
+
+    @property
+    def default_service(self) -> str:
+        return self.token.service[0]
+
+    @property
+    def worker_count(self) -> int:
+        return self.server.workers or (os.cpu_count() or 1)
+
+
+def load_config(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Config:
+    """Read TOML (if given), apply REGAUTH_<SECTION>_<KEY> overrides, validate."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    sections: dict[str, Any] = {}
+    for f in dataclasses.fields(Config):
+        section_raw = raw.pop(f.name, {})
+        if not isinstance(section_raw, dict):
+            raise ConfigError(f"[{f.name}] must be a table")
+        sections[f.name] = _build_section(f.name, _section_type(f), section_raw, environ)
+    if raw:
+        raise ConfigError(f"unknown config section: [{sorted(raw)[0]}]")
+    _reject_unknown_env(environ)
+    config = Config(**sections)
+    _validate(config)
+    return config
+
+
+def _section_type(f: dataclasses.Field[Any]) -> type[Any]:
+    hints = typing.get_type_hints(Config)
+    return typing.cast(type[Any], hints[f.name])
+
+
+def _build_section(
+    name: str, cls: type[Any], raw: dict[str, Any], environ: Mapping[str, str]
+) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"unknown config key: {name}.{key}")
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        env_key = f"{ENV_PREFIX}{name.upper()}_{f.name.upper()}"
+        if env_key in environ:
+            values[f.name] = _from_env(f"{name}.{f.name}", hints[f.name], environ[env_key])
+        elif f.name in raw:
+            values[f.name] = _coerce(f"{name}.{f.name}", hints[f.name], raw[f.name])
+    return cls(**values)
+
+
+def _reject_unknown_env(environ: Mapping[str, str]) -> None:
+    known = {
+        f"{ENV_PREFIX}{s.name.upper()}_{f.name.upper()}"
+        for s in dataclasses.fields(Config)
+        for f in dataclasses.fields(_section_type(s))
+    }
+    # REGAUTH_CONFIG names the file itself.
+    known.add(f"{ENV_PREFIX}CONFIG")
+    for key in environ:
+        if key.startswith(ENV_PREFIX) and key not in known:
+            raise ConfigError(f"unknown config environment variable: {key}")
+
+
+def _from_env(key: str, typ: Any, text: str) -> Any:
+    if typ is bool:
+        lowered = text.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{key}: expected true or false, got {text!r}")
+    if get_origin(typ) is tuple:
+        return _coerce(key, typ, [p.strip() for p in text.split(",") if p.strip()])
+    if typ is int or typ is float:
+        try:
+            return _coerce(key, typ, typ(text))
+        except ValueError:
+            raise ConfigError(f"{key}: expected a number, got {text!r}") from None
+    return _coerce(key, typ, text)
+
+
+def _coerce(key: str, typ: Any, value: Any) -> Any:
+    origin = get_origin(typ)
+    if origin is Literal:
+        if value not in get_args(typ):
+            choices = ", ".join(repr(a) for a in get_args(typ))
+            raise ConfigError(f"{key}: must be one of {choices}, got {value!r}")
+        return value
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{key}: expected a string or a list of strings")
+        return tuple(value)
+    if typ is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if typ is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if typ is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if typ is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{key}: unsupported type {typ!r}")  # pragma: no cover - programming error
+
+
+def _validate(config: Config) -> None:
+    listen = config.server.listen
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"server.listen: expected HOST:PORT, got {listen!r}")
+    if not config.server.public_url.startswith(("http://", "https://")):
+        raise ConfigError("server.public_url: must start with http:// or https://")
+    for proxy in config.server.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"server.trusted_proxies: not an address or CIDR: {proxy!r}"
+            ) from None
+    if config.server.workers < 0:
+        raise ConfigError("server.workers: must be 0 (one per core) or more")
+    if not config.token.service or not all(config.token.service):
+        raise ConfigError("token.service: at least one non-empty audience is required")
+    if not config.token.issuer:
+        raise ConfigError("token.issuer: must not be empty")
+    # Registries allow 60 s of clock leeway and clients treat < 60 s as 60 s.
+    if not 60 <= config.token.ttl_seconds <= 86400:
+        raise ConfigError("token.ttl_seconds: must be between 60 and 86400")
+    if config.storage.usage_flush_seconds <= 0:
+        raise ConfigError("storage.usage_flush_seconds: must be positive")
+    if config.auth.password_cache_seconds < 0:
+        raise ConfigError("auth.password_cache_seconds: must not be negative")
+    if not 60 <= config.auth.session_ttl_seconds <= 86400:
+        raise ConfigError("auth.session_ttl_seconds: must be between 60 and 86400")
+    if config.auth.max_token_lifetime_days < 0:
+        raise ConfigError("auth.max_token_lifetime_days: must be 0 (no limit) or more")
+    if config.auth.password_check_concurrency < 1:
+        raise ConfigError("auth.password_check_concurrency: must be at least 1")

@@ -1,0 +1,108 @@
+"""Every error regauth raises, each declaring its HTTP status and error code once."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class RegauthError(Exception):
+    """Base class. `message` is shown to clients and in logs, so it never holds a secret."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "UNKNOWN"
+    # OAuth2 `error` value (RFC 6749 §5.2) for the POST /token form, where one applies.
+    oauth_error: ClassVar[str | None] = None
+    default_message: ClassVar[str] = "internal error"
+
+    def __init__(self, message: str | None = None, **fields: Any) -> None:
+        self.message = message or self.default_message
+        # Extra machine-readable fields for the error body (never secrets).
+        self.fields = fields
+        super().__init__(self.message)
+
+    def body(self) -> dict[str, Any]:
+        """The JSON error body: `details` is what docker prints, `errors` what OCI clients read."""
+        body: dict[str, Any] = {
+            "details": self.message,
+            # Docker Hub's API error shape, for scripts written against it.
+            "detail": self.message,
+            "message": self.message,
+            "errors": [{"code": self.code, "message": self.message}],
+        }
+        if self.oauth_error:
+            body["error"] = self.oauth_error
+            body["error_description"] = self.message
+        body.update(self.fields)
+        return body
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class ConfigError(RegauthError):
+    """Bad configuration; stops start-up with a message naming the key."""
+
+    code = "CONFIG"
+
+
+class BadRequest(RegauthError):
+    status = 400
+    code = "BAD_REQUEST"
+    oauth_error = "invalid_request"
+    default_message = "bad request"
+
+
+class UnsupportedGrantType(BadRequest):
+    code = "UNSUPPORTED"
+    oauth_error = "unsupported_grant_type"
+    default_message = "unsupported grant_type"
+
+
+class PayloadTooLarge(RegauthError):
+    status = 413
+    code = "SIZE_INVALID"
+    default_message = "request body too large"
+
+
+class Unauthorized(RegauthError):
+    status = 401
+    code = "UNAUTHORIZED"
+    oauth_error = "invalid_grant"
+    default_message = "incorrect username or password"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Basic realm="regauth"'}
+
+
+class MalformedToken(Unauthorized):
+    """A secret carrying a regauth prefix that fails the format or checksum test."""
+
+    default_message = "malformed personal access token"
+
+
+class Forbidden(RegauthError):
+    status = 403
+    code = "DENIED"
+    default_message = "access denied"
+
+
+class NotFound(RegauthError):
+    status = 404
+    code = "NOT_FOUND"
+    default_message = "not found"
+
+
+class MethodNotAllowed(RegauthError):
+    status = 405
+    code = "UNSUPPORTED"
+    default_message = "method not allowed"
+
+
+class Conflict(RegauthError):
+    status = 409
+    code = "CONFLICT"
+    default_message = "conflict"
+
+
+class NotFoundInStore(NotFound):
+    """A store lookup by key found nothing (users, tokens, repositories)."""

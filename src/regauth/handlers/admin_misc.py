@@ -1,0 +1,56 @@
+"""Admin API: repositories, the audit log, and explain."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from regauth.appkeys import RUNTIME
+from regauth.errors import BadRequest
+from regauth.handlers.common import admin, field, json_body, json_response, query_int
+from regauth.models import AuditQuery, Visibility
+from regauth.views import audit_view, explanation_view, repository_view
+
+
+async def list_repositories(request: web.Request) -> web.Response:
+    admin(request)
+    repositories = request.app[RUNTIME].repositories.list()
+    return json_response({"repositories": [repository_view(r) for r in repositories]})
+
+
+async def set_visibility(request: web.Request) -> web.Response:
+    actor = admin(request)
+    body = await json_body(request)
+    visibility = field(body, "visibility", str, required=True)
+    if visibility not in {v.value for v in Visibility}:
+        raise BadRequest("visibility must be public or private")
+    repository = request.app[RUNTIME].repositories.set_visibility(
+        request.match_info["name"], Visibility(visibility), actor
+    )
+    return json_response(repository_view(repository))
+
+
+async def list_audit(request: web.Request) -> web.Response:
+    admin(request)
+    q = request.query
+    query = AuditQuery(
+        actor=q.get("actor"),
+        action=q.get("action"),
+        since=query_int(request, "since", 0, low=0, high=2**40) if "since" in q else None,
+        until=query_int(request, "until", 0, low=0, high=2**40) if "until" in q else None,
+        limit=query_int(request, "limit", 100, low=1, high=1000),
+        offset=query_int(request, "offset", 0, low=0, high=10**9),
+    )
+    events = request.app[RUNTIME].audit.list(query)
+    return json_response({"events": [audit_view(e) for e in events]})
+
+
+async def explain(request: web.Request) -> web.Response:
+    admin(request)
+    body = await json_body(request)
+    scope = field(body, "scope", str, required=True)
+    user, token = field(body, "user", str), field(body, "token", str)
+    service = request.app[RUNTIME].explain
+    if (user is None) == (token is None):
+        raise BadRequest("send exactly one of 'user' and 'token'")
+    result = service.for_user(user, scope) if user is not None else service.for_token(token, scope)
+    return json_response(explanation_view(result))

@@ -1,0 +1,62 @@
+"""Admin API: personal access tokens across all users."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from regauth.appkeys import RUNTIME
+from regauth.errors import BadRequest
+from regauth.handlers.common import admin, field, json_body, json_response, query_int
+from regauth.models import TokenQuery, TokenState
+from regauth.views import token_view
+
+
+async def list_tokens(request: web.Request) -> web.Response:
+    admin(request)
+    runtime, q = request.app[RUNTIME], request.query
+    state = q.get("state")
+    if state is not None and state not in {s.value for s in TokenState}:
+        raise BadRequest("state must be active, inactive or expired")
+    query = TokenQuery(
+        owner=q.get("user"),
+        generated_by=q.get("kind"),
+        state=TokenState(state) if state else None,
+        last_used_before=_epoch(request, "last_used_before"),
+        last_used_after=_epoch(request, "last_used_after"),
+        limit=query_int(request, "limit", 100, low=1, high=1000),
+        offset=query_int(request, "offset", 0, low=0, high=10**9),
+    )
+    now = runtime.clock()
+    return json_response({"tokens": [token_view(r, now) for r in runtime.tokens.search(query)]})
+
+
+async def get_token(request: web.Request) -> web.Response:
+    admin(request)
+    runtime = request.app[RUNTIME]
+    return json_response(token_view(runtime.tokens.get(request.match_info["id"]), runtime.clock()))
+
+
+async def patch_token(request: web.Request) -> web.Response:
+    actor = admin(request)
+    runtime = request.app[RUNTIME]
+    record = runtime.tokens.get(request.match_info["id"])
+    body = await json_body(request)
+    description, active = field(body, "description", str), field(body, "active", bool)
+    if description is None and active is None:
+        raise BadRequest("nothing to change: send description and/or active")
+    if description is not None:
+        record = runtime.tokens.rename(record, actor, description)
+    if active is not None:
+        record = runtime.tokens.set_active(record, actor, active)
+    return json_response(token_view(record, runtime.clock()))
+
+
+async def delete_token(request: web.Request) -> web.Response:
+    actor = admin(request)
+    runtime = request.app[RUNTIME]
+    runtime.tokens.delete(runtime.tokens.get(request.match_info["id"]), actor)
+    return web.Response(status=204)
+
+
+def _epoch(request: web.Request, name: str) -> int | None:
+    return query_int(request, name, -1, low=0, high=2**40) if name in request.query else None

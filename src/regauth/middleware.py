@@ -1,0 +1,78 @@
+"""The one middleware: request id, JSON error rendering, and one access-log line per request."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+
+import orjson
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from regauth import logs
+from regauth.errors import (
+    BadRequest,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    RegauthError,
+)
+
+log = logging.getLogger("regauth.http")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_HTTP_ERRORS: dict[int, type[RegauthError]] = {
+    400: BadRequest,
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: PayloadTooLarge,
+}
+
+
+def error_response(error: RegauthError) -> web.Response:
+    return web.Response(
+        status=error.status,
+        body=orjson.dumps(error.body()),
+        content_type="application/json",
+        headers=error.headers(),
+    )
+
+
+def make_middleware(*, access_log: bool) -> Middleware:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        incoming = request.headers.get("X-Request-Id", "")
+        rid = incoming if _REQUEST_ID.fullmatch(incoming) else secrets.token_hex(8)
+        logs.request_id.set(rid)
+        started = time.perf_counter()
+        try:
+            response = await handler(request)
+        except RegauthError as exc:
+            response = error_response(exc)
+            if exc.status >= 500:
+                log.error("request_failed", extra={"fields": {"error": exc.message}})
+        except web.HTTPException as exc:
+            # aiohttp's own answers (no route, wrong method, body too large) in our error shape.
+            cls = _HTTP_ERRORS.get(exc.status, BadRequest)
+            response = error_response(cls())
+            response.set_status(exc.status)
+        except Exception:
+            # Never a stack trace to the client; the log gets the exception type and place.
+            log.exception("unhandled_error")
+            response = error_response(RegauthError("internal error"))
+        response.headers["X-Request-Id"] = rid
+        if access_log:
+            logs.event(
+                log,
+                logging.INFO,
+                "request",
+                method=request.method,
+                path=request.path,  # never the query string: it may be long or hostile
+                status=response.status,
+                ms=round((time.perf_counter() - started) * 1000, 2),
+                remote=request.remote,
+            )
+        return response
+
+    return middleware

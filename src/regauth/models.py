@@ -1,0 +1,212 @@
+"""Domain records shared by the services and the store."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+PULL, PUSH, DELETE = "pull", "push", "delete"
+REPOSITORY_ACTIONS = frozenset({PULL, PUSH, DELETE})
+
+
+class AccessLevel(enum.Enum):
+    """What a personal access token may do at most (Docker Hub's four levels)."""
+
+    PUBLIC_READ = "public-read"
+    READ = "read"
+    WRITE = "write"
+    DELETE = "delete"
+
+    @property
+    def actions(self) -> frozenset[str]:
+        return _LEVEL_ACTIONS[self]
+
+    @property
+    def hub_scope(self) -> str:
+        """Docker Hub's name for the level in its access-token API."""
+        return _HUB_SCOPES[self]
+
+    @classmethod
+    def from_hub_scope(cls, scope: str) -> AccessLevel | None:
+        return next((level for level, s in _HUB_SCOPES.items() if s == scope), None)
+
+
+_LEVEL_ACTIONS = {
+    AccessLevel.PUBLIC_READ: frozenset({PULL}),
+    AccessLevel.READ: frozenset({PULL}),
+    AccessLevel.WRITE: frozenset({PULL, PUSH}),
+    AccessLevel.DELETE: REPOSITORY_ACTIONS,
+}
+_HUB_SCOPES = {
+    AccessLevel.PUBLIC_READ: "repo:public_read",
+    AccessLevel.READ: "repo:read",
+    AccessLevel.WRITE: "repo:write",
+    AccessLevel.DELETE: "repo:admin",
+}
+
+
+class Visibility(enum.Enum):
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    name: str
+    password_hash: str | None
+    is_admin: bool
+    disabled: bool
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    """A personal access token as stored: never the secret, only its keyed hash."""
+
+    id: str
+    uuid: str
+    owner_id: int
+    owner_name: str
+    description: str
+    access: AccessLevel
+    secret_hash: bytes
+    active: bool
+    created_at: int
+    expires_at: int | None
+    created_ip: str | None
+    created_user_agent: str | None
+    last_used_at: int | None
+    last_used_ip: str | None
+    last_used_user_agent: str | None
+    # "manual" (made by a person) or "auto" (made by a sign-in), as Docker Hub shows it.
+    generated_by: str = "manual"
+
+    def expired(self, now: float) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
+
+
+class TokenState(enum.Enum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    EXPIRED = "expired"
+
+
+def token_state(record: TokenRecord, now: float) -> TokenState:
+    if record.expired(now):
+        return TokenState.EXPIRED
+    return TokenState.ACTIVE if record.active else TokenState.INACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class TokenQuery:
+    """Filters for listing tokens across users (admin); None means "any"."""
+
+    owner: str | None = None
+    generated_by: str | None = None
+    state: TokenState | None = None
+    last_used_before: int | None = None
+    last_used_after: int | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TokenAuthRecord:
+    """The few columns /token needs to authenticate a token, in one lookup."""
+
+    token_id: str
+    secret_hash: bytes
+    active: bool
+    expires_at: int | None
+    access: AccessLevel
+    owner_id: int
+    owner_name: str
+    owner_is_admin: bool
+    owner_disabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Repository:
+    name: str
+    visibility: Visibility
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is asking at /token, and the cap their credential puts on them."""
+
+    name: str
+    is_admin: bool = False
+    # The personal access token used, if any; None for a password or anonymous.
+    token_id: str | None = None
+    access: AccessLevel | None = None
+
+    @property
+    def anonymous(self) -> bool:
+        return self.name == ""
+
+
+ANONYMOUS = Principal(name="")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenUse:
+    """One use of a token at /token, batched before it is written."""
+
+    at: int
+    ip: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AdminKey:
+    """An admin API key as stored (hash only); its secret is shown once at creation."""
+
+    id: str
+    description: str
+    secret_hash: bytes
+    created_at: int
+    created_by: str
+    revoked_at: int | None
+    last_used_at: int | None
+    last_used_ip: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    at: int
+    actor: str
+    actor_kind: str
+    action: str
+    target: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    details: dict[str, Any] | None = None
+    count: int = 1
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    actor: str | None = None
+    action: str | None = None
+    since: int | None = None
+    until: int | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who made a change, for the audit log: a user (by session), an admin key, the CLI."""
+
+    name: str
+    kind: str  # "user", "admin_key", "cli", "anonymous"
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+CLI_ACTOR = Actor(name="cli", kind="cli")

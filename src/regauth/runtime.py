@@ -1,0 +1,94 @@
+"""Wiring: the store, keys and services one process needs, built once from the config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from regauth.clock import Clock, system_clock
+from regauth.config import Config
+from regauth.keys import KeyRing, load_or_create_keyring
+from regauth.passwords import PasswordChecker
+from regauth.services.access_tokens import AccessTokenService
+from regauth.services.admin_keys import AdminKeyService
+from regauth.services.audit import AuditLog
+from regauth.services.authentication import Authenticator
+from regauth.services.explain import ExplainService
+from regauth.services.repositories import RepositoryService
+from regauth.services.sessions import SessionService
+from regauth.services.users import UserService
+from regauth.store import Store, open_store
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What both adapters (the HTTP app and the CLI) stand on, so they cannot drift apart."""
+
+    config: Config
+    clock: Clock
+    store: Store
+    keyring: KeyRing
+    audit: AuditLog
+    authenticator: Authenticator
+    users: UserService
+    tokens: AccessTokenService
+    repositories: RepositoryService
+    admin_keys: AdminKeyService
+    sessions: SessionService
+    explain: ExplainService
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def load_keyring(config: Config, clock: Clock = system_clock) -> KeyRing:
+    return load_or_create_keyring(
+        Path(config.keys.dir),
+        config.keys.algorithm,
+        config.keys.kid_format,
+        now=datetime.fromtimestamp(clock(), UTC),
+    )
+
+
+def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
+    keyring = load_keyring(config, clock)
+    key = keyring.hmac_key
+    store = open_store(config.storage.path)
+    audit = AuditLog(store, clock=clock)
+    passwords = PasswordChecker(
+        key=key,
+        cache_seconds=config.auth.password_cache_seconds,
+        concurrency=config.auth.password_check_concurrency,
+        clock=clock,
+    )
+    authenticator = Authenticator(store, passwords, hmac_key=key, config=config.auth, clock=clock)
+    admin_keys = AdminKeyService(store, audit, hmac_key=key, clock=clock)
+    return Runtime(
+        config=config,
+        clock=clock,
+        store=store,
+        keyring=keyring,
+        audit=audit,
+        authenticator=authenticator,
+        users=UserService(store, audit, clock=clock),
+        tokens=AccessTokenService(
+            store,
+            audit,
+            hmac_key=key,
+            clock=clock,
+            max_lifetime_days=config.auth.max_token_lifetime_days,
+        ),
+        repositories=RepositoryService(store, audit, clock=clock),
+        admin_keys=admin_keys,
+        sessions=SessionService(
+            store,
+            authenticator,
+            admin_keys,
+            audit,
+            hmac_key=key,
+            ttl_seconds=config.auth.session_ttl_seconds,
+            clock=clock,
+        ),
+        explain=ExplainService(store, clock=clock),
+    )

@@ -1,0 +1,154 @@
+"""Personal access tokens: create (the secret is returned once), rename, (de)activate, delete, list."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from regauth.clock import Clock
+from regauth.errors import BadRequest, Conflict, NotFoundInStore
+from regauth.models import (
+    AccessLevel,
+    Actor,
+    TokenQuery,
+    TokenRecord,
+    TokenState,
+    User,
+    token_state,
+)
+from regauth.services.audit import AuditLog
+from regauth.store.base import Store
+from regauth.tokens import AccessToken, TokenKind
+
+MAX_DESCRIPTION_LENGTH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedToken:
+    record: TokenRecord
+    # The only time the secret exists outside the client: never stored, never logged.
+    token: AccessToken
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPage:
+    tokens: list[TokenRecord]
+    count: int
+    active_count: int
+
+
+def validate_description(description: str) -> str:
+    description = description.strip()
+    if not 1 <= len(description) <= MAX_DESCRIPTION_LENGTH:
+        raise BadRequest(f"description must be 1-{MAX_DESCRIPTION_LENGTH} characters")
+    return description
+
+
+class AccessTokenService:
+    def __init__(
+        self,
+        store: Store,
+        audit: AuditLog,
+        *,
+        hmac_key: bytes,
+        clock: Clock,
+        max_lifetime_days: int = 0,
+    ) -> None:
+        self._store = store
+        self._audit = audit
+        self._hmac_key = hmac_key
+        self._clock = clock
+        self._max_lifetime = max_lifetime_days * 86400
+
+    def create(
+        self,
+        owner: User,
+        actor: Actor,
+        *,
+        description: str,
+        access: AccessLevel,
+        expires_at: int | None,
+    ) -> CreatedToken:
+        description = validate_description(description)
+        now = int(self._clock())
+        if expires_at is not None and expires_at <= now:
+            raise BadRequest("expiration must be in the future")
+        if self._max_lifetime and (expires_at is None or expires_at > now + self._max_lifetime):
+            days = self._max_lifetime // 86400
+            raise BadRequest(f"tokens must expire within {days} days (operator policy)")
+        for _ in range(3):  # the public id is random; a collision is retried, not reported
+            token = AccessToken.generate(TokenKind.PERSONAL)
+            try:
+                record = self._store.create_token(
+                    token_id=token.public_id,
+                    uuid=str(uuid.uuid4()),
+                    owner_id=owner.id,
+                    description=description,
+                    access=access,
+                    secret_hash=token.secret_hash(self._hmac_key),
+                    expires_at=expires_at,
+                    created_ip=actor.ip,
+                    created_user_agent=actor.user_agent,
+                    now=now,
+                )
+            except Conflict:
+                continue
+            self._audit.record(
+                actor,
+                "token.create",
+                record.id,
+                owner=owner.name,
+                access=access.value,
+                expires_at=expires_at,
+            )
+            return CreatedToken(record, token)
+        raise Conflict("could not allocate a token id")  # pragma: no cover - 2**-59 odds
+
+    def get(self, token_id: str) -> TokenRecord:
+        record = self._store.get_token(token_id)
+        if record is None:
+            raise NotFoundInStore(f"no such token: {token_id!r}")
+        return record
+
+    def get_owned(self, owner: User, uuid_or_id: str) -> TokenRecord:
+        """A user's own token by UUID (Docker Hub's handle) or id; another user's is a 404."""
+        record = self._store.get_token_by_uuid(uuid_or_id) or self._store.get_token(uuid_or_id)
+        if record is None or record.owner_id != owner.id:
+            raise NotFoundInStore("no such access token")
+        return record
+
+    def list_for(self, owner: User) -> list[TokenRecord]:
+        return self._store.list_tokens(owner.id)
+
+    def page_for(self, owner: User, *, page: int, page_size: int) -> TokenPage:
+        records = self._store.list_tokens(owner.id)
+        now = self._clock()
+        active = sum(1 for r in records if token_state(r, now) is TokenState.ACTIVE)
+        start = (page - 1) * page_size
+        return TokenPage(records[start : start + page_size], len(records), active)
+
+    def search(self, query: TokenQuery) -> list[TokenRecord]:
+        return self._store.search_tokens(query, now=int(self._clock()))
+
+    def rename(self, record: TokenRecord, actor: Actor, description: str) -> TokenRecord:
+        description = validate_description(description)
+        updated = self._store.update_token(record.id, description=description)
+        self._audit.record(actor, "token.rename", record.id, owner=record.owner_name)
+        return self._present(updated)
+
+    def set_active(self, record: TokenRecord, actor: Actor, active: bool) -> TokenRecord:
+        updated = self._store.update_token(record.id, active=active)
+        action = "token.activate" if active else "token.deactivate"
+        self._audit.record(actor, action, record.id, owner=record.owner_name)
+        return self._present(updated)
+
+    def delete(self, record: TokenRecord, actor: Actor) -> None:
+        if not self._store.delete_token(record.id):
+            raise NotFoundInStore("no such access token")
+        self._audit.record(actor, "token.delete", record.id, owner=record.owner_name)
+
+    @staticmethod
+    def _present(record: TokenRecord | None) -> TokenRecord:
+        if record is None:  # deleted by someone else in between
+            raise NotFoundInStore("no such access token")
+        return record

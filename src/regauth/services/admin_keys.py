@@ -1,0 +1,61 @@
+"""Admin API keys: created by the CLI (secret shown once), hashed, revocable, last use recorded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from regauth.clock import Clock
+from regauth.errors import NotFoundInStore, Unauthorized
+from regauth.models import Actor, AdminKey
+from regauth.services.access_tokens import validate_description
+from regauth.services.audit import AuditLog
+from regauth.store.base import Store
+from regauth.tokens import AccessToken, TokenKind, parse_token, secret_matches
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedAdminKey:
+    key: AdminKey
+    secret: AccessToken
+
+
+class AdminKeyService:
+    def __init__(self, store: Store, audit: AuditLog, *, hmac_key: bytes, clock: Clock) -> None:
+        self._store = store
+        self._audit = audit
+        self._hmac_key = hmac_key
+        self._clock = clock
+
+    def create(self, description: str, actor: Actor) -> CreatedAdminKey:
+        token = AccessToken.generate(TokenKind.ADMIN_KEY)
+        key = self._store.create_admin_key(
+            token.public_id,
+            description=validate_description(description),
+            secret_hash=token.secret_hash(self._hmac_key),
+            created_by=actor.name,
+            now=int(self._clock()),
+        )
+        self._audit.record(actor, "admin_key.create", key.id)
+        return CreatedAdminKey(key, token)
+
+    def list(self) -> list[AdminKey]:
+        return self._store.list_admin_keys()
+
+    def revoke(self, key_id: str, actor: Actor) -> None:
+        if not self._store.revoke_admin_key(key_id, now=int(self._clock())):
+            raise NotFoundInStore(f"no such active admin key: {key_id!r}")
+        self._audit.record(actor, "admin_key.revoke", key_id)
+
+    def authenticate(self, value: str, ip: str | None) -> AdminKey:
+        token = parse_token(value)
+        key = self._store.get_admin_key(token.public_id)
+        if (
+            token.kind is not TokenKind.ADMIN_KEY
+            or key is None
+            or not secret_matches(self._hmac_key, token.secret, key.secret_hash)
+        ):
+            raise Unauthorized("invalid admin API key")
+        if key.revoked_at is not None:
+            raise Unauthorized("admin API key is revoked")
+        self._store.touch_admin_key(key.id, now=int(self._clock()), ip=ip)
+        return key

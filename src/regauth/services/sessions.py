@@ -1,0 +1,155 @@
+"""API sessions: bearer tokens for the account and admin APIs, from a login or an admin API key."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+import jwt
+
+from regauth.clock import Clock
+from regauth.credentials import Credentials
+from regauth.errors import Forbidden, Unauthorized
+from regauth.models import Actor, User
+from regauth.services.admin_keys import AdminKeyService
+from regauth.services.audit import AuditLog
+from regauth.services.authentication import Authenticator
+from regauth.store.base import Store
+from regauth.tokens import TokenKind, looks_like_token
+
+_ISSUER = "regauth-api"
+_ALGORITHM = "HS256"
+PASSWORD, PAT, ADMIN_KEY = "password", "pat", "admin_key"
+PAT_CANNOT = (
+    "a session opened with a personal access token cannot {what}; sign in with the password"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCaller:
+    """Who calls the API and how they proved it; what they may do follows from the method."""
+
+    method: str  # PASSWORD, PAT or ADMIN_KEY
+    actor: Actor
+    user: User | None = None  # None for an admin API key
+    token_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        # Personal access tokens never act as an admin, whoever owns them.
+        if self.method == ADMIN_KEY:
+            return True
+        return self.method == PASSWORD and self.user is not None and self.user.is_admin
+
+    def account(self) -> User:
+        if self.user is None:
+            raise Forbidden("an admin API key has no account of its own")
+        return self.user
+
+    def require_account_management(self, what: str) -> User:
+        """PATs may read their account's tokens but not change the account (Docker Hub's rule)."""
+        if self.method != PASSWORD:
+            raise Forbidden(PAT_CANNOT.format(what=what))
+        return self.account()
+
+    def require_admin(self) -> None:
+        if self.method == PAT:
+            raise Forbidden(PAT_CANNOT.format(what="use the admin API"))
+        if not self.is_admin:
+            raise Forbidden("administrator rights are required")
+
+
+class SessionService:
+    def __init__(
+        self,
+        store: Store,
+        authenticator: Authenticator,
+        admin_keys: AdminKeyService,
+        audit: AuditLog,
+        *,
+        hmac_key: bytes,
+        ttl_seconds: int,
+        clock: Clock,
+    ) -> None:
+        self._store = store
+        self._authenticator = authenticator
+        self._admin_keys = admin_keys
+        self._audit = audit
+        # A key of its own, derived from the server secret: session JWTs are never registry tokens.
+        self._key = hmac.digest(hmac_key, b"regauth api sessions", hashlib.sha256)
+        self._ttl = ttl_seconds
+        self._clock = clock
+
+    async def login(self, credentials: Credentials, ip: str | None, user_agent: str | None) -> str:
+        try:
+            authenticated = await self._authenticator.authenticate(credentials)
+        except Unauthorized as exc:
+            self._audit.failed_authentication(credentials.username, ip, user_agent, exc.message)
+            raise
+        principal = authenticated.principal
+        user = self._store.get_user(principal.name)
+        if user is None:  # deleted between the two reads
+            raise Unauthorized()
+        now = int(self._clock())
+        claims = {
+            "iss": _ISSUER,
+            "sub": user.name,
+            "uid": user.id,
+            "amr": PAT if principal.token_id else PASSWORD,
+            "tid": principal.token_id,
+            "iat": now,
+            "exp": now + self._ttl,
+        }
+        return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
+
+    def authenticate(
+        self, authorization: str | None, ip: str | None, user_agent: str | None
+    ) -> ApiCaller:
+        scheme, _, value = (authorization or "").strip().partition(" ")
+        # Docker Hub documents "Bearer"; its older docs and tools send "JWT".
+        if scheme.lower() not in ("bearer", "jwt") or not value.strip():
+            raise Unauthorized("authentication required: send Authorization: Bearer <token>")
+        value = value.strip()
+        if looks_like_token(value):
+            return self._admin_key(value, ip, user_agent)
+        return self._session(value, ip, user_agent)
+
+    def _admin_key(self, value: str, ip: str | None, user_agent: str | None) -> ApiCaller:
+        if not value.startswith(TokenKind.ADMIN_KEY.prefix):
+            raise Unauthorized("personal access tokens are not accepted here: sign in first")
+        key = self._admin_keys.authenticate(value, ip)
+        actor = Actor(name=f"admin-key:{key.id}", kind="admin_key", ip=ip, user_agent=user_agent)
+        return ApiCaller(method=ADMIN_KEY, actor=actor)
+
+    def _session(self, value: str, ip: str | None, user_agent: str | None) -> ApiCaller:
+        try:
+            claims = jwt.decode(
+                value,
+                self._key,
+                algorithms=[_ALGORITHM],
+                issuer=_ISSUER,
+                options={"require": ["exp", "iat", "sub"], "verify_iat": False},
+                leeway=0,
+            )
+            if int(claims["exp"]) <= self._clock():
+                raise jwt.ExpiredSignatureError()
+        except jwt.PyJWTError:
+            raise Unauthorized("session is invalid or expired: sign in again") from None
+        user = self._store.get_user(str(claims["sub"]))
+        if user is None or user.id != claims.get("uid") or user.disabled:
+            raise Unauthorized("session is invalid or expired: sign in again")
+        token_id = claims.get("tid")
+        if token_id is not None:
+            # A session opened with a PAT dies with the PAT.
+            record = self._store.find_token_for_auth(str(token_id))
+            now = self._clock()
+            if (
+                record is None
+                or not record.active
+                or (record.expires_at is not None and now >= record.expires_at)
+            ):
+                raise Unauthorized("the personal access token of this session is no longer valid")
+        actor = Actor(name=user.name, kind="user", ip=ip, user_agent=user_agent)
+        method = PAT if claims.get("amr") == PAT else PASSWORD
+        return ApiCaller(method=method, actor=actor, user=user, token_id=token_id)

@@ -1,0 +1,114 @@
+"""The /token decision: authenticate, intersect the asked scopes with policy, sign, record use."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from regauth import logs, policy
+from regauth.clock import Clock
+from regauth.config import TokenConfig
+from regauth.credentials import Credentials
+from regauth.errors import BadRequest, Unauthorized
+from regauth.models import Principal, TokenUse
+from regauth.scopes import parse_scopes
+from regauth.services.audit import AuditLog
+from regauth.services.authentication import Authenticator
+from regauth.signing import IssuedToken, TokenSigner
+from regauth.store.base import Store
+from regauth.usage import UsageRecorder
+
+log = logging.getLogger("regauth.token")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRequest:
+    credentials: Credentials | None
+    service: str | None
+    scopes: Sequence[str]
+    account: str | None
+    client_ip: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenGrant:
+    issued: IssuedToken
+    decision: policy.Decision
+    principal: Principal
+
+
+class TokenIssuer:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        authenticator: Authenticator,
+        signer: TokenSigner,
+        usage: UsageRecorder,
+        audit: AuditLog,
+        config: TokenConfig,
+        clock: Clock,
+    ) -> None:
+        self._store = store
+        self._authenticator = authenticator
+        self._signer = signer
+        self._usage = usage
+        self._audit = audit
+        self._config = config
+        self._services = frozenset(config.service)
+        self._clock = clock
+
+    async def issue(self, request: TokenRequest) -> TokenGrant:
+        audience = self._audience(request.service)
+        if (
+            request.account
+            and request.credentials is not None
+            and request.account != request.credentials.username
+        ):
+            raise BadRequest("account does not match the authenticated user")
+        try:
+            principal = (await self._authenticator.authenticate(request.credentials)).principal
+        except Unauthorized as exc:
+            assert request.credentials is not None  # anonymous never fails
+            self._audit.failed_authentication(
+                request.credentials.username, request.client_ip, request.user_agent, exc.message
+            )
+            raise
+        scopes, rejected = parse_scopes(request.scopes)
+        looked_up = policy.repositories_needing_visibility(principal, scopes)
+        public = self._store.public_repositories(looked_up) if looked_up else frozenset()
+        decision = policy.decide(principal, scopes, public)
+        now = self._clock()
+        issued = self._signer.issue(
+            issuer=self._config.issuer,
+            subject=principal.name,
+            audience=audience,
+            access=decision.claims(),
+            now=now,
+            ttl=self._config.ttl_seconds,
+        )
+        if principal.token_id is not None:
+            self._usage.record(
+                principal.token_id, TokenUse(int(now), request.client_ip, request.user_agent)
+            )
+        if decision.denied or rejected:
+            logs.event(
+                log,
+                logging.INFO,
+                "scope_denied",
+                sub=principal.name,
+                token_id=principal.token_id,
+                granted=decision.scope_string(),
+                denied=[f"{d.type}:{d.name}:{d.action}: {d.reason}" for d in decision.denied],
+                rejected=[f"{r.raw[:300]}: {r.reason}" for r in rejected],
+            )
+        return TokenGrant(issued, decision, principal)
+
+    def _audience(self, service: str | None) -> str:
+        if not service:
+            return self._config.service[0]
+        if service not in self._services:
+            raise BadRequest("unknown service")
+        return service

@@ -1,0 +1,81 @@
+"""User accounts: names valid as registry namespaces, passwords hashed with argon2id."""
+
+from __future__ import annotations
+
+import re
+
+from regauth.clock import Clock
+from regauth.errors import BadRequest, NotFoundInStore
+from regauth.models import Actor, User
+from regauth.passwords import MAX_PASSWORD_LENGTH, hash_password
+from regauth.services.audit import AuditLog
+from regauth.store.base import Store
+
+# A single registry path component (distribution's grammar), so the user owns `name/...`.
+USERNAME = re.compile(r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*")
+MIN_PASSWORD_LENGTH = 8
+
+
+def validate_username(name: str) -> str:
+    if not 2 <= len(name) <= 64 or USERNAME.fullmatch(name) is None:
+        raise BadRequest(
+            "username must be 2-64 characters of a-z, 0-9 and single '.', '_' or '-' between them"
+        )
+    return name
+
+
+def _password_hash(password: str) -> str:
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise BadRequest(f"password must be {MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} characters")
+    return hash_password(password)
+
+
+class UserService:
+    def __init__(self, store: Store, audit: AuditLog, *, clock: Clock) -> None:
+        self._store = store
+        self._audit = audit
+        self._clock = clock
+
+    def create(
+        self, name: str, password: str | None, actor: Actor, *, is_admin: bool = False
+    ) -> User:
+        validate_username(name)
+        password_hash = _password_hash(password) if password is not None else None
+        user = self._store.create_user(
+            name, password_hash, is_admin=is_admin, now=int(self._clock())
+        )
+        self._audit.record(actor, "user.create", name, admin=is_admin)
+        return user
+
+    def get(self, name: str) -> User:
+        user = self._store.get_user(name)
+        if user is None:
+            raise NotFoundInStore(f"no such user: {name!r}")
+        return user
+
+    def list(self) -> list[User]:
+        return self._store.list_users()
+
+    def set_disabled(self, name: str, actor: Actor, disabled: bool) -> User:
+        self.get(name)
+        user = self._updated(self._store.update_user(name, disabled=disabled))
+        self._audit.record(actor, "user.disable" if disabled else "user.enable", name)
+        return user
+
+    def set_admin(self, name: str, actor: Actor, is_admin: bool) -> User:
+        self.get(name)
+        user = self._updated(self._store.update_user(name, is_admin=is_admin))
+        self._audit.record(actor, "user.grant_admin" if is_admin else "user.revoke_admin", name)
+        return user
+
+    def reset_password(self, name: str, actor: Actor, password: str) -> User:
+        self.get(name)
+        user = self._updated(self._store.update_user(name, password_hash=_password_hash(password)))
+        self._audit.record(actor, "user.password_reset", name)
+        return user
+
+    @staticmethod
+    def _updated(user: User | None) -> User:
+        if user is None:
+            raise NotFoundInStore("no such user")
+        return user

@@ -1,0 +1,114 @@
+"""The store interface: everything the services need from a database, in domain records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
+
+from regauth.models import (
+    AccessLevel,
+    AdminKey,
+    AuditEvent,
+    AuditQuery,
+    Repository,
+    TokenAuthRecord,
+    TokenQuery,
+    TokenRecord,
+    TokenUse,
+    User,
+    Visibility,
+)
+
+
+class Store(Protocol):
+    """Narrow on purpose, so a PostgreSQL implementation is one more class of this shape."""
+
+    def close(self) -> None: ...
+
+    def ping(self) -> None: ...
+
+    # Users
+    def create_user(
+        self, name: str, password_hash: str | None, *, is_admin: bool, now: int
+    ) -> User: ...
+
+    def get_user(self, name: str) -> User | None: ...
+
+    def list_users(self) -> list[User]: ...
+
+    def update_user(
+        self,
+        name: str,
+        *,
+        password_hash: str | None = None,
+        is_admin: bool | None = None,
+        disabled: bool | None = None,
+    ) -> User | None: ...
+
+    # Personal access tokens
+    def create_token(
+        self,
+        *,
+        token_id: str,
+        uuid: str,
+        owner_id: int,
+        description: str,
+        access: AccessLevel,
+        secret_hash: bytes,
+        expires_at: int | None,
+        created_ip: str | None,
+        created_user_agent: str | None,
+        now: int,
+        generated_by: str = "manual",
+    ) -> TokenRecord: ...
+
+    def get_token(self, token_id: str) -> TokenRecord | None: ...
+
+    def get_token_by_uuid(self, uuid: str) -> TokenRecord | None: ...
+
+    def list_tokens(self, owner_id: int) -> list[TokenRecord]: ...
+
+    def search_tokens(self, query: TokenQuery, *, now: int) -> list[TokenRecord]: ...
+
+    def update_token(
+        self, token_id: str, *, description: str | None = None, active: bool | None = None
+    ) -> TokenRecord | None: ...
+
+    def delete_token(self, token_id: str) -> bool: ...
+
+    def find_token_for_auth(self, token_id: str) -> TokenAuthRecord | None:
+        """The /token hot path: one indexed lookup joining the owner."""
+        ...
+
+    def record_token_uses(self, uses: Mapping[str, TokenUse]) -> None:
+        """Write a batch of last-used records in one transaction."""
+        ...
+
+    # Repositories
+    def public_repositories(self, names: Iterable[str]) -> frozenset[str]:
+        """The subset of `names` that are public (hot path when a request reaches beyond its own namespace)."""
+        ...
+
+    def set_visibility(self, name: str, visibility: Visibility, *, now: int) -> Repository: ...
+
+    def list_repositories(self) -> list[Repository]: ...
+
+    # Audit log
+    def append_audit(self, event: AuditEvent) -> None: ...
+
+    def add_aggregated_audit(self, events: Sequence[tuple[str, AuditEvent]]) -> None: ...
+
+    def list_audit(self, query: AuditQuery) -> list[AuditEvent]: ...
+
+    # Admin API keys
+    def create_admin_key(
+        self, key_id: str, *, description: str, secret_hash: bytes, created_by: str, now: int
+    ) -> AdminKey: ...
+
+    def get_admin_key(self, key_id: str) -> AdminKey | None: ...
+
+    def list_admin_keys(self) -> list[AdminKey]: ...
+
+    def revoke_admin_key(self, key_id: str, *, now: int) -> bool: ...
+
+    def touch_admin_key(self, key_id: str, *, now: int, ip: str | None) -> None: ...

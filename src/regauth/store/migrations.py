@@ -1,0 +1,97 @@
+"""Versioned schema migrations for the SQLite store, tracked in PRAGMA user_version."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from regauth.errors import ConfigError
+
+# Append only: each entry moves the schema from version N to N+1. Never edit a shipped one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            password_hash TEXT,
+            is_admin INTEGER NOT NULL DEFAULT 0,
+            disabled INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL
+        )""",
+        """CREATE TABLE tokens (
+            id TEXT PRIMARY KEY,
+            uuid TEXT NOT NULL UNIQUE,
+            owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            description TEXT NOT NULL,
+            access TEXT NOT NULL,
+            secret_hash BLOB NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER,
+            created_ip TEXT,
+            created_user_agent TEXT,
+            last_used_at INTEGER,
+            last_used_ip TEXT,
+            last_used_user_agent TEXT
+        )""",
+        "CREATE INDEX tokens_owner ON tokens(owner_id)",
+        """CREATE TABLE repositories (
+            name TEXT PRIMARY KEY,
+            visibility TEXT NOT NULL CHECK (visibility IN ('public', 'private')),
+            created_at INTEGER NOT NULL
+        )""",
+    ),
+    (
+        # Docker Hub's overview says whether a token was made by hand or by a sign-in.
+        "ALTER TABLE tokens ADD COLUMN generated_by TEXT NOT NULL DEFAULT 'manual'",
+        """CREATE TABLE admin_keys (
+            id TEXT PRIMARY KEY,
+            description TEXT NOT NULL,
+            secret_hash BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            created_by TEXT NOT NULL,
+            revoked_at INTEGER,
+            last_used_at INTEGER,
+            last_used_ip TEXT
+        )""",
+        """CREATE TABLE audit_events (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            actor_kind TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT,
+            ip TEXT,
+            user_agent TEXT,
+            details TEXT,
+            -- Failed sign-ins are counted into one row per key and hour, not one row each.
+            count INTEGER NOT NULL DEFAULT 1,
+            aggregate_key TEXT UNIQUE
+        )""",
+        "CREATE INDEX audit_at ON audit_events(at)",
+        "CREATE INDEX audit_actor_at ON audit_events(actor, at)",
+        "CREATE INDEX audit_action_at ON audit_events(action, at)",
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema to SCHEMA_VERSION; each step is one transaction. Returns the old version."""
+    # BEGIN IMMEDIATE takes the write lock first, so concurrent starters migrate once.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if current > SCHEMA_VERSION:
+            raise ConfigError(
+                f"database schema version {current} is newer than this regauth ({SCHEMA_VERSION})"
+            )
+        for version in range(current, SCHEMA_VERSION):
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return current

@@ -1,0 +1,48 @@
+"""The SQLite connection every table module shares: WAL, explicit transactions, migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from regauth.store.migrations import migrate
+
+
+class SQLiteBase:
+    """One connection per process (each worker opens its own); WAL lets readers run beside a writer."""
+
+    def __init__(self, path: str | Path) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode: transactions are explicit (see _transaction), so nothing is left open.
+        conn = sqlite3.connect(str(path), isolation_level=None, timeout=10.0)
+        self._db = sqlite_utils.Database(conn)
+        self._conn = conn
+        if str(path) != ":memory:":
+            self._db.enable_wal()
+        # NORMAL in WAL mode survives application crashes; an OS crash may lose the last
+        # commits, which for last-used metadata is the right trade (perf-notes §1).
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA busy_timeout = 10000")
+        migrate(conn)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def ping(self) -> None:
+        self._conn.execute("SELECT 1").fetchone()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")

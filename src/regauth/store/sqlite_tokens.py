@@ -1,0 +1,193 @@
+"""SQLite table of personal access tokens: lifecycle, listings, the /token lookup, batched use."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from typing import Any
+
+from regauth.errors import Conflict
+from regauth.models import (
+    AccessLevel,
+    TokenAuthRecord,
+    TokenQuery,
+    TokenRecord,
+    TokenState,
+    TokenUse,
+)
+from regauth.store.sqlite_base import SQLiteBase
+
+_COLUMNS = (
+    "t.id, t.uuid, t.owner_id, u.name, t.description, t.access, t.secret_hash, t.active, "
+    "t.created_at, t.expires_at, t.created_ip, t.created_user_agent, "
+    "t.last_used_at, t.last_used_ip, t.last_used_user_agent, t.generated_by"
+)
+_FROM = "FROM tokens t JOIN users u ON u.id = t.owner_id"
+# The /token hot path: a fixed statement (sqlite3 caches it prepared) on the primary key.
+_AUTH_LOOKUP = (
+    "SELECT t.id, t.secret_hash, t.active, t.expires_at, t.access, "
+    "u.id, u.name, u.is_admin, u.disabled "
+    f"{_FROM} WHERE t.id = ?"
+)
+
+
+class TokensTable(SQLiteBase):
+    def create_token(
+        self,
+        *,
+        token_id: str,
+        uuid: str,
+        owner_id: int,
+        description: str,
+        access: AccessLevel,
+        secret_hash: bytes,
+        expires_at: int | None,
+        created_ip: str | None,
+        created_user_agent: str | None,
+        now: int,
+        generated_by: str = "manual",
+    ) -> TokenRecord:
+        try:
+            with self._transaction() as conn:
+                conn.execute(
+                    "INSERT INTO tokens (id, uuid, owner_id, description, access, secret_hash, "
+                    "created_at, expires_at, created_ip, created_user_agent, generated_by) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        token_id,
+                        uuid,
+                        owner_id,
+                        description,
+                        access.value,
+                        secret_hash,
+                        now,
+                        expires_at,
+                        created_ip,
+                        created_user_agent,
+                        generated_by,
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            raise Conflict("token id collision, try again") from None
+        record = self.get_token(token_id)
+        assert record is not None
+        return record
+
+    def get_token(self, token_id: str) -> TokenRecord | None:
+        row = self._conn.execute(
+            f"SELECT {_COLUMNS} {_FROM} WHERE t.id = ?", (token_id,)
+        ).fetchone()
+        return _token(row) if row else None
+
+    def get_token_by_uuid(self, uuid: str) -> TokenRecord | None:
+        row = self._conn.execute(f"SELECT {_COLUMNS} {_FROM} WHERE t.uuid = ?", (uuid,)).fetchone()
+        return _token(row) if row else None
+
+    def list_tokens(self, owner_id: int) -> list[TokenRecord]:
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} {_FROM} WHERE t.owner_id = ? ORDER BY t.created_at DESC, t.id",
+            (owner_id,),
+        ).fetchall()
+        return [_token(r) for r in rows]
+
+    def search_tokens(self, query: TokenQuery, *, now: int) -> list[TokenRecord]:
+        where, params = _where(query, now)
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} {_FROM} {where} ORDER BY t.created_at DESC, t.id LIMIT ? OFFSET ?",
+            (*params, query.limit, query.offset),
+        ).fetchall()
+        return [_token(r) for r in rows]
+
+    def update_token(
+        self, token_id: str, *, description: str | None = None, active: bool | None = None
+    ) -> TokenRecord | None:
+        changes: dict[str, Any] = {}
+        if description is not None:
+            changes["description"] = description
+        if active is not None:
+            changes["active"] = int(active)
+        if changes:
+            assignments = ", ".join(f"{column} = ?" for column in changes)
+            with self._transaction() as conn:
+                conn.execute(
+                    f"UPDATE tokens SET {assignments} WHERE id = ?", (*changes.values(), token_id)
+                )
+        return self.get_token(token_id)
+
+    def delete_token(self, token_id: str) -> bool:
+        with self._transaction() as conn:
+            cur = conn.execute("DELETE FROM tokens WHERE id = ?", (token_id,))
+        return cur.rowcount > 0
+
+    def find_token_for_auth(self, token_id: str) -> TokenAuthRecord | None:
+        row = self._conn.execute(_AUTH_LOOKUP, (token_id,)).fetchone()
+        if row is None:
+            return None
+        return TokenAuthRecord(
+            token_id=row[0],
+            secret_hash=row[1],
+            active=bool(row[2]),
+            expires_at=row[3],
+            access=AccessLevel(row[4]),
+            owner_id=row[5],
+            owner_name=row[6],
+            owner_is_admin=bool(row[7]),
+            owner_disabled=bool(row[8]),
+        )
+
+    def record_token_uses(self, uses: Mapping[str, TokenUse]) -> None:
+        if not uses:
+            return
+        with self._transaction() as conn:
+            # Only move forward: another worker may have written a later use already.
+            conn.executemany(
+                "UPDATE tokens SET last_used_at = ?, last_used_ip = ?, last_used_user_agent = ? "
+                "WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)",
+                [(u.at, u.ip, u.user_agent, token_id, u.at) for token_id, u in uses.items()],
+            )
+
+
+def _where(query: TokenQuery, now: int) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if query.owner is not None:
+        clauses.append("u.name = ?")
+        params.append(query.owner)
+    if query.generated_by is not None:
+        clauses.append("t.generated_by = ?")
+        params.append(query.generated_by)
+    if query.state is TokenState.EXPIRED:
+        clauses.append("t.expires_at IS NOT NULL AND t.expires_at <= ?")
+        params.append(now)
+    elif query.state is not None:
+        clauses.append("(t.expires_at IS NULL OR t.expires_at > ?) AND t.active = ?")
+        params += [now, int(query.state is TokenState.ACTIVE)]
+    if query.last_used_before is not None:
+        # "Unused since" includes never used: that is what a clean-up wants to find.
+        clauses.append("(t.last_used_at IS NULL OR t.last_used_at < ?)")
+        params.append(query.last_used_before)
+    if query.last_used_after is not None:
+        clauses.append("t.last_used_at >= ?")
+        params.append(query.last_used_after)
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _token(row: tuple[Any, ...]) -> TokenRecord:
+    return TokenRecord(
+        id=row[0],
+        uuid=row[1],
+        owner_id=row[2],
+        owner_name=row[3],
+        description=row[4],
+        access=AccessLevel(row[5]),
+        secret_hash=row[6],
+        active=bool(row[7]),
+        created_at=row[8],
+        expires_at=row[9],
+        created_ip=row[10],
+        created_user_agent=row[11],
+        last_used_at=row[12],
+        last_used_ip=row[13],
+        last_used_user_agent=row[14],
+        generated_by=row[15],
+    )

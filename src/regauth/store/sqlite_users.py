@@ -1,0 +1,62 @@
+"""SQLite table of users."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from regauth.errors import Conflict
+from regauth.models import User
+from regauth.store.sqlite_base import SQLiteBase
+
+_COLUMNS = "id, name, password_hash, is_admin, disabled, created_at"
+
+
+class UsersTable(SQLiteBase):
+    def create_user(
+        self, name: str, password_hash: str | None, *, is_admin: bool, now: int
+    ) -> User:
+        try:
+            with self._transaction() as conn:
+                cur = conn.execute(
+                    "INSERT INTO users (name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?)",
+                    (name, password_hash, int(is_admin), now),
+                )
+        except sqlite3.IntegrityError:
+            raise Conflict(f"user {name!r} already exists") from None
+        return User(int(cur.lastrowid or 0), name, password_hash, is_admin, False, now)
+
+    def get_user(self, name: str) -> User | None:
+        row = self._conn.execute(f"SELECT {_COLUMNS} FROM users WHERE name = ?", (name,)).fetchone()
+        return _user(row) if row else None
+
+    def list_users(self) -> list[User]:
+        rows = self._conn.execute(f"SELECT {_COLUMNS} FROM users ORDER BY name").fetchall()
+        return [_user(r) for r in rows]
+
+    def update_user(
+        self,
+        name: str,
+        *,
+        password_hash: str | None = None,
+        is_admin: bool | None = None,
+        disabled: bool | None = None,
+    ) -> User | None:
+        changes: dict[str, Any] = {}
+        if password_hash is not None:
+            changes["password_hash"] = password_hash
+        if is_admin is not None:
+            changes["is_admin"] = int(is_admin)
+        if disabled is not None:
+            changes["disabled"] = int(disabled)
+        if changes:
+            assignments = ", ".join(f"{column} = ?" for column in changes)
+            with self._transaction() as conn:
+                conn.execute(
+                    f"UPDATE users SET {assignments} WHERE name = ?", (*changes.values(), name)
+                )
+        return self.get_user(name)
+
+
+def _user(row: tuple[Any, ...]) -> User:
+    return User(row[0], row[1], row[2], bool(row[3]), bool(row[4]), row[5])

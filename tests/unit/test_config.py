@@ -1,0 +1,94 @@
+"""Configuration: defaults, TOML, REGAUTH_* overrides, and errors that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from regauth.config import Config, load_config
+from regauth.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "regauth.toml"
+    path.write_text(text)
+    return path
+
+
+def test_no_config_gives_working_defaults() -> None:
+    config = load_config(None, {})
+    assert config == Config()
+    assert config.realm == "http://localhost:5001/token"
+    assert config.default_service == "registry"
+    assert config.worker_count >= 1
+
+
+def test_toml_values_and_env_overrides(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[server]\nlisten = "0.0.0.0:8080"\nworkers = 2\n'
+        '[token]\nservice = ["a", "b"]\nttl_seconds = 600\n[keys]\nalgorithm = "RS256"\n',
+    )
+    config = load_config(
+        path,
+        {
+            "REGAUTH_SERVER_WORKERS": "3",
+            "REGAUTH_TOKEN_SERVICE": "x, y",
+            "REGAUTH_KEYS_X5C": "false",
+            "REGAUTH_SERVER_TRUSTED_PROXIES": "10.0.0.0/8,192.168.1.1",
+            "HOME": "/root",
+        },
+    )
+    assert config.listen_host == "0.0.0.0"
+    assert config.listen_port == 8080
+    assert config.server.workers == 3
+    assert config.token.service == ("x", "y")
+    assert config.token.ttl_seconds == 600
+    assert config.keys.algorithm == "RS256"
+    assert config.keys.x5c is False
+    assert config.server.trusted_proxies == ("10.0.0.0/8", "192.168.1.1")
+
+
+@pytest.mark.parametrize(
+    ("toml", "env", "message"),
+    [
+        ("[server]\nlisen = 'x'\n", {}, "unknown config key: server.lisen"),
+        ("[sever]\n", {}, "unknown config section: [sever]"),
+        (
+            "",
+            {"REGAUTH_SERVER_LISEN": "x"},
+            "unknown config environment variable: REGAUTH_SERVER_LISEN",
+        ),
+        ("[server]\nworkers = 'two'\n", {}, "server.workers: expected an integer"),
+        ("", {"REGAUTH_SERVER_WORKERS": "two"}, "server.workers: expected a number"),
+        ("[keys]\nalgorithm = 'HS256'\n", {}, "keys.algorithm: must be one of"),
+        ("[token]\nttl_seconds = 10\n", {}, "token.ttl_seconds: must be between 60 and 86400"),
+        ("[server]\nlisten = 'nowhere'\n", {}, "server.listen: expected HOST:PORT"),
+        ("[server]\ntrusted_proxies = ['not-an-ip']\n", {}, "server.trusted_proxies"),
+        ("", {"REGAUTH_KEYS_X5C": "maybe"}, "keys.x5c: expected true or false"),
+        ("[token]\nservice = []\n", {}, "token.service"),
+        ("[server\n", {}, "is not valid TOML"),
+    ],
+)
+def test_bad_config_stops_with_a_message_naming_the_key(
+    tmp_path: Path, toml: str, env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, toml), env)
+    assert message in info.value.message
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.toml", {})
+
+
+def test_example_config_lists_every_key() -> None:
+    example = Path(__file__).parents[2] / "config" / "regauth.example.toml"
+    config = load_config(example, {})
+    assert config == Config()  # the example documents the defaults
+    text = example.read_text()
+    for section, cls in Config.__dataclass_fields__.items():
+        for key in cls.default_factory().__dataclass_fields__:  # type: ignore[misc]
+            assert f"\n{key} =" in text or f"\n# {key} =" in text, f"{section}.{key} missing"
