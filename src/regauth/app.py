@@ -8,7 +8,7 @@ from aiohttp import web
 
 from regauth.appkeys import RUNTIME, TOKEN_ISSUER, TRUSTED_PROXIES, USAGE
 from regauth.forwarding import parse_networks
-from regauth.handlers import health, token
+from regauth.handlers import admin_misc, admin_tokens, admin_users, health, hub, openapi, token
 from regauth.middleware import make_middleware
 from regauth.runtime import Runtime
 from regauth.services.token_issuer import TokenIssuer
@@ -48,7 +48,34 @@ def create_app(runtime: Runtime) -> web.Application:
         await flusher.stop()
 
     app.cleanup_ctx.append(batch_writes)
-    app.router.add_get("/token", token.get_token)
-    app.router.add_post("/token", token.post_token)
-    app.router.add_get("/healthz", health.healthz)
+    add_routes(app)
     return app
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/token", token.get_token)
+    r.add_post("/token", token.post_token)
+    r.add_get("/healthz", health.healthz)
+    # Self-service, in Docker Hub's shapes.
+    r.add_post("/v2/users/login", hub.users_login)
+    r.add_post("/v2/auth/token", hub.auth_token)
+    r.add_get("/v2/access-tokens", hub.list_tokens)
+    r.add_post("/v2/access-tokens", hub.create_token)
+    r.add_get("/v2/access-tokens/{uuid}", hub.get_token)
+    r.add_patch("/v2/access-tokens/{uuid}", hub.patch_token)
+    r.add_delete("/v2/access-tokens/{uuid}", hub.delete_token)
+    # Administration.
+    r.add_get("/admin/v1/users", admin_users.list_users)
+    r.add_post("/admin/v1/users", admin_users.create_user)
+    r.add_get("/admin/v1/users/{name}", admin_users.get_user)
+    r.add_patch("/admin/v1/users/{name}", admin_users.patch_user)
+    r.add_get("/admin/v1/tokens", admin_tokens.list_tokens)
+    r.add_get("/admin/v1/tokens/{id}", admin_tokens.get_token)
+    r.add_patch("/admin/v1/tokens/{id}", admin_tokens.patch_token)
+    r.add_delete("/admin/v1/tokens/{id}", admin_tokens.delete_token)
+    r.add_get("/admin/v1/repositories", admin_misc.list_repositories)
+    r.add_patch("/admin/v1/repositories/{name:.+}", admin_misc.set_visibility)
+    r.add_get("/admin/v1/audit", admin_misc.list_audit)
+    r.add_post("/admin/v1/explain", admin_misc.explain)
+    r.add_get("/openapi.json", openapi.serve)
