@@ -1,0 +1,163 @@
+"""regauth under test: the server as a subprocess, and its admin CLI on the same config."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import sys
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from tests.e2e.harness.processes import (
+    CommandResult,
+    HarnessError,
+    Service,
+    child_env,
+    flags,
+    free_port,
+    http_get,
+    http_status,
+    run,
+)
+
+Access = Literal["public-read", "read", "write", "delete"]
+ISSUER = "regauth-e2e"
+SERVICE = "e2e-registry"
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user and one personal access token of theirs; the user owns `<name>/*`."""
+
+    name: str
+    pat: str
+    access: Access
+
+    def repository(self, leaf: str = "app") -> str:
+        return f"{self.name}/{leaf}"
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """How a regauth instance signs: the registry must accept both."""
+
+    name: str
+    algorithm: Literal["ES256", "RS256"] = "ES256"
+    x5c: bool = True
+
+
+class RegauthCli:
+    """`regauth --config <file> ...`, run the way an operator would."""
+
+    def __init__(self, config_path: Path):
+        self.config_path = config_path
+        self._names = itertools.count(1)
+
+    def run(self, *args: str, stdin: str | None = None) -> CommandResult:
+        return run(
+            [sys.executable, "-m", "regauth", "--config", str(self.config_path), *args],
+            # Unknown REGAUTH_* variables are a config error, and ours must not leak in.
+            env=child_env(drop_prefix="REGAUTH_"),
+            stdin=stdin,
+        )
+
+    def check(self, *args: str, stdin: str | None = None) -> str:
+        result = self.run(*args, stdin=stdin)
+        if not result.ok:
+            raise HarnessError(f"regauth CLI failed:\n{result}")
+        return result.stdout
+
+    def add_user(self, prefix: str = "user", *, admin: bool = False) -> str:
+        name = f"{prefix}{next(self._names)}"
+        self.check("user", "add", name, *(["--admin"] if admin else []))
+        return name
+
+    def create_pat(self, user: str, access: Access) -> str:
+        options = {"--user": user, "--description": f"e2e {access}", "--access": access}
+        created = json.loads(
+            self.check("token", "create", *flags(options), "--expires", "30d", "--json")
+        )
+        return str(created["token"])
+
+    def new_account(
+        self, access: Access = "delete", *, prefix: str = "user", admin: bool = False
+    ) -> Account:
+        name = self.add_user(prefix, admin=admin)
+        return Account(name=name, pat=self.create_pat(name, access), access=access)
+
+    def set_visibility(self, repository: str, visibility: Literal["public", "private"]) -> None:
+        self.check("repo", "set-visibility", repository, visibility)
+
+
+class RegauthServer:
+    """`regauth serve` with one worker, on a free loopback port, with its data in `root`."""
+
+    def __init__(self, root: Path, flavour: Flavour):
+        self.flavour = flavour
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        root.mkdir(parents=True, exist_ok=True)
+        self.keys_dir = root / "keys"
+        self.config_path = root / "regauth.toml"
+        self.config_path.write_text(self._config_toml(root))
+        self.cli = RegauthCli(self.config_path)
+        self._service: Service | None = None
+
+    @property
+    def realm(self) -> str:
+        return f"{self.url}/token"
+
+    def start(self) -> None:
+        self._service = Service(
+            f"regauth[{self.flavour.name}]",
+            [sys.executable, "-m", "regauth", "--config", str(self.config_path), "serve"],
+            log_path=self.config_path.with_name("regauth.log"),
+            env=child_env(drop_prefix="REGAUTH_"),
+        )
+        self._service.wait_until(
+            lambda: http_status(f"{self.url}/healthz") == 200, "200 on /healthz"
+        )
+
+    def stop(self) -> None:
+        if self._service is not None:
+            self._service.stop()
+
+    def fetch_token(self, *scopes: str, account: Account | None = None) -> str:
+        """A registry token from GET /token, as a client asks for one (anonymous without `account`)."""
+        query = urllib.parse.urlencode([("service", SERVICE), *(("scope", s) for s in scopes)])
+        headers = {}
+        if account is not None:
+            basic = base64.b64encode(f"{account.name}:{account.pat}".encode()).decode()
+            headers["Authorization"] = f"Basic {basic}"
+        answer = http_get(f"{self.realm}?{query}", headers)
+        if answer.status != 200:
+            raise HarnessError(f"GET /token answered {answer.status}: {answer.body}")
+        return str(answer.json()["token"])
+
+    def registry_auth_stanza(self) -> str:
+        """What `regauth registry-config` tells an operator to paste into the registry config."""
+        return self.cli.check("registry-config", "--registry-version", "2")
+
+    def _config_toml(self, root: Path) -> str:
+        return "\n".join(
+            [
+                "[server]",
+                f'listen = "127.0.0.1:{self.port}"',
+                # docker needs the realm reachable from the daemon; loopback is.
+                f'public_url = "{self.url}"',
+                "workers = 1",
+                "[token]",
+                f'issuer = "{ISSUER}"',
+                f'service = ["{SERVICE}"]',
+                "[storage]",
+                f'path = "{root / "regauth.db"}"',
+                "[keys]",
+                f'dir = "{self.keys_dir}"',
+                f'algorithm = "{self.flavour.algorithm}"',
+                f"x5c = {'true' if self.flavour.x5c else 'false'}",
+                "",
+            ]
+        )
