@@ -6,13 +6,23 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from regauth.appkeys import RUNTIME, TOKEN_ISSUER, TRUSTED_PROXIES, USAGE
+from regauth.appkeys import REVOCATION_LIMIT, RUNTIME, TOKEN_ISSUER, TRUSTED_PROXIES, USAGE
 from regauth.forwarding import parse_networks
-from regauth.handlers import admin_misc, admin_tokens, admin_users, health, hub, openapi, token
+from regauth.handlers import (
+    admin_misc,
+    admin_tokens,
+    admin_users,
+    health,
+    hub,
+    openapi,
+    security,
+    token,
+)
 from regauth.middleware import make_middleware
 from regauth.runtime import Runtime
 from regauth.services.token_issuer import TokenIssuer
 from regauth.signing import TokenSigner
+from regauth.throttle import Throttle
 from regauth.usage import PeriodicFlusher, UsageRecorder
 
 # Token requests are tiny; a larger body is not a client we know.
@@ -31,13 +41,16 @@ def create_app(runtime: Runtime) -> web.Application:
     )
     app[RUNTIME] = runtime
     app[USAGE] = usage
+    app[REVOCATION_LIMIT] = Throttle(
+        clock=runtime.clock, free_failures=config.limits.revocations_per_minute, max_lockout=60
+    )
     app[TRUSTED_PROXIES] = parse_networks(config.server.trusted_proxies)
     app[TOKEN_ISSUER] = TokenIssuer(
         store=runtime.store,
         authenticator=runtime.authenticator,
         signer=TokenSigner(runtime.keyring.active, include_x5c=config.keys.x5c),
         usage=usage,
-        audit=runtime.audit,
+        tokens=runtime.tokens,
         config=config.token,
         clock=runtime.clock,
     )
@@ -65,6 +78,12 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/v2/access-tokens/{uuid}", hub.get_token)
     r.add_patch("/v2/access-tokens/{uuid}", hub.patch_token)
     r.add_delete("/v2/access-tokens/{uuid}", hub.delete_token)
+    r.add_post("/v2/users/2fa-login", security.second_factor_login)
+    r.add_post("/v2/account/2fa/enroll", security.enroll)
+    r.add_post("/v2/account/2fa/confirm", security.confirm)
+    r.add_post("/v2/account/2fa/disable", security.disable)
+    r.add_get("/v2/account/audit", security.account_audit)
+    r.add_post("/v2/credentials/revoke", security.revoke_credentials)
     # Administration.
     r.add_get("/admin/v1/users", admin_users.list_users)
     r.add_post("/admin/v1/users", admin_users.create_user)

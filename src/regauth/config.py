@@ -69,6 +69,25 @@ class AuthConfig:
 
 
 @dataclass(frozen=True)
+class LimitsConfig:
+    # Failed sign-ins allowed per (client IP, username) before each further one locks them out
+    # for a doubling delay (1 s, 2 s, 4 s, ... up to lockout_max_seconds).
+    failures_per_user_ip: int = 5
+    # The same, per client IP across all usernames (a password spray from one address).
+    failures_per_ip: int = 50
+    lockout_max_seconds: int = 900
+    # Personal access tokens an account may create per hour, and may hold active at once.
+    token_creations_per_hour: int = 30
+    max_active_tokens: int = 50
+    # Auto-generated session tokens kept per account (Docker Hub keeps 5; the oldest goes).
+    session_tokens_per_account: int = 5
+    # Lifetime of an auto-generated session token (docker login with a password), days.
+    session_token_days: int = 30
+    # Requests per minute one client IP may send to the credential revocation endpoint.
+    revocations_per_minute: int = 10
+
+
+@dataclass(frozen=True)
 class LogConfig:
     level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -80,6 +99,7 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     keys: KeysConfig = field(default_factory=KeysConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
     @property
@@ -244,5 +264,17 @@ def _validate(config: Config) -> None:
         raise ConfigError("auth.session_ttl_seconds: must be between 60 and 86400")
     if config.auth.max_token_lifetime_days < 0:
         raise ConfigError("auth.max_token_lifetime_days: must be 0 (no limit) or more")
+    for name in (
+        "failures_per_user_ip",
+        "failures_per_ip",
+        "lockout_max_seconds",
+        "token_creations_per_hour",
+        "max_active_tokens",
+        "session_tokens_per_account",
+        "session_token_days",
+        "revocations_per_minute",
+    ):
+        if getattr(config.limits, name) < 1:
+            raise ConfigError(f"limits.{name}: must be at least 1")
     if config.auth.password_check_concurrency < 1:
         raise ConfigError("auth.password_check_concurrency: must be at least 1")

@@ -80,6 +80,33 @@ class MalformedToken(Unauthorized):
     default_message = "malformed personal access token"
 
 
+class SecondFactorRequired(Unauthorized):
+    """The password was right but the account has two-factor auth on."""
+
+    default_message = (
+        "two-factor authentication is enabled for this account: "
+        "use a personal access token instead of the password"
+    )
+
+    def __init__(self, user_id: int, message: str | None = None) -> None:
+        super().__init__(message)
+        self.user_id = user_id
+
+
+class TooManyRequests(RegauthError):
+    status = 429
+    code = "TOOMANYREQUESTS"
+    oauth_error = "slow_down"
+    default_message = "too many requests"
+
+    def __init__(self, message: str | None = None, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class Forbidden(RegauthError):
     status = 403
     code = "DENIED"

@@ -59,6 +59,7 @@ class User:
     is_admin: bool
     disabled: bool
     created_at: int
+    totp_enabled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,7 @@ class TokenAuthRecord:
     owner_name: str
     owner_is_admin: bool
     owner_disabled: bool
+    generated_by: str = "manual"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +194,8 @@ class AuditEvent:
 @dataclass(frozen=True, slots=True)
 class AuditQuery:
     actor: str | None = None
+    # Events by this user or about them (their tokens, their account).
+    subject: str | None = None
     action: str | None = None
     since: int | None = None
     until: int | None = None

@@ -15,8 +15,11 @@ from regauth.services.admin_keys import AdminKeyService
 from regauth.services.audit import AuditLog
 from regauth.services.authentication import Authenticator
 from regauth.services.explain import ExplainService
+from regauth.services.guard import SignInGuard
 from regauth.services.repositories import RepositoryService
+from regauth.services.revocation import RevocationService
 from regauth.services.sessions import SessionService
+from regauth.services.two_factor import TwoFactorService
 from regauth.services.users import UserService
 from regauth.store import Store, open_store
 
@@ -35,8 +38,10 @@ class Runtime:
     tokens: AccessTokenService
     repositories: RepositoryService
     admin_keys: AdminKeyService
+    two_factor: TwoFactorService
     sessions: SessionService
     explain: ExplainService
+    revocation: RevocationService
 
     def close(self) -> None:
         self.store.close()
@@ -62,8 +67,17 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
         concurrency=config.auth.password_check_concurrency,
         clock=clock,
     )
-    authenticator = Authenticator(store, passwords, hmac_key=key, config=config.auth, clock=clock)
+    authenticator = Authenticator(
+        store,
+        passwords,
+        hmac_key=key,
+        config=config.auth,
+        guard=SignInGuard(config.limits, clock=clock),
+        audit=audit,
+        clock=clock,
+    )
     admin_keys = AdminKeyService(store, audit, hmac_key=key, clock=clock)
+    two_factor = TwoFactorService(store, audit, hmac_key=key, clock=clock)
     return Runtime(
         config=config,
         clock=clock,
@@ -77,18 +91,22 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
             audit,
             hmac_key=key,
             clock=clock,
+            limits=config.limits,
             max_lifetime_days=config.auth.max_token_lifetime_days,
         ),
         repositories=RepositoryService(store, audit, clock=clock),
         admin_keys=admin_keys,
+        two_factor=two_factor,
         sessions=SessionService(
             store,
             authenticator,
             admin_keys,
+            two_factor,
             audit,
             hmac_key=key,
             ttl_seconds=config.auth.session_ttl_seconds,
             clock=clock,
         ),
         explain=ExplainService(store, clock=clock),
+        revocation=RevocationService(store, audit, admin_keys, hmac_key=key),
     )

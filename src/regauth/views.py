@@ -58,6 +58,7 @@ def user_view(user: User) -> dict[str, Any]:
         "admin": user.is_admin,
         "disabled": user.disabled,
         "has_password": user.password_hash is not None,
+        "two_factor": user.totp_enabled,
         "created_at": rfc3339(user.created_at),
     }
 

@@ -19,7 +19,7 @@ Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, runtime: Runtime) -> Client:
+async def client(runtime: Runtime, aiohttp_client: Any) -> Client:
     add_user(runtime, "alice", "alice-password")
     add_user(runtime, "bob", "bob-password")
     return await aiohttp_client(create_app(runtime))  # type: ignore[no-any-return]

@@ -26,7 +26,7 @@ MakeClient = Callable[[web.Application], Awaitable[Client]]
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, runtime: Runtime) -> Client:
+async def client(runtime: Runtime, aiohttp_client: Any) -> Client:
     add_user(runtime, "alice", "alice-password")
     add_user(runtime, "bob", "bob-password")
     add_user(runtime, "root", "root-password", admin=True)
@@ -219,8 +219,8 @@ async def test_post_password_grant_returns_access_token_and_scope(
     [
         (
             {"grant_type": "refresh_token", "refresh_token": "x", "service": "registry"},
-            400,
-            "unsupported_grant_type",
+            401,
+            "invalid_grant",
         ),
         (
             {"grant_type": "authorization_code", "service": "registry"},

@@ -37,10 +37,15 @@ async def patch_user(request: web.Request) -> web.Response:
     body = await json_body(request)
     users, name = request.app[RUNTIME].users, request.match_info["name"]
     disabled, is_admin = field(body, "disabled", bool), field(body, "admin", bool)
-    password = field(body, "password", str)
-    if disabled is None and is_admin is None and password is None:
-        raise BadRequest("nothing to change: send disabled, admin and/or password")
+    password, two_factor = field(body, "password", str), field(body, "two_factor", bool)
+    if (disabled, is_admin, password, two_factor) == (None, None, None, None):
+        raise BadRequest("nothing to change: send disabled, admin, password and/or two_factor")
+    if two_factor is True:
+        raise BadRequest("two-factor authentication is enrolled by the user, not by an admin")
     user = users.get(name)
+    if two_factor is False:  # a lost device: the admin resets it
+        request.app[RUNTIME].two_factor.disable(user, actor, None)
+        user = users.get(name)
     if disabled is not None:
         user = users.set_disabled(name, actor, disabled)
     if is_admin is not None:

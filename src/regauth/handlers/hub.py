@@ -49,6 +49,8 @@ async def list_tokens(request: web.Request) -> web.Response:
             "previous": f"{base}{page - 1}" if page > 1 else None,
             "active_count": result.active_count,
             "results": [hub_token_view(r, now) for r in result.tokens],
+            # regauth addition: the account's limits, so scripts can see them coming.
+            "limits": runtime.tokens.limits_for(owner),
         }
     )
 

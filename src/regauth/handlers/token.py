@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import hdrs, web
 
 from regauth.appkeys import TOKEN_ISSUER
-from regauth.credentials import credentials, parse_authorization
+from regauth.credentials import Credentials, credentials, parse_authorization
 from regauth.errors import BadRequest, UnsupportedGrantType
 from regauth.handlers.common import client, json_response
 from regauth.services.token_issuer import TokenGrant, TokenRequest
@@ -16,13 +16,17 @@ from regauth.timefmt import rfc3339
 
 async def get_token(request: web.Request) -> web.Response:
     query = request.query
+    ip, agent = client(request)
     grant = await request.app[TOKEN_ISSUER].issue(
         TokenRequest(
             credentials=parse_authorization(request.headers.get(hdrs.AUTHORIZATION)),
             service=query.get("service"),
             scopes=query.getall("scope", []),
             account=query.get("account"),
-            **_client(request),
+            client_ip=ip,
+            user_agent=agent,
+            offline=query.get("offline_token", "").lower() == "true",
+            client_id=query.get("client_id"),
         )
     )
     return json_response(_body(grant))
@@ -32,18 +36,17 @@ async def post_token(request: web.Request) -> web.Response:
     if request.content_type != "application/x-www-form-urlencoded":
         raise BadRequest("expected an application/x-www-form-urlencoded form")
     form = await request.post()
-    grant_type = _field(form, "grant_type")
-    if grant_type == "refresh_token":
-        raise UnsupportedGrantType("refresh tokens are not issued by this server")
-    if grant_type != "password":
-        raise UnsupportedGrantType("grant_type must be 'password'")
+    ip, agent = client(request)
     grant = await request.app[TOKEN_ISSUER].issue(
         TokenRequest(
-            credentials=credentials(_field(form, "username"), _field(form, "password")),
+            credentials=_grant_credentials(form),
             service=_field(form, "service"),
             scopes=[_field(form, "scope")],
             account=None,
-            **_client(request),
+            client_ip=ip,
+            user_agent=agent,
+            offline=_field(form, "access_type") == "offline",
+            client_id=_field(form, "client_id") or None,
         )
     )
     body = _body(grant)
@@ -51,14 +54,27 @@ async def post_token(request: web.Request) -> web.Response:
     return json_response(body)
 
 
+def _grant_credentials(form: Any) -> Credentials:
+    grant_type = _field(form, "grant_type")
+    if grant_type == "password":
+        return credentials(_field(form, "username"), _field(form, "password"))
+    if grant_type == "refresh_token":
+        # The refresh token is an auto-generated session token; it names its own owner.
+        return credentials("", _field(form, "refresh_token"))
+    raise UnsupportedGrantType("grant_type must be 'password' or 'refresh_token'")
+
+
 def _body(grant: TokenGrant) -> dict[str, Any]:
     token = grant.issued.jwt
-    return {
+    body: dict[str, Any] = {
         "token": token,
         "access_token": token,
         "expires_in": grant.issued.expires_in,
         "issued_at": rfc3339(grant.issued.issued_at),
     }
+    if grant.refresh_token is not None:
+        body["refresh_token"] = grant.refresh_token
+    return body
 
 
 def _field(form: Any, name: str) -> str:
@@ -66,8 +82,3 @@ def _field(form: Any, name: str) -> str:
     if not isinstance(value, str):
         raise BadRequest(f"form field {name!r} must be text")
     return value
-
-
-def _client(request: web.Request) -> dict[str, str | None]:
-    ip, agent = client(request)
-    return {"client_ip": ip, "user_agent": agent}

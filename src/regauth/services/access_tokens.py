@@ -6,7 +6,8 @@ import uuid
 from dataclasses import dataclass
 
 from regauth.clock import Clock
-from regauth.errors import BadRequest, Conflict, NotFoundInStore
+from regauth.config import LimitsConfig
+from regauth.errors import BadRequest, Conflict, NotFoundInStore, TooManyRequests
 from regauth.models import (
     AccessLevel,
     Actor,
@@ -52,12 +53,14 @@ class AccessTokenService:
         *,
         hmac_key: bytes,
         clock: Clock,
+        limits: LimitsConfig,
         max_lifetime_days: int = 0,
     ) -> None:
         self._store = store
         self._audit = audit
         self._hmac_key = hmac_key
         self._clock = clock
+        self._limits = limits
         self._max_lifetime = max_lifetime_days * 86400
 
     def create(
@@ -76,6 +79,7 @@ class AccessTokenService:
         if self._max_lifetime and (expires_at is None or expires_at > now + self._max_lifetime):
             days = self._max_lifetime // 86400
             raise BadRequest(f"tokens must expire within {days} days (operator policy)")
+        self._check_limits(owner, now)
         for _ in range(3):  # the public id is random; a collision is retried, not reported
             token = AccessToken.generate(TokenKind.PERSONAL)
             try:
@@ -93,6 +97,7 @@ class AccessTokenService:
                 )
             except Conflict:
                 continue
+            self._store.record_token_creation(owner.id, now=now)
             self._audit.record(
                 actor,
                 "token.create",
@@ -103,6 +108,57 @@ class AccessTokenService:
             )
             return CreatedToken(record, token)
         raise Conflict("could not allocate a token id")  # pragma: no cover - 2**-59 odds
+
+    def create_session_token(
+        self, owner: User, *, client_id: str | None, ip: str | None, user_agent: str | None
+    ) -> CreatedToken:
+        """An auto-generated token for a password sign-in that asked for offline access.
+
+        Full access (still capped by what the user may do), expiring with the session; the
+        account keeps the newest few, so a sixth sign-in removes the oldest.
+        """
+        now = int(self._clock())
+        token = AccessToken.generate(TokenKind.SESSION)
+        record, evicted = self._store.create_auto_token(
+            keep=self._limits.session_tokens_per_account,
+            token_id=token.public_id,
+            uuid=str(uuid.uuid4()),
+            owner_id=owner.id,
+            description=f"auto-generated: {client_id or 'client'} sign-in"[:MAX_DESCRIPTION_LENGTH],
+            access=AccessLevel.DELETE,
+            secret_hash=token.secret_hash(self._hmac_key),
+            expires_at=now + self._limits.session_token_days * 86400,
+            created_ip=ip,
+            created_user_agent=user_agent,
+            now=now,
+        )
+        actor = Actor(name=owner.name, kind="user", ip=ip, user_agent=user_agent)
+        self._audit.record(actor, "session_token.create", record.id, evicted=evicted or None)
+        return CreatedToken(record, token)
+
+    def limits_for(self, owner: User) -> dict[str, int]:
+        now = int(self._clock())
+        created, _ = self._store.count_token_creations(owner.id, since=now - 3600)
+        return {
+            "max_active_tokens": self._limits.max_active_tokens,
+            "active_tokens": self._store.count_active_tokens(owner.id, now=now),
+            "token_creations_per_hour": self._limits.token_creations_per_hour,
+            "token_creations_remaining": max(0, self._limits.token_creations_per_hour - created),
+            "max_token_lifetime_days": self._max_lifetime // 86400,
+        }
+
+    def _check_limits(self, owner: User, now: int) -> None:
+        created, oldest = self._store.count_token_creations(owner.id, since=now - 3600)
+        if created >= self._limits.token_creations_per_hour:
+            raise TooManyRequests(
+                f"token creation limit reached ({self._limits.token_creations_per_hour} per hour)",
+                retry_after=(oldest or now) + 3600 - now,
+            )
+        if self._store.count_active_tokens(owner.id, now=now) >= self._limits.max_active_tokens:
+            raise Conflict(
+                f"active token limit reached ({self._limits.max_active_tokens}): "
+                "deactivate or delete a token first"
+            )
 
     def get(self, token_id: str) -> TokenRecord:
         record = self._store.get_token(token_id)

@@ -7,19 +7,22 @@ from dataclasses import dataclass
 from regauth.clock import Clock
 from regauth.config import AuthConfig
 from regauth.credentials import Credentials
-from regauth.errors import Unauthorized
+from regauth.errors import SecondFactorRequired, TooManyRequests, Unauthorized
 from regauth.models import ANONYMOUS, Principal
 from regauth.passwords import PasswordChecker
+from regauth.services.audit import AuditLog
+from regauth.services.guard import SignInGuard
 from regauth.store.base import Store
-from regauth.tokens import looks_like_token, parse_token, secret_matches
+from regauth.tokens import AccessToken, TokenKind, looks_like_token, parse_token, secret_matches
 
 INCORRECT = "incorrect username or password"
+ANONYMOUS_METHOD, TOKEN, SESSION_TOKEN, PASSWORD = "anonymous", "token", "session_token", "password"
 
 
 @dataclass(frozen=True, slots=True)
 class Authenticated:
     principal: Principal
-    # How the caller proved who they are: "anonymous", "token" or "password".
+    # How the caller proved who they are: ANONYMOUS, TOKEN, SESSION_TOKEN or PASSWORD.
     method: str
 
 
@@ -31,40 +34,74 @@ class Authenticator:
         *,
         hmac_key: bytes,
         config: AuthConfig,
+        guard: SignInGuard,
+        audit: AuditLog,
         clock: Clock,
     ) -> None:
         self._store = store
+        self.guard = guard
+        self._audit = audit
         self._passwords = passwords
         self._hmac_key = hmac_key
         self._config = config
         self._clock = clock
 
+    async def authenticate_client(
+        self, credentials: Credentials | None, ip: str | None, user_agent: str | None
+    ) -> Authenticated:
+        """authenticate(), throttled per client and audited: what every sign-in point calls."""
+        if credentials is None:
+            return Authenticated(ANONYMOUS, ANONYMOUS_METHOD)
+        username = credentials.username
+        try:
+            self.guard.check(username, ip)  # before any password work
+            authenticated = await self.authenticate(credentials)
+        except SecondFactorRequired as exc:
+            # The password was right: not a guess to throttle, but worth an audit line.
+            self._audit.failed_authentication(username, ip, user_agent, exc.message)
+            raise
+        except (Unauthorized, TooManyRequests) as exc:
+            self._audit.failed_authentication(username, ip, user_agent, exc.message)
+            if isinstance(exc, Unauthorized):
+                self.guard.failed(username, ip)
+            raise
+        self.guard.succeeded(username, ip)
+        return authenticated
+
     async def authenticate(self, credentials: Credentials | None) -> Authenticated:
         """Anonymous without credentials; wrong credentials are always a 401, never anonymous."""
         if credentials is None:
-            return Authenticated(ANONYMOUS, "anonymous")
-        if not credentials.username or not credentials.secret:
+            return Authenticated(ANONYMOUS, ANONYMOUS_METHOD)
+        if not credentials.secret:
             raise Unauthorized(INCORRECT)
         if looks_like_token(credentials.secret):
-            return Authenticated(self._token(credentials), "token")
-        return Authenticated(await self._password(credentials), "password")
+            token = parse_token(credentials.secret)  # MalformedToken before any database work
+            if token.kind is TokenKind.SESSION:
+                return Authenticated(self._token(credentials, token, "auto"), SESSION_TOKEN)
+            if token.kind is TokenKind.PERSONAL:
+                return Authenticated(self._token(credentials, token, "manual"), TOKEN)
+            raise Unauthorized(INCORRECT)
+        if not credentials.username:
+            raise Unauthorized(INCORRECT)
+        return Authenticated(await self._password(credentials), PASSWORD)
 
-    def _token(self, credentials: Credentials) -> Principal:
-        token = parse_token(credentials.secret)  # MalformedToken before any database work
+    def _token(self, credentials: Credentials, token: AccessToken, generated_by: str) -> Principal:
         record = self._store.find_token_for_auth(token.public_id)
         if (
             record is None
+            or record.generated_by != generated_by
             or not secret_matches(self._hmac_key, token.secret, record.secret_hash)
-            or record.owner_name != credentials.username
+            or not _names_owner(credentials.username, record.owner_name, generated_by)
         ):
             raise Unauthorized(INCORRECT)
+        label = "personal access token" if generated_by == "manual" else "session token"
         # The caller holds the real secret from here on, so the precise reason may be told.
         if record.owner_disabled:
             raise Unauthorized("account is disabled")
         if not record.active:
-            raise Unauthorized("personal access token is inactive")
+            raise Unauthorized(f"{label} is inactive")
         if record.expires_at is not None and self._clock() >= record.expires_at:
-            raise Unauthorized("personal access token has expired")
+            raise Unauthorized(f"{label} has expired")
         return Principal(
             name=record.owner_name,
             is_admin=record.owner_is_admin,
@@ -82,4 +119,14 @@ class Authenticator:
         assert user is not None  # verify() is False for a missing user
         if user.disabled:
             raise Unauthorized("account is disabled")
+        if user.totp_enabled:
+            raise SecondFactorRequired(user.id)
         return Principal(name=user.name, is_admin=user.is_admin)
+
+
+def _names_owner(username: str, owner: str, generated_by: str) -> bool:
+    # Docker's identity token (a session token) comes with an empty username from
+    # containerd and docker; a personal access token must always name its owner.
+    if not username and generated_by == "auto":
+        return True
+    return username == owner

@@ -5,22 +5,25 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
 from regauth.clock import Clock
 from regauth.credentials import Credentials
-from regauth.errors import Forbidden, Unauthorized
+from regauth.errors import Forbidden, SecondFactorRequired, Unauthorized
 from regauth.models import Actor, User
 from regauth.services.admin_keys import AdminKeyService
 from regauth.services.audit import AuditLog
 from regauth.services.authentication import Authenticator
+from regauth.services.two_factor import TwoFactorService
 from regauth.store.base import Store
 from regauth.tokens import TokenKind, looks_like_token
 
 _ISSUER = "regauth-api"
 _ALGORITHM = "HS256"
 PASSWORD, PAT, ADMIN_KEY = "password", "pat", "admin_key"
+_SECOND_FACTOR = "second_factor"  # a sign-in ticket, never a session
 PAT_CANNOT = (
     "a session opened with a personal access token cannot {what}; sign in with the password"
 )
@@ -66,6 +69,7 @@ class SessionService:
         store: Store,
         authenticator: Authenticator,
         admin_keys: AdminKeyService,
+        two_factor: TwoFactorService,
         audit: AuditLog,
         *,
         hmac_key: bytes,
@@ -75,6 +79,7 @@ class SessionService:
         self._store = store
         self._authenticator = authenticator
         self._admin_keys = admin_keys
+        self._two_factor = two_factor
         self._audit = audit
         # A key of its own, derived from the server secret: session JWTs are never registry tokens.
         self._key = hmac.digest(hmac_key, b"regauth api sessions", hashlib.sha256)
@@ -83,25 +88,70 @@ class SessionService:
 
     async def login(self, credentials: Credentials, ip: str | None, user_agent: str | None) -> str:
         try:
-            authenticated = await self._authenticator.authenticate(credentials)
-        except Unauthorized as exc:
-            self._audit.failed_authentication(credentials.username, ip, user_agent, exc.message)
-            raise
+            authenticated = await self._authenticator.authenticate_client(
+                credentials, ip, user_agent
+            )
+        except SecondFactorRequired as exc:
+            # Docker Hub's two-step sign-in: a short-lived ticket for /v2/users/2fa-login.
+            ticket = self._jwt(credentials.username, exc.user_id, _SECOND_FACTOR, None, 300)
+            raise Unauthorized(
+                "two-factor authentication required: send the code to /v2/users/2fa-login",
+                login_2fa_token=ticket,
+            ) from None
         principal = authenticated.principal
         user = self._store.get_user(principal.name)
         if user is None:  # deleted between the two reads
             raise Unauthorized()
+        method = PAT if principal.token_id else PASSWORD
+        return self._jwt(user.name, user.id, method, principal.token_id, self._ttl)
+
+    def complete_second_factor(
+        self, ticket: str, code: str, ip: str | None, user_agent: str | None
+    ) -> str:
+        claims = self._decode(ticket, "the sign-in ticket is invalid or expired: sign in again")
+        user = self._store.get_user(str(claims["sub"]))
+        if claims.get("amr") != _SECOND_FACTOR or user is None or user.id != claims.get("uid"):
+            raise Unauthorized("the sign-in ticket is invalid or expired: sign in again")
+        self._authenticator.guard.check(user.name, ip)
+        if not self._two_factor.verify(user, code):
+            self._authenticator.guard.failed(user.name, ip)
+            self._audit.failed_authentication(user.name, ip, user_agent, "wrong two-factor code")
+            raise Unauthorized("the two-factor code is not valid")
+        self._authenticator.guard.succeeded(user.name, ip)
+        return self._jwt(user.name, user.id, PASSWORD, None, self._ttl)
+
+    def _jwt(self, name: str, uid: int, method: str, token_id: str | None, ttl: int) -> str:
         now = int(self._clock())
         claims = {
             "iss": _ISSUER,
-            "sub": user.name,
-            "uid": user.id,
-            "amr": PAT if principal.token_id else PASSWORD,
-            "tid": principal.token_id,
+            "sub": name,
+            "uid": uid,
+            "amr": method,
+            "tid": token_id,
             "iat": now,
-            "exp": now + self._ttl,
+            "exp": now + ttl,
         }
         return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
+
+    def _decode(self, value: str, message: str) -> dict[str, Any]:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                value,
+                self._key,
+                algorithms=[_ALGORITHM],
+                issuer=_ISSUER,
+                options={
+                    "require": ["exp", "iat", "sub"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
+            )
+        except jwt.PyJWTError:
+            raise Unauthorized(message) from None
+        # Expiry is checked against the injected clock, not the wall clock.
+        if int(claims["exp"]) <= self._clock():
+            raise Unauthorized(message)
+        return claims
 
     def authenticate(
         self, authorization: str | None, ip: str | None, user_agent: str | None
@@ -123,21 +173,14 @@ class SessionService:
         return ApiCaller(method=ADMIN_KEY, actor=actor)
 
     def _session(self, value: str, ip: str | None, user_agent: str | None) -> ApiCaller:
-        try:
-            claims = jwt.decode(
-                value,
-                self._key,
-                algorithms=[_ALGORITHM],
-                issuer=_ISSUER,
-                options={"require": ["exp", "iat", "sub"], "verify_iat": False},
-                leeway=0,
-            )
-            if int(claims["exp"]) <= self._clock():
-                raise jwt.ExpiredSignatureError()
-        except jwt.PyJWTError:
-            raise Unauthorized("session is invalid or expired: sign in again") from None
+        claims = self._decode(value, "session is invalid or expired: sign in again")
         user = self._store.get_user(str(claims["sub"]))
-        if user is None or user.id != claims.get("uid") or user.disabled:
+        if (
+            claims.get("amr") not in (PASSWORD, PAT)
+            or user is None
+            or user.id != claims.get("uid")
+            or user.disabled
+        ):
             raise Unauthorized("session is invalid or expired: sign in again")
         token_id = claims.get("tid")
         if token_id is not None:

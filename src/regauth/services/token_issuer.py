@@ -13,8 +13,8 @@ from regauth.credentials import Credentials
 from regauth.errors import BadRequest, Unauthorized
 from regauth.models import Principal, TokenUse
 from regauth.scopes import parse_scopes
-from regauth.services.audit import AuditLog
-from regauth.services.authentication import Authenticator
+from regauth.services.access_tokens import AccessTokenService
+from regauth.services.authentication import PASSWORD, SESSION_TOKEN, Authenticator
 from regauth.signing import IssuedToken, TokenSigner
 from regauth.store.base import Store
 from regauth.usage import UsageRecorder
@@ -30,6 +30,9 @@ class TokenRequest:
     account: str | None
     client_ip: str | None
     user_agent: str | None
+    # The client asked for a refresh token (offline_token=true / access_type=offline).
+    offline: bool = False
+    client_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,7 @@ class TokenGrant:
     issued: IssuedToken
     decision: policy.Decision
     principal: Principal
+    refresh_token: str | None = None
 
 
 class TokenIssuer:
@@ -47,7 +51,7 @@ class TokenIssuer:
         authenticator: Authenticator,
         signer: TokenSigner,
         usage: UsageRecorder,
-        audit: AuditLog,
+        tokens: AccessTokenService,
         config: TokenConfig,
         clock: Clock,
     ) -> None:
@@ -55,7 +59,7 @@ class TokenIssuer:
         self._authenticator = authenticator
         self._signer = signer
         self._usage = usage
-        self._audit = audit
+        self._tokens = tokens
         self._config = config
         self._services = frozenset(config.service)
         self._clock = clock
@@ -68,14 +72,10 @@ class TokenIssuer:
             and request.account != request.credentials.username
         ):
             raise BadRequest("account does not match the authenticated user")
-        try:
-            principal = (await self._authenticator.authenticate(request.credentials)).principal
-        except Unauthorized as exc:
-            assert request.credentials is not None  # anonymous never fails
-            self._audit.failed_authentication(
-                request.credentials.username, request.client_ip, request.user_agent, exc.message
-            )
-            raise
+        authenticated = await self._authenticator.authenticate_client(
+            request.credentials, request.client_ip, request.user_agent
+        )
+        principal = authenticated.principal
         scopes, rejected = parse_scopes(request.scopes)
         looked_up = policy.repositories_needing_visibility(principal, scopes)
         public = self._store.public_repositories(looked_up) if looked_up else frozenset()
@@ -104,7 +104,23 @@ class TokenIssuer:
                 denied=[f"{d.type}:{d.name}:{d.action}: {d.reason}" for d in decision.denied],
                 rejected=[f"{r.raw[:300]}: {r.reason}" for r in rejected],
             )
-        return TokenGrant(issued, decision, principal)
+        refresh_token = None
+        if request.offline and authenticated.method == PASSWORD:
+            refresh_token = self._session_token(principal, request)
+        elif request.offline and authenticated.method == SESSION_TOKEN and request.credentials:
+            # A refresh grant asking for offline access gets the same token back (oauth.md).
+            refresh_token = request.credentials.secret
+        return TokenGrant(issued, decision, principal, refresh_token)
+
+    def _session_token(self, principal: Principal, request: TokenRequest) -> str:
+        """Docker keeps this as its identity token instead of the password (protocol.md §4.1)."""
+        owner = self._store.get_user(principal.name)
+        if owner is None:
+            raise Unauthorized()
+        created = self._tokens.create_session_token(
+            owner, client_id=request.client_id, ip=request.client_ip, user_agent=request.user_agent
+        )
+        return str(created.token)
 
     def _audience(self, service: str | None) -> str:
         if not service:

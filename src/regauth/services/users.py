@@ -71,7 +71,9 @@ class UserService:
     def reset_password(self, name: str, actor: Actor, password: str) -> User:
         self.get(name)
         user = self._updated(self._store.update_user(name, password_hash=_password_hash(password)))
-        self._audit.record(actor, "user.password_reset", name)
+        # Sessions started with the old password end with it; personal tokens stay.
+        ended = self._store.delete_auto_tokens(user.id)
+        self._audit.record(actor, "user.password_reset", name, session_tokens_ended=ended)
         return user
 
     @staticmethod

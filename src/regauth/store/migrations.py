@@ -71,6 +71,27 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX audit_actor_at ON audit_events(actor, at)",
         "CREATE INDEX audit_action_at ON audit_events(action, at)",
     ),
+    (
+        # Two-factor auth: the TOTP secret is encrypted (it cannot be hashed: codes are derived
+        # from it); the last accepted time step stops a code from being replayed.
+        "ALTER TABLE users ADD COLUMN totp_secret BLOB",
+        "ALTER TABLE users ADD COLUMN totp_enabled INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE users ADD COLUMN totp_last_step INTEGER",
+        """CREATE TABLE recovery_codes (
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            code_hash BLOB NOT NULL,
+            used_at INTEGER,
+            PRIMARY KEY (user_id, code_hash)
+        )""",
+        # When tokens were created, per owner, for the hourly creation limit (deleting a
+        # token must not give its creation back).
+        """CREATE TABLE token_creations (
+            owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            at INTEGER NOT NULL
+        )""",
+        "CREATE INDEX token_creations_owner_at ON token_creations(owner_id, at)",
+        "CREATE INDEX tokens_owner_generated ON tokens(owner_id, generated_by, created_at)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

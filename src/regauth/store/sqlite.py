@@ -6,8 +6,10 @@ from regauth.store.sqlite_admin_keys import AdminKeysTable
 from regauth.store.sqlite_audit import AuditTable
 from regauth.store.sqlite_repositories import RepositoriesTable
 from regauth.store.sqlite_tokens import TokensTable
-from regauth.store.sqlite_users import UsersTable
+from regauth.store.sqlite_users import TotpTable, UsersTable
 
 
-class SQLiteStore(UsersTable, TokensTable, RepositoriesTable, AuditTable, AdminKeysTable):
+class SQLiteStore(
+    UsersTable, TotpTable, TokensTable, RepositoriesTable, AuditTable, AdminKeysTable
+):
     """Hot-path reads use fixed sqlite3 statements (7 µs) rather than sqlite-utils (51 µs)."""

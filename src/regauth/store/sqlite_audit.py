@@ -46,6 +46,9 @@ class AuditTable(SQLiteBase):
             if value is not None:
                 clauses.append(f"{column} {op} ?")
                 params.append(value)
+        if query.subject is not None:
+            clauses.append("(actor = ? OR target = ? OR json_extract(details, '$.owner') = ?)")
+            params += [query.subject] * 3
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         rows = self._conn.execute(
             f"SELECT {_COLUMNS} FROM audit_events {where} ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",

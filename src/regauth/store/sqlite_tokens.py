@@ -26,7 +26,7 @@ _FROM = "FROM tokens t JOIN users u ON u.id = t.owner_id"
 # The /token hot path: a fixed statement (sqlite3 caches it prepared) on the primary key.
 _AUTH_LOOKUP = (
     "SELECT t.id, t.secret_hash, t.active, t.expires_at, t.access, "
-    "u.id, u.name, u.is_admin, u.disabled "
+    "u.id, u.name, u.is_admin, u.disabled, t.generated_by "
     f"{_FROM} WHERE t.id = ?"
 )
 
@@ -114,6 +114,71 @@ class TokensTable(SQLiteBase):
                 )
         return self.get_token(token_id)
 
+    def create_auto_token(self, *, keep: int, **fields: Any) -> tuple[TokenRecord, list[str]]:
+        """Insert an auto-generated token, first deleting the owner's oldest beyond `keep - 1`.
+
+        One transaction, so two sign-ins at once cannot leave six behind.
+        """
+        owner_id = fields["owner_id"]
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "SELECT id FROM tokens WHERE owner_id = ? AND generated_by = 'auto' "
+                "ORDER BY created_at DESC, rowid DESC",
+                (owner_id,),
+            ).fetchall()
+            evicted = [r[0] for r in rows[keep - 1 :]]
+            conn.executemany("DELETE FROM tokens WHERE id = ?", [(i,) for i in evicted])
+            conn.execute(
+                "INSERT INTO tokens (id, uuid, owner_id, description, access, secret_hash, "
+                "created_at, expires_at, created_ip, created_user_agent, generated_by) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'auto')",
+                (
+                    fields["token_id"],
+                    fields["uuid"],
+                    owner_id,
+                    fields["description"],
+                    fields["access"].value,
+                    fields["secret_hash"],
+                    fields["now"],
+                    fields["expires_at"],
+                    fields["created_ip"],
+                    fields["created_user_agent"],
+                ),
+            )
+        record = self.get_token(fields["token_id"])
+        assert record is not None
+        return record, evicted
+
+    def delete_auto_tokens(self, owner_id: int) -> int:
+        with self._transaction() as conn:
+            cur = conn.execute(
+                "DELETE FROM tokens WHERE owner_id = ? AND generated_by = 'auto'", (owner_id,)
+            )
+        return cur.rowcount
+
+    def record_token_creation(self, owner_id: int, *, now: int) -> None:
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM token_creations WHERE at < ?", (now - 86400,))
+            conn.execute(
+                "INSERT INTO token_creations (owner_id, at) VALUES (?, ?)", (owner_id, now)
+            )
+
+    def count_token_creations(self, owner_id: int, *, since: int) -> tuple[int, int | None]:
+        """How many since `since`, and the oldest of them (for Retry-After)."""
+        row = self._conn.execute(
+            "SELECT COUNT(*), MIN(at) FROM token_creations WHERE owner_id = ? AND at >= ?",
+            (owner_id, since),
+        ).fetchone()
+        return int(row[0]), row[1]
+
+    def count_active_tokens(self, owner_id: int, *, now: int) -> int:
+        row = self._conn.execute(
+            "SELECT COUNT(*) FROM tokens WHERE owner_id = ? AND generated_by = 'manual' "
+            "AND active = 1 AND (expires_at IS NULL OR expires_at > ?)",
+            (owner_id, now),
+        ).fetchone()
+        return int(row[0])
+
     def delete_token(self, token_id: str) -> bool:
         with self._transaction() as conn:
             cur = conn.execute("DELETE FROM tokens WHERE id = ?", (token_id,))
@@ -133,6 +198,7 @@ class TokensTable(SQLiteBase):
             owner_name=row[6],
             owner_is_admin=bool(row[7]),
             owner_disabled=bool(row[8]),
+            generated_by=row[9],
         )
 
     def record_token_uses(self, uses: Mapping[str, TokenUse]) -> None:

@@ -9,7 +9,7 @@ from regauth.errors import Conflict
 from regauth.models import User
 from regauth.store.sqlite_base import SQLiteBase
 
-_COLUMNS = "id, name, password_hash, is_admin, disabled, created_at"
+_COLUMNS = "id, name, password_hash, is_admin, disabled, created_at, totp_enabled"
 
 
 class UsersTable(SQLiteBase):
@@ -59,4 +59,50 @@ class UsersTable(SQLiteBase):
 
 
 def _user(row: tuple[Any, ...]) -> User:
-    return User(row[0], row[1], row[2], bool(row[3]), bool(row[4]), row[5])
+    return User(row[0], row[1], row[2], bool(row[3]), bool(row[4]), row[5], bool(row[6]))
+
+
+class TotpTable(SQLiteBase):
+    """Two-factor state, kept apart from User so the secret is read only where it is checked."""
+
+    def get_totp(self, user_id: int) -> tuple[bytes | None, bool, int | None]:
+        row = self._conn.execute(
+            "SELECT totp_secret, totp_enabled, totp_last_step FROM users WHERE id = ?", (user_id,)
+        ).fetchone()
+        return (row[0], bool(row[1]), row[2]) if row else (None, False, None)
+
+    def set_totp(self, user_id: int, secret: bytes | None, *, enabled: bool) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE users SET totp_secret = ?, totp_enabled = ?, totp_last_step = NULL WHERE id = ?",
+                (secret, int(enabled), user_id),
+            )
+            if not enabled:
+                conn.execute("DELETE FROM recovery_codes WHERE user_id = ?", (user_id,))
+
+    def use_totp_step(self, user_id: int, step: int) -> bool:
+        """Record an accepted time step; False if it (or a later one) was used already."""
+        with self._transaction() as conn:
+            cur = conn.execute(
+                "UPDATE users SET totp_last_step = ? WHERE id = ? "
+                "AND (totp_last_step IS NULL OR totp_last_step < ?)",
+                (step, user_id, step),
+            )
+        return cur.rowcount > 0
+
+    def set_recovery_codes(self, user_id: int, hashes: list[bytes]) -> None:
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM recovery_codes WHERE user_id = ?", (user_id,))
+            conn.executemany(
+                "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)",
+                [(user_id, h) for h in hashes],
+            )
+
+    def use_recovery_code(self, user_id: int, code_hash: bytes, *, now: int) -> bool:
+        with self._transaction() as conn:
+            cur = conn.execute(
+                "UPDATE recovery_codes SET used_at = ? "
+                "WHERE user_id = ? AND code_hash = ? AND used_at IS NULL",
+                (now, user_id, code_hash),
+            )
+        return cur.rowcount > 0

@@ -1,0 +1,61 @@
+"""Leaked-credential revocation (after GitHub's credential revocation API): anyone may report."""
+
+from __future__ import annotations
+
+from regauth.errors import MalformedToken
+from regauth.models import Actor
+from regauth.services.admin_keys import AdminKeyService
+from regauth.services.audit import AuditLog
+from regauth.store.base import Store
+from regauth.tokens import TokenKind, parse_token, secret_matches
+
+MAX_CREDENTIALS = 1000
+REVOCATION_ACTOR = Actor(name="revocation-api", kind="revocation")
+
+
+class RevocationService:
+    def __init__(
+        self, store: Store, audit: AuditLog, admin_keys: AdminKeyService, *, hmac_key: bytes
+    ) -> None:
+        self._store = store
+        self._audit = audit
+        self._admin_keys = admin_keys
+        self._hmac_key = hmac_key
+
+    def revoke(self, raw_credentials: list[str], reporter: Actor) -> int:
+        """Deactivate every valid credential among those reported; return how many (for logs only:
+        the caller must not tell the reporter, or the endpoint becomes a validity oracle)."""
+        revoked = 0
+        actor = Actor(
+            name=REVOCATION_ACTOR.name,
+            kind=REVOCATION_ACTOR.kind,
+            ip=reporter.ip,
+            user_agent=reporter.user_agent,
+        )
+        for raw in dict.fromkeys(raw_credentials[:MAX_CREDENTIALS]):
+            try:
+                token = parse_token(raw)
+            except MalformedToken:
+                continue
+            if token.kind is TokenKind.ADMIN_KEY:
+                key = self._store.get_admin_key(token.public_id)
+                if (
+                    key
+                    and key.revoked_at is None
+                    and secret_matches(self._hmac_key, token.secret, key.secret_hash)
+                ):
+                    self._admin_keys.revoke(key.id, actor)
+                    revoked += 1
+                continue
+            record = self._store.get_token(token.public_id)
+            if (
+                record is not None
+                and record.active
+                and secret_matches(self._hmac_key, token.secret, record.secret_hash)
+            ):
+                self._store.update_token(record.id, active=False)
+                self._audit.record(
+                    actor, "token.revoked_leaked", record.id, owner=record.owner_name
+                )
+                revoked += 1
+        return revoked

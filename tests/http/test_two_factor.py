@@ -1,0 +1,191 @@
+"""Two-factor auth: TOTP enrollment (time injected), recovery codes, and what it changes at sign-in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyotp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from regauth.app import create_app
+from regauth.models import CLI_ACTOR
+from regauth.runtime import Runtime
+from tests.support.builders import add_token, add_user, basic
+from tests.support.clock import FakeClock
+
+Client = TestClient[web.Request, web.Application]
+PAT_REQUIRED = (
+    "two-factor authentication is enabled for this account: "
+    "use a personal access token instead of the password"
+)
+
+
+@pytest.fixture
+async def client(runtime: Runtime, aiohttp_client: Any) -> Client:
+    add_user(runtime, "alice", "alice-password")
+    return await aiohttp_client(create_app(runtime))  # type: ignore[no-any-return]
+
+
+async def session(client: Client, secret: str = "alice-password") -> dict[str, str]:
+    response = await client.post("/v2/users/login", json={"username": "alice", "password": secret})
+    assert response.status == 200, await response.text()
+    return {"Authorization": f"Bearer {(await response.json())['token']}"}
+
+
+async def enable(client: Client, clock: FakeClock) -> tuple[pyotp.TOTP, list[str]]:
+    auth = await session(client)
+    enrolled = await (await client.post("/v2/account/2fa/enroll", headers=auth)).json()
+    assert enrolled["otpauth_uri"].startswith("otpauth://totp/regauth:alice?secret=")
+    totp = pyotp.TOTP(enrolled["secret"])
+    response = await client.post(
+        "/v2/account/2fa/confirm", json={"code": totp.at(clock.now)}, headers=auth
+    )
+    assert response.status == 200, await response.text()
+    return totp, (await response.json())["recovery_codes"]
+
+
+async def test_enrollment_needs_a_valid_first_code(client: Client, clock: FakeClock) -> None:
+    auth = await session(client)
+    enrolled = await (await client.post("/v2/account/2fa/enroll", headers=auth)).json()
+    totp = pyotp.TOTP(enrolled["secret"])
+    wrong = await client.post(
+        "/v2/account/2fa/confirm", json={"code": totp.at(clock.now - 300)}, headers=auth
+    )
+    assert wrong.status == 400
+    # still off: the password keeps working at /token
+    assert (await client.get("/token", headers=basic("alice", "alice-password"))).status == 200
+
+
+async def test_with_2fa_the_password_is_refused_at_token_but_a_pat_works(
+    client: Client, runtime: Runtime, clock: FakeClock
+) -> None:
+    pat = add_token(runtime, "alice")
+    await enable(client, clock)
+    response = await client.get("/token?service=registry", headers=basic("alice", "alice-password"))
+    assert response.status == 401
+    assert (await response.json())["details"] == PAT_REQUIRED
+    response = await client.post(
+        "/token",
+        data={"grant_type": "password", "username": "alice", "password": "alice-password"},
+    )
+    assert response.status == 401 and (await response.json())["details"] == PAT_REQUIRED
+    assert (await client.get("/token", headers=basic("alice", pat))).status == 200
+
+
+async def test_login_answers_the_second_step_challenge(client: Client, clock: FakeClock) -> None:
+    totp, _ = await enable(client, clock)
+    clock.advance(30)  # the next code
+    response = await client.post(
+        "/v2/users/login", json={"username": "alice", "password": "alice-password"}
+    )
+    assert response.status == 401
+    challenge = await response.json()
+    assert challenge["detail"].startswith("two-factor authentication required")
+    ticket = challenge["login_2fa_token"]
+    bad = await client.post(
+        "/v2/users/2fa-login", json={"login_2fa_token": ticket, "code": "000000"}
+    )
+    assert bad.status == 401
+    good = await client.post(
+        "/v2/users/2fa-login", json={"login_2fa_token": ticket, "code": totp.at(clock.now)}
+    )
+    assert good.status == 200
+    token = (await good.json())["token"]
+    listed = await client.get("/v2/access-tokens", headers={"Authorization": f"Bearer {token}"})
+    assert listed.status == 200
+    # the same code cannot be used twice
+    again = await client.post(
+        "/v2/users/2fa-login", json={"login_2fa_token": ticket, "code": totp.at(clock.now)}
+    )
+    assert again.status == 401
+    # the ticket is no session
+    assert (
+        await client.get("/v2/access-tokens", headers={"Authorization": f"Bearer {ticket}"})
+    ).status == 401
+
+
+async def test_recovery_codes_work_once(client: Client, clock: FakeClock) -> None:
+    _, codes = await enable(client, clock)
+    assert len(codes) == 10 and len(set(codes)) == 10
+    challenge = await (
+        await client.post(
+            "/v2/users/login", json={"username": "alice", "password": "alice-password"}
+        )
+    ).json()
+    ticket = challenge["login_2fa_token"]
+    first = await client.post(
+        "/v2/users/2fa-login", json={"login_2fa_token": ticket, "code": codes[0]}
+    )
+    assert first.status == 200
+    second = await client.post(
+        "/v2/users/2fa-login", json={"login_2fa_token": ticket, "code": codes[0]}
+    )
+    assert second.status == 401
+
+
+async def test_the_ticket_expires(client: Client, clock: FakeClock) -> None:
+    totp, _ = await enable(client, clock)
+    challenge = await (
+        await client.post(
+            "/v2/users/login", json={"username": "alice", "password": "alice-password"}
+        )
+    ).json()
+    clock.advance(301)
+    response = await client.post(
+        "/v2/users/2fa-login",
+        json={"login_2fa_token": challenge["login_2fa_token"], "code": totp.at(clock.now)},
+    )
+    assert response.status == 401
+
+
+async def test_disable_needs_a_code_and_a_password_session(
+    client: Client, runtime: Runtime, clock: FakeClock
+) -> None:
+    pat = add_token(runtime, "alice")
+    totp, codes = await enable(client, clock)
+    pat_session = await session(client, pat)  # a PAT skips the second step, as on Docker Hub
+    refused = await client.post(
+        "/v2/account/2fa/disable", json={"code": totp.at(clock.now)}, headers=pat_session
+    )
+    assert refused.status == 403
+    ticket = (
+        await (
+            await client.post(
+                "/v2/users/login", json={"username": "alice", "password": "alice-password"}
+            )
+        ).json()
+    )["login_2fa_token"]
+    clock.advance(30)
+    auth = {
+        "Authorization": "Bearer "
+        + (
+            await (
+                await client.post(
+                    "/v2/users/2fa-login",
+                    json={"login_2fa_token": ticket, "code": totp.at(clock.now)},
+                )
+            ).json()
+        )["token"]
+    }
+    wrong = await client.post("/v2/account/2fa/disable", json={"code": "123456"}, headers=auth)
+    assert wrong.status == 401
+    ok = await client.post("/v2/account/2fa/disable", json={"code": codes[3]}, headers=auth)
+    assert ok.status == 204
+    assert (await client.get("/token", headers=basic("alice", "alice-password"))).status == 200
+
+
+async def test_an_admin_can_reset_a_lost_device(
+    client: Client, runtime: Runtime, clock: FakeClock
+) -> None:
+    await enable(client, clock)
+    key = runtime.admin_keys.create("ops", CLI_ACTOR)
+    response = await client.patch(
+        "/admin/v1/users/alice",
+        json={"two_factor": False},
+        headers={"Authorization": f"Bearer {key.secret}"},
+    )
+    assert response.status == 200
+    assert (await response.json())["two_factor"] is False
+    assert (await client.get("/token", headers=basic("alice", "alice-password"))).status == 200
