@@ -15,6 +15,8 @@ from regauth.handlers import (
     health,
     hub,
     openapi,
+    org_tokens,
+    orgs,
     security,
     token,
 )
@@ -84,6 +86,26 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/v2/account/2fa/disable", security.disable)
     r.add_get("/v2/account/audit", security.account_audit)
     r.add_post("/v2/credentials/revoke", security.revoke_credentials)
+    # Organizations, in Docker Hub's shapes.
+    o = "/v2/orgs/{org}"
+    r.add_get(f"{o}/access-tokens", org_tokens.list_tokens)
+    r.add_post(f"{o}/access-tokens", org_tokens.create)
+    r.add_get(f"{o}/access-tokens/{{token}}", org_tokens.get_token)
+    r.add_patch(f"{o}/access-tokens/{{token}}", org_tokens.patch_token)
+    r.add_delete(f"{o}/access-tokens/{{token}}", org_tokens.delete_token)
+    r.add_get(f"{o}/members", orgs.list_members)
+    r.add_put(f"{o}/members/{{username}}", orgs.put_member)
+    r.add_delete(f"{o}/members/{{username}}", orgs.delete_member)
+    r.add_get(f"{o}/groups", orgs.list_groups)
+    r.add_post(f"{o}/groups", orgs.create_group)
+    r.add_get(f"{o}/groups/{{group}}", orgs.get_group)
+    r.add_patch(f"{o}/groups/{{group}}", orgs.patch_group)
+    r.add_delete(f"{o}/groups/{{group}}", orgs.delete_group)
+    r.add_get(f"{o}/groups/{{group}}/members", orgs.list_group_members)
+    r.add_post(f"{o}/groups/{{group}}/members", orgs.add_group_member)
+    r.add_delete(f"{o}/groups/{{group}}/members/{{username}}", orgs.delete_group_member)
+    r.add_put(f"{o}/groups/{{group}}/permissions", orgs.put_group_permission)
+    r.add_patch("/v2/namespaces/{namespace}/repositories/{repository:.+}", orgs.patch_repository)
     # Administration.
     r.add_get("/admin/v1/users", admin_users.list_users)
     r.add_post("/admin/v1/users", admin_users.create_user)
@@ -97,4 +119,7 @@ def add_routes(app: web.Application) -> None:
     r.add_patch("/admin/v1/repositories/{name:.+}", admin_misc.set_visibility)
     r.add_get("/admin/v1/audit", admin_misc.list_audit)
     r.add_post("/admin/v1/explain", admin_misc.explain)
+    r.add_get("/admin/v1/orgs", admin_misc.list_orgs)
+    r.add_post("/admin/v1/orgs", admin_misc.create_org)
+    r.add_delete("/admin/v1/orgs/{name}", admin_misc.delete_org)
     r.add_get("/openapi.json", openapi.serve)

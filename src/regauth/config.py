@@ -85,6 +85,8 @@ class LimitsConfig:
     session_token_days: int = 30
     # Requests per minute one client IP may send to the credential revocation endpoint.
     revocations_per_minute: int = 10
+    # Organization access tokens one organization may hold.
+    org_tokens_per_org: int = 25
 
 
 @dataclass(frozen=True)
@@ -273,6 +275,7 @@ def _validate(config: Config) -> None:
         "session_tokens_per_account",
         "session_token_days",
         "revocations_per_minute",
+        "org_tokens_per_org",
     ):
         if getattr(config.limits, name) < 1:
             raise ConfigError(f"limits.{name}: must be at least 1")

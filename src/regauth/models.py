@@ -136,19 +136,69 @@ class Repository:
     created_at: int
 
 
+class OrgRole(enum.Enum):
+    OWNER = "owner"
+    MEMBER = "member"
+
+
+class TeamPermission(enum.Enum):
+    """What a team may do on the organization repositories a rule matches."""
+
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+    @property
+    def actions(self) -> frozenset[str]:
+        return _TEAM_ACTIONS[self]
+
+
+_TEAM_ACTIONS = {
+    TeamPermission.READ: frozenset({PULL}),
+    TeamPermission.WRITE: frozenset({PULL, PUSH}),
+    TeamPermission.ADMIN: REPOSITORY_ACTIONS,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRule:
+    """A team's permission on a repository name or pattern inside its organization."""
+
+    team: str
+    pattern: str  # relative to the organization: "app", "ci/*"
+    permission: TeamPermission
+
+
+@dataclass(frozen=True, slots=True)
+class OrgMembership:
+    """One organization as one user sees it: their role (None: not a member) and team rules."""
+
+    org: str
+    role: OrgRole | None
+    rules: tuple[TeamRule, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who is asking at /token, and the cap their credential puts on them."""
 
     name: str
     is_admin: bool = False
-    # The personal access token used, if any; None for a password or anonymous.
+    # The token used, if any; None for a password or anonymous.
     token_id: str | None = None
     access: AccessLevel | None = None
+    # An organization access token: its name is the organization's, and it reaches only
+    # the listed repositories (path -> actions), plus public ones if public_read.
+    org_token_resources: tuple[tuple[str, frozenset[str]], ...] | None = None
+    public_read: bool = False
 
     @property
     def anonymous(self) -> bool:
         return self.name == ""
+
+    @property
+    def is_org_token(self) -> bool:
+        return self.org_token_resources is not None
 
 
 ANONYMOUS = Principal(name="")
@@ -214,3 +264,51 @@ class Actor:
 
 
 CLI_ACTOR = Actor(name="cli", kind="cli")
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    id: int
+    name: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrgMember:
+    user_id: int
+    username: str
+    role: OrgRole
+    teams: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    id: int
+    org: str
+    name: str
+    description: str
+    members: tuple[str, ...]
+    permissions: tuple[TeamRule, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OrgTokenRecord:
+    id: str
+    uuid: str
+    org_id: int
+    org: str
+    label: str
+    description: str
+    secret_hash: bytes
+    public_read: bool
+    active: bool
+    created_at: int
+    created_by: str
+    expires_at: int | None
+    last_used_at: int | None
+    last_used_ip: str | None
+    last_used_user_agent: str | None
+    resources: tuple[tuple[str, frozenset[str]], ...]
+
+    def expired(self, now: float) -> bool:
+        return self.expires_at is not None and now >= self.expires_at

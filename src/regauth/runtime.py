@@ -16,6 +16,8 @@ from regauth.services.audit import AuditLog
 from regauth.services.authentication import Authenticator
 from regauth.services.explain import ExplainService
 from regauth.services.guard import SignInGuard
+from regauth.services.org_tokens import OrgTokenService
+from regauth.services.organizations import OrganizationService
 from regauth.services.repositories import RepositoryService
 from regauth.services.revocation import RevocationService
 from regauth.services.sessions import SessionService
@@ -42,6 +44,8 @@ class Runtime:
     sessions: SessionService
     explain: ExplainService
     revocation: RevocationService
+    organizations: OrganizationService
+    org_tokens: OrgTokenService
 
     def close(self) -> None:
         self.store.close()
@@ -109,4 +113,8 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
         ),
         explain=ExplainService(store, clock=clock),
         revocation=RevocationService(store, audit, admin_keys, hmac_key=key),
+        organizations=OrganizationService(store, audit, clock=clock),
+        org_tokens=OrgTokenService(
+            store, audit, hmac_key=key, clock=clock, per_org=config.limits.org_tokens_per_org
+        ),
     )

@@ -20,19 +20,26 @@ class UsageRecorder:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._pending: dict[str, TokenUse] = {}
+        self._pending_org: dict[str, TokenUse] = {}
 
     def record(self, token_id: str, use: TokenUse) -> None:
         self._pending[token_id] = use
 
+    def record_org(self, token_id: str, use: TokenUse) -> None:
+        self._pending_org[token_id] = use
+
     def flush(self) -> int:
         pending, self._pending = self._pending, {}
+        pending_org, self._pending_org = self._pending_org, {}
         try:
             self._store.record_token_uses(pending)
+            self._store.record_org_token_uses(pending_org)
         except Exception:
             # Keep the records for the next round; a newer use of the same token wins.
             self._pending = {**pending, **self._pending}
+            self._pending_org = {**pending_org, **self._pending_org}
             raise
-        return len(pending)
+        return len(pending) + len(pending_org)
 
 
 class PeriodicFlusher:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from regauth.models import AdminKey, AuditEvent, Repository, TokenRecord, User, token_state
+from regauth.models import (
+    AdminKey,
+    AuditEvent,
+    OrgMember,
+    OrgTokenRecord,
+    Repository,
+    Team,
+    TokenRecord,
+    User,
+    token_state,
+)
 from regauth.services.explain import Explanation
 from regauth.timefmt import rfc3339
 
@@ -111,4 +121,69 @@ def explanation_view(explanation: Explanation) -> dict[str, Any]:
             for d in explanation.decision.denied
         ],
         "rejected_scopes": [{"scope": r.raw, "reason": r.reason} for r in explanation.rejected],
+    }
+
+
+_HUB_ORG_SCOPES = {"pull": "scope-image-pull", "push": "scope-image-push"}
+PUBLIC_REPOSITORIES_PATH = "*/*/public"
+
+
+def org_token_view(record: OrgTokenRecord, now: float, secret: str | None = None) -> dict[str, Any]:
+    """Docker Hub's orgAccessToken with its resources, then regauth's additions."""
+    resources = [
+        {
+            "type": "TYPE_REPO",
+            "path": path,
+            "scopes": [_HUB_ORG_SCOPES[a] for a in sorted(actions) if a in _HUB_ORG_SCOPES],
+        }
+        for path, actions in record.resources
+    ]
+    if record.public_read:
+        resources.append(
+            {"type": "TYPE_REPO", "path": PUBLIC_REPOSITORIES_PATH, "scopes": ["scope-image-pull"]}
+        )
+    view: dict[str, Any] = {
+        "id": record.uuid,
+        "label": record.label,
+        "description": record.description,
+        "created_by": record.created_by,
+        "is_active": record.active,
+        "created_at": rfc3339(record.created_at),
+        "expires_at": rfc3339(record.expires_at),
+        "last_used_at": rfc3339(record.last_used_at),
+        "resources": resources,
+        # regauth additions
+        "token_id": record.id,
+        "org": record.org,
+        "state": "expired" if record.expired(now) else ("active" if record.active else "inactive"),
+        "last_used_ip": record.last_used_ip,
+        "last_used_client": record.last_used_user_agent,
+    }
+    if secret is not None:
+        view["token"] = secret
+    return view
+
+
+def org_member_view(member: OrgMember) -> dict[str, Any]:
+    """Docker Hub's org_member (role capitalised as the Hub writes it)."""
+    return {
+        "id": str(member.user_id),
+        "username": member.username,
+        "role": member.role.value.capitalize(),
+        "groups": list(member.teams),
+        "type": "User",
+    }
+
+
+def team_view(team: Team) -> dict[str, Any]:
+    """Docker Hub's org_group, plus the team's repository permissions."""
+    return {
+        "id": team.id,
+        "name": team.name,
+        "description": team.description,
+        "member_count": len(team.members),
+        "members": list(team.members),
+        "permissions": [
+            {"pattern": r.pattern, "permission": r.permission.value} for r in team.permissions
+        ],
     }

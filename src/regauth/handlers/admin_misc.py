@@ -1,4 +1,4 @@
-"""Admin API: repositories, the audit log, and explain."""
+"""Admin API: organizations, repositories, the audit log, and explain."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from regauth.appkeys import RUNTIME
 from regauth.errors import BadRequest
 from regauth.handlers.common import admin, field, json_body, json_response, query_int
 from regauth.models import AuditQuery, Visibility
+from regauth.timefmt import rfc3339
 from regauth.views import audit_view, explanation_view, repository_view
 
 
@@ -54,3 +55,27 @@ async def explain(request: web.Request) -> web.Response:
         raise BadRequest("send exactly one of 'user' and 'token'")
     result = service.for_user(user, scope) if user is not None else service.for_token(token, scope)
     return json_response(explanation_view(result))
+
+
+async def list_orgs(request: web.Request) -> web.Response:
+    admin(request)
+    orgs = request.app[RUNTIME].organizations.all()
+    return json_response(
+        {"orgs": [{"name": o.name, "created_at": rfc3339(o.created_at)} for o in orgs]}
+    )
+
+
+async def create_org(request: web.Request) -> web.Response:
+    actor = admin(request)
+    body = await json_body(request)
+    runtime = request.app[RUNTIME]
+    owner = runtime.users.get(field(body, "owner", str, required=True))
+    org = runtime.organizations.create(field(body, "name", str, required=True), owner, actor)
+    return json_response({"name": org.name, "created_at": rfc3339(org.created_at)}, status=201)
+
+
+async def delete_org(request: web.Request) -> web.Response:
+    actor = admin(request)
+    runtime = request.app[RUNTIME]
+    runtime.organizations.delete(runtime.organizations.get(request.match_info["name"]), actor)
+    return web.Response(status=204)

@@ -80,6 +80,8 @@ class Authenticator:
                 return Authenticated(self._token(credentials, token, "auto"), SESSION_TOKEN)
             if token.kind is TokenKind.PERSONAL:
                 return Authenticated(self._token(credentials, token, "manual"), TOKEN)
+            if token.kind is TokenKind.ORGANIZATION:
+                return Authenticated(self._org_token(credentials, token), TOKEN)
             raise Unauthorized(INCORRECT)
         if not credentials.username:
             raise Unauthorized(INCORRECT)
@@ -107,6 +109,25 @@ class Authenticator:
             is_admin=record.owner_is_admin,
             token_id=record.token_id,
             access=record.access,
+        )
+
+    def _org_token(self, credentials: Credentials, token: AccessToken) -> Principal:
+        record = self._store.get_org_token(token.public_id)
+        if (
+            record is None
+            or not secret_matches(self._hmac_key, token.secret, record.secret_hash)
+            or credentials.username != record.org  # docker login -u <org>
+        ):
+            raise Unauthorized(INCORRECT)
+        if not record.active:
+            raise Unauthorized("organization access token is inactive")
+        if record.expired(self._clock()):
+            raise Unauthorized("organization access token has expired")
+        return Principal(
+            name=record.org,
+            token_id=record.id,
+            org_token_resources=record.resources,
+            public_read=record.public_read,
         )
 
     async def _password(self, credentials: Credentials) -> Principal:

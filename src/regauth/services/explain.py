@@ -9,6 +9,7 @@ from regauth.clock import Clock
 from regauth.errors import NotFoundInStore
 from regauth.models import Principal, TokenState, token_state
 from regauth.scopes import RejectedScope, parse_scopes
+from regauth.services.decisions import decide_with_store
 from regauth.store.base import Store
 
 
@@ -59,8 +60,7 @@ class ExplainService:
         self, subject: str, principal: Principal, scope: str, refusal: str | None
     ) -> Explanation:
         scopes, rejected = parse_scopes([scope])
-        looked_up = policy.repositories_needing_visibility(principal, scopes)
-        decision = policy.decide(principal, scopes, self._store.public_repositories(looked_up))
+        decision = decide_with_store(self._store, principal, scopes)
         if refusal is not None:
             # The credential would be refused at /token before any scope is looked at.
             denied = tuple(

@@ -15,6 +15,7 @@ from regauth.models import Principal, TokenUse
 from regauth.scopes import parse_scopes
 from regauth.services.access_tokens import AccessTokenService
 from regauth.services.authentication import PASSWORD, SESSION_TOKEN, Authenticator
+from regauth.services.decisions import decide_with_store
 from regauth.signing import IssuedToken, TokenSigner
 from regauth.store.base import Store
 from regauth.usage import UsageRecorder
@@ -77,9 +78,7 @@ class TokenIssuer:
         )
         principal = authenticated.principal
         scopes, rejected = parse_scopes(request.scopes)
-        looked_up = policy.repositories_needing_visibility(principal, scopes)
-        public = self._store.public_repositories(looked_up) if looked_up else frozenset()
-        decision = policy.decide(principal, scopes, public)
+        decision = decide_with_store(self._store, principal, scopes)
         now = self._clock()
         issued = self._signer.issue(
             issuer=self._config.issuer,
@@ -90,9 +89,11 @@ class TokenIssuer:
             ttl=self._config.ttl_seconds,
         )
         if principal.token_id is not None:
-            self._usage.record(
-                principal.token_id, TokenUse(int(now), request.client_ip, request.user_agent)
-            )
+            use = TokenUse(int(now), request.client_ip, request.user_agent)
+            if principal.is_org_token:
+                self._usage.record_org(principal.token_id, use)
+            else:
+                self._usage.record(principal.token_id, use)
         if decision.denied or rejected:
             logs.event(
                 log,

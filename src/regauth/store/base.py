@@ -10,7 +10,14 @@ from regauth.models import (
     AdminKey,
     AuditEvent,
     AuditQuery,
+    Organization,
+    OrgMember,
+    OrgMembership,
+    OrgRole,
+    OrgTokenRecord,
     Repository,
+    Team,
+    TeamPermission,
     TokenAuthRecord,
     TokenQuery,
     TokenRecord,
@@ -135,3 +142,79 @@ class Store(Protocol):
     def revoke_admin_key(self, key_id: str, *, now: int) -> bool: ...
 
     def touch_admin_key(self, key_id: str, *, now: int, ip: str | None) -> None: ...
+
+    # Organizations
+    def create_org(self, name: str, owner_id: int, *, now: int) -> Organization: ...
+
+    def get_org(self, name: str) -> Organization | None: ...
+
+    def list_orgs(self) -> list[Organization]: ...
+
+    def delete_org(self, org_id: int) -> None: ...
+
+    def set_member(self, org_id: int, user_id: int, role: OrgRole) -> None: ...
+
+    def remove_member(self, org_id: int, user_id: int) -> bool: ...
+
+    def list_members(self, org_id: int) -> list[OrgMember]: ...
+
+    def member_role(self, org_id: int, user_id: int) -> OrgRole | None: ...
+
+    def org_context(self, username: str, names: Iterable[str]) -> dict[str, OrgMembership]:
+        """The user's role and team rules in each of `names` that is an organization."""
+        ...
+
+    def create_team(self, org_id: int, name: str, description: str) -> None: ...
+
+    def get_team(self, org: Organization, name: str) -> Team | None: ...
+
+    def list_teams(self, org: Organization) -> list[Team]: ...
+
+    def update_team(self, team_id: int, *, name: str | None, description: str | None) -> None: ...
+
+    def delete_team(self, team_id: int) -> None: ...
+
+    def add_team_member(self, team_id: int, user_id: int) -> None: ...
+
+    def remove_team_member(self, team_id: int, user_id: int) -> bool: ...
+
+    def set_team_permission(
+        self, team_id: int, pattern: str, permission: TeamPermission | None
+    ) -> None: ...
+
+    # Organization access tokens
+    def create_org_token(
+        self,
+        *,
+        token_id: str,
+        uuid: str,
+        org_id: int,
+        label: str,
+        description: str,
+        secret_hash: bytes,
+        public_read: bool,
+        resources: Mapping[str, frozenset[str]],
+        created_by: str,
+        expires_at: int | None,
+        now: int,
+    ) -> OrgTokenRecord: ...
+
+    def get_org_token(self, token_id: str) -> OrgTokenRecord | None: ...
+
+    def list_org_tokens(self, org_id: int) -> list[OrgTokenRecord]: ...
+
+    def count_org_tokens(self, org_id: int) -> int: ...
+
+    def update_org_token(
+        self,
+        token_id: str,
+        *,
+        label: str | None = None,
+        active: bool | None = None,
+        resources: Mapping[str, frozenset[str]] | None = None,
+        public_read: bool | None = None,
+    ) -> OrgTokenRecord | None: ...
+
+    def delete_org_token(self, token_id: str) -> bool: ...
+
+    def record_org_token_uses(self, uses: Mapping[str, TokenUse]) -> None: ...

@@ -92,6 +92,62 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX token_creations_owner_at ON token_creations(owner_id, at)",
         "CREATE INDEX tokens_owner_generated ON tokens(owner_id, generated_by, created_at)",
     ),
+    (
+        # Organizations own the namespace of their name, like users; the two share one space.
+        """CREATE TABLE organizations (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL
+        )""",
+        """CREATE TABLE org_members (
+            org_id INTEGER NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('owner', 'member')),
+            PRIMARY KEY (org_id, user_id)
+        )""",
+        "CREATE INDEX org_members_user ON org_members(user_id)",
+        """CREATE TABLE teams (
+            id INTEGER PRIMARY KEY,
+            org_id INTEGER NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            UNIQUE (org_id, name)
+        )""",
+        """CREATE TABLE team_members (
+            team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            PRIMARY KEY (team_id, user_id)
+        )""",
+        """CREATE TABLE team_permissions (
+            team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+            pattern TEXT NOT NULL,
+            permission TEXT NOT NULL CHECK (permission IN ('read', 'write', 'admin')),
+            PRIMARY KEY (team_id, pattern)
+        )""",
+        """CREATE TABLE org_tokens (
+            id TEXT PRIMARY KEY,
+            uuid TEXT NOT NULL UNIQUE,
+            org_id INTEGER NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            label TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            secret_hash BLOB NOT NULL,
+            public_read INTEGER NOT NULL DEFAULT 0,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at INTEGER NOT NULL,
+            created_by TEXT NOT NULL,
+            expires_at INTEGER,
+            last_used_at INTEGER,
+            last_used_ip TEXT,
+            last_used_user_agent TEXT
+        )""",
+        "CREATE INDEX org_tokens_org ON org_tokens(org_id)",
+        """CREATE TABLE org_token_resources (
+            token_id TEXT NOT NULL REFERENCES org_tokens(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            actions TEXT NOT NULL,
+            PRIMARY KEY (token_id, path)
+        )""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

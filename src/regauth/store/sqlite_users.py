@@ -18,12 +18,15 @@ class UsersTable(SQLiteBase):
     ) -> User:
         try:
             with self._transaction() as conn:
+                # Users and organizations share one namespace space.
+                if conn.execute("SELECT 1 FROM organizations WHERE name = ?", (name,)).fetchone():
+                    raise sqlite3.IntegrityError
                 cur = conn.execute(
                     "INSERT INTO users (name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?)",
                     (name, password_hash, int(is_admin), now),
                 )
         except sqlite3.IntegrityError:
-            raise Conflict(f"user {name!r} already exists") from None
+            raise Conflict(f"the name {name!r} is taken") from None
         return User(int(cur.lastrowid or 0), name, password_hash, is_admin, False, now)
 
     def get_user(self, name: str) -> User | None:

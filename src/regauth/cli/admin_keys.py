@@ -1,0 +1,69 @@
+"""`regauth admin-key ...`: keys for the admin API, made here only (the secret is shown once)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from regauth.cli.output import print_json, print_table
+from regauth.cli.runner import EXIT_OK, Subcommands, add_json, with_runtime
+from regauth.models import CLI_ACTOR
+from regauth.runtime import Runtime
+from regauth.views import admin_key_view
+
+_COLUMNS = [
+    "id",
+    "description",
+    "created_at",
+    "created_by",
+    "revoked_at",
+    "last_used_at",
+    "last_used_ip",
+]
+
+
+def register(commands: Subcommands) -> None:
+    admin_key = commands.add_parser("admin-key", help="admin API keys").add_subparsers(
+        dest="action", required=True
+    )
+    create = admin_key.add_parser("create", help="create an admin API key (printed once)")
+    create.add_argument("--description", required=True)
+    create.add_argument("--json", action="store_true", help="the key's JSON, with the secret")
+    create.set_defaults(run=with_runtime(_create))
+
+    listing = admin_key.add_parser("list", help="list admin API keys (never their secrets)")
+    add_json(listing)
+    listing.set_defaults(run=with_runtime(_list))
+
+    revoke = admin_key.add_parser("revoke", help="revoke an admin API key for good")
+    revoke.add_argument("id")
+    revoke.set_defaults(run=with_runtime(_revoke))
+
+
+def _create(runtime: Runtime, args: argparse.Namespace) -> int:
+    created = runtime.admin_keys.create(args.description, CLI_ACTOR)
+    if args.json:
+        print_json({**admin_key_view(created.key), "key": str(created.secret)})
+    else:
+        print(str(created.secret))  # stdout is exactly the secret, for scripts
+        print(
+            f"# admin API key {created.key.id}: send it as 'Authorization: Bearer <key>'. "
+            "It is shown only once.",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+def _list(runtime: Runtime, args: argparse.Namespace) -> int:
+    views = [admin_key_view(k) for k in runtime.admin_keys.list()]
+    if args.json:
+        print_json(views)
+    else:
+        print_table(_COLUMNS, views)
+    return EXIT_OK
+
+
+def _revoke(runtime: Runtime, args: argparse.Namespace) -> int:
+    runtime.admin_keys.revoke(args.id, CLI_ACTOR)
+    print(f"revoked admin API key {args.id}")
+    return EXIT_OK

@@ -1,0 +1,41 @@
+"""`regauth repo ...`: repository visibility, over the same service as /admin/v1/repositories."""
+
+from __future__ import annotations
+
+import argparse
+
+from regauth.cli.output import print_json, print_table
+from regauth.cli.runner import EXIT_OK, Subcommands, add_json, with_runtime
+from regauth.models import CLI_ACTOR, Visibility
+from regauth.runtime import Runtime
+from regauth.views import repository_view
+
+
+def register(commands: Subcommands) -> None:
+    repo = commands.add_parser("repo", help="repositories").add_subparsers(
+        dest="action", required=True
+    )
+    visibility = repo.add_parser("set-visibility", help="make a repository public or private")
+    visibility.add_argument("name")
+    visibility.add_argument("visibility", choices=[v.value for v in Visibility])
+    visibility.set_defaults(run=with_runtime(_set_visibility))
+    listing = repo.add_parser("list", help="list repositories with a recorded visibility")
+    add_json(listing)
+    listing.set_defaults(run=with_runtime(_list))
+
+
+def _set_visibility(runtime: Runtime, args: argparse.Namespace) -> int:
+    repository = runtime.repositories.set_visibility(
+        args.name, Visibility(args.visibility), CLI_ACTOR
+    )
+    print(f"{repository.name} is {repository.visibility.value}")
+    return EXIT_OK
+
+
+def _list(runtime: Runtime, args: argparse.Namespace) -> int:
+    views = [repository_view(r) for r in runtime.repositories.list()]
+    if args.json:
+        print_json(views)
+    else:
+        print_table(["name", "visibility", "created_at"], views)
+    return EXIT_OK

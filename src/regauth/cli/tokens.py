@@ -1,0 +1,158 @@
+"""`regauth token ...`: personal access tokens, over the same service as /admin/v1/tokens."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from regauth.cli.output import print_fields, print_json, print_table
+from regauth.cli.runner import EXIT_OK, Subcommands, add_json, add_limit, with_runtime
+from regauth.cli.when import HELP as WHEN_HELP
+from regauth.cli.when import parse_when
+from regauth.models import CLI_ACTOR, AccessLevel, TokenQuery, TokenState, token_state
+from regauth.runtime import Runtime
+from regauth.timefmt import parse_expiry, rfc3339
+from regauth.tokens import looks_like_token, parse_token
+from regauth.views import token_view
+
+_ID_HELP = "the token's public id (or the whole token, e.g. one found leaked)"
+_COLUMNS = [
+    "id",
+    "user",
+    "description",
+    "access",
+    "state",
+    "generated_by",
+    "created_at",
+    "last_used_at",
+    "expires_at",
+]
+
+
+def register(commands: Subcommands) -> None:
+    token = commands.add_parser("token", help="manage personal access tokens").add_subparsers(
+        dest="action", required=True
+    )
+    create = token.add_parser("create", help="create a personal access token (printed once)")
+    create.add_argument("--user", required=True)
+    create.add_argument("--description", required=True)
+    create.add_argument("--access", required=True, choices=[level.value for level in AccessLevel])
+    create.add_argument("--expires", default="none", help="none, 30d, 90d, Nd, or YYYY-MM-DD")
+    create.add_argument("--json", action="store_true", help="the token's JSON, with the secret")
+    create.set_defaults(run=with_runtime(_create))
+
+    listing = token.add_parser(
+        "list", help="list tokens across users, newest first", epilog=WHEN_HELP + "."
+    )
+    listing.add_argument("--user", help="only this user's tokens")
+    listing.add_argument("--kind", choices=["manual", "auto"], help="made by a person or a sign-in")
+    listing.add_argument("--state", choices=[s.value for s in TokenState])
+    listing.add_argument(
+        "--last-used-before",
+        type=parse_when,
+        metavar="WHEN",
+        help="unused since WHEN (never-used tokens included)",
+    )
+    listing.add_argument("--last-used-after", type=parse_when, metavar="WHEN")
+    add_limit(listing)
+    add_json(listing)
+    listing.set_defaults(run=with_runtime(_list))
+
+    show = token.add_parser("show", help="show one token (never its secret)")
+    show.add_argument("id", help=_ID_HELP)
+    add_json(show)
+    show.set_defaults(run=with_runtime(_show))
+
+    for name, help_text, active in [
+        ("deactivate", "refuse the token at /token until activated again", False),
+        ("activate", "accept a deactivated token again", True),
+    ]:
+        change = token.add_parser(name, help=help_text)
+        change.add_argument("id", help=_ID_HELP)
+        change.set_defaults(run=with_runtime(_set_active), active=active)
+
+    rename = token.add_parser("rename", help="change a token's description")
+    rename.add_argument("id", help=_ID_HELP)
+    rename.add_argument("description")
+    rename.set_defaults(run=with_runtime(_rename))
+
+    delete = token.add_parser("delete", help="delete a token for good")
+    delete.add_argument("id", help=_ID_HELP)
+    delete.set_defaults(run=with_runtime(_delete))
+
+
+def _create(runtime: Runtime, args: argparse.Namespace) -> int:
+    owner = runtime.users.get(args.user)
+    created = runtime.tokens.create(
+        owner,
+        CLI_ACTOR,
+        description=args.description,
+        access=AccessLevel(args.access),
+        expires_at=parse_expiry(args.expires, now=runtime.clock()),
+    )
+    if args.json:
+        print_json({**token_view(created.record, runtime.clock()), "token": str(created.token)})
+    else:
+        print(str(created.token))  # stdout is exactly the secret, for scripts
+        print(
+            f"# token {created.record.id} for {owner.name}: {created.record.access.value}, "
+            f"expires {rfc3339(created.record.expires_at) or 'never'}. It is shown only once.",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+def _list(runtime: Runtime, args: argparse.Namespace) -> int:
+    if args.user is not None:
+        runtime.users.get(args.user)  # a mistyped name is an error, not an empty list
+    now = runtime.clock()
+    query = TokenQuery(
+        owner=args.user,
+        generated_by=args.kind,
+        state=TokenState(args.state) if args.state else None,
+        last_used_before=args.last_used_before.resolve(now) if args.last_used_before else None,
+        last_used_after=args.last_used_after.resolve(now) if args.last_used_after else None,
+        limit=args.limit,
+    )
+    views = [token_view(r, now) for r in runtime.tokens.search(query)]
+    if args.json:
+        print_json(views)
+    else:
+        print_table(_COLUMNS, views)
+    return EXIT_OK
+
+
+def _show(runtime: Runtime, args: argparse.Namespace) -> int:
+    view = token_view(runtime.tokens.get(_token_id(args.id)), runtime.clock())
+    if args.json:
+        print_json(view)
+    else:
+        print_fields(view)
+    return EXIT_OK
+
+
+def _set_active(runtime: Runtime, args: argparse.Namespace) -> int:
+    record = runtime.tokens.get(_token_id(args.id))
+    record = runtime.tokens.set_active(record, CLI_ACTOR, args.active)
+    state = token_state(record, runtime.clock()).value
+    print(f"token {record.id} of {record.owner_name} is {state}")
+    return EXIT_OK
+
+
+def _rename(runtime: Runtime, args: argparse.Namespace) -> int:
+    record = runtime.tokens.get(_token_id(args.id))
+    record = runtime.tokens.rename(record, CLI_ACTOR, args.description)
+    print(f"token {record.id} of {record.owner_name} is now {record.description!r}")
+    return EXIT_OK
+
+
+def _delete(runtime: Runtime, args: argparse.Namespace) -> int:
+    record = runtime.tokens.get(_token_id(args.id))
+    runtime.tokens.delete(record, CLI_ACTOR)
+    print(f"deleted token {record.id} of {record.owner_name}")
+    return EXIT_OK
+
+
+def _token_id(value: str) -> str:
+    """Commands take the public id; a whole token (say, a leaked one) is cut down to it."""
+    return parse_token(value).public_id if looks_like_token(value) else value

@@ -1,0 +1,121 @@
+"""Organization access tokens: owned by the organization, limited to listed repositories."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from regauth.clock import Clock
+from regauth.errors import BadRequest, Conflict, NotFoundInStore
+from regauth.models import PULL, PUSH, Actor, Organization, OrgTokenRecord
+from regauth.scopes import is_repository_name
+from regauth.services.access_tokens import validate_description
+from regauth.services.audit import AuditLog
+from regauth.store.base import Store
+from regauth.tokens import AccessToken, TokenKind
+
+MAX_RESOURCES = 50
+ORG_TOKEN_ACTIONS = frozenset({PULL, PUSH})
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedOrgToken:
+    record: OrgTokenRecord
+    token: AccessToken
+
+
+def validate_resources(
+    org: Organization, resources: dict[str, frozenset[str]]
+) -> dict[str, frozenset[str]]:
+    if len(resources) > MAX_RESOURCES:
+        raise BadRequest(f"an organization token lists at most {MAX_RESOURCES} repositories")
+    checked: dict[str, frozenset[str]] = {}
+    for path, actions in resources.items():
+        if not (is_repository_name(path) and path.startswith(f"{org.name}/")):
+            raise BadRequest(f"{path!r} is not a repository of {org.name!r}")
+        if not actions or not actions <= ORG_TOKEN_ACTIONS:
+            raise BadRequest("repository actions must be pull and/or push")
+        # The registry checks pull as well as push on every push.
+        checked[path] = actions | {PULL}
+    return checked
+
+
+class OrgTokenService:
+    def __init__(
+        self, store: Store, audit: AuditLog, *, hmac_key: bytes, clock: Clock, per_org: int
+    ) -> None:
+        self._store = store
+        self._audit = audit
+        self._hmac_key = hmac_key
+        self._clock = clock
+        self._per_org = per_org
+
+    def create(
+        self,
+        org: Organization,
+        actor: Actor,
+        *,
+        label: str,
+        description: str,
+        resources: dict[str, frozenset[str]],
+        public_read: bool,
+        expires_at: int | None,
+    ) -> CreatedOrgToken:
+        now = int(self._clock())
+        if expires_at is not None and expires_at <= now:
+            raise BadRequest("expiration must be in the future")
+        if self._store.count_org_tokens(org.id) >= self._per_org:
+            raise Conflict(f"organization token limit reached ({self._per_org})")
+        token = AccessToken.generate(TokenKind.ORGANIZATION)
+        record = self._store.create_org_token(
+            token_id=token.public_id,
+            uuid=str(uuid.uuid4()),
+            org_id=org.id,
+            label=validate_description(label),
+            description=description[:500],
+            secret_hash=token.secret_hash(self._hmac_key),
+            public_read=public_read,
+            resources=validate_resources(org, resources),
+            created_by=actor.name,
+            expires_at=expires_at,
+            now=now,
+        )
+        self._audit.record(actor, "org_token.create", record.id, org=org.name)
+        return CreatedOrgToken(record, token)
+
+    def for_org(self, org: Organization) -> list[OrgTokenRecord]:
+        return self._store.list_org_tokens(org.id)
+
+    def get(self, org: Organization, token_id: str) -> OrgTokenRecord:
+        record = self._store.get_org_token(token_id)
+        if record is None or record.org_id != org.id:
+            raise NotFoundInStore("no such organization access token")
+        return record
+
+    def update(
+        self,
+        org: Organization,
+        record: OrgTokenRecord,
+        actor: Actor,
+        *,
+        label: str | None,
+        active: bool | None,
+        resources: dict[str, frozenset[str]] | None,
+        public_read: bool | None,
+    ) -> OrgTokenRecord:
+        updated = self._store.update_org_token(
+            record.id,
+            label=validate_description(label) if label is not None else None,
+            active=active,
+            resources=validate_resources(org, resources) if resources is not None else None,
+            public_read=public_read,
+        )
+        if updated is None:
+            raise NotFoundInStore("no such organization access token")
+        self._audit.record(actor, "org_token.update", record.id, org=org.name, active=active)
+        return updated
+
+    def delete(self, org: Organization, record: OrgTokenRecord, actor: Actor) -> None:
+        if not self._store.delete_org_token(record.id):
+            raise NotFoundInStore("no such organization access token")
+        self._audit.record(actor, "org_token.delete", record.id, org=org.name)
