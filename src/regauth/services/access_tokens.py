@@ -73,6 +73,8 @@ class AccessTokenService:
         expires_at: int | None,
     ) -> CreatedToken:
         description = validate_description(description)
+        if owner.disabled:
+            raise Conflict(f"account {owner.name!r} is disabled")
         now = int(self._clock())
         if expires_at is not None and expires_at <= now:
             raise BadRequest("expiration must be in the future")
