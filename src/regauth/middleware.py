@@ -57,6 +57,8 @@ def make_middleware(*, access_log: bool) -> Middleware:
             cls = _HTTP_ERRORS.get(exc.status, BadRequest)
             response = error_response(cls())
             response.set_status(exc.status)
+            if "Allow" in exc.headers:  # a 405 must say what is allowed (RFC 9110 §15.5.6)
+                response.headers["Allow"] = exc.headers["Allow"]
         except Exception:
             # Never a stack trace to the client; the log gets the exception type and place.
             log.exception("unhandled_error")

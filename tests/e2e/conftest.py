@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,10 @@ from tests.support.images import BuiltImage, build_image
 X5C = Flavour("x5c", algorithm="ES256", x5c=True)
 # Tokens carry only `kid`; RS256 so the second algorithm also meets a real registry.
 KID_ONLY = Flavour("kid-only", algorithm="RS256", x5c=False)
+
+# Every client in the suite connects from 127.0.0.1, so the per-address allowance of failed
+# sign-ins would be one budget for all tests together; the per-(address, user) one is tested.
+SUITE_LIMITS = {"failures_per_ip": 10_000}
 
 LOG_MARKS = pytest.StashKey[dict[str, int]]()
 
@@ -54,7 +58,7 @@ def test_image(service_root: Path) -> BuiltImage:
 
 
 def _regauth(root: Path, flavour: Flavour) -> Iterator[RegauthServer]:
-    server = RegauthServer(root / f"regauth-{flavour.name}", flavour)
+    server = RegauthServer(root / f"regauth-{flavour.name}", flavour, limits=SUITE_LIMITS)
     server.start()
     yield server
     server.stop()
@@ -104,6 +108,16 @@ def dockerd(registry: Registry) -> Iterator[Dockerd]:
 def docker(dockerd: Dockerd, tmp_path: Path) -> DockerClient:
     """The docker CLI with a fresh credential store: not logged in anywhere."""
     return dockerd.client(tmp_path / "docker-config")
+
+
+@pytest.fixture
+def docker_clients(dockerd: Dockerd, tmp_path: Path) -> Callable[[str], DockerClient]:
+    """More docker CLIs for one test, each with its own credential store, like separate machines."""
+
+    def client(name: str) -> DockerClient:
+        return dockerd.client(tmp_path / f"docker-config-{name}")
+
+    return client
 
 
 @pytest.fixture

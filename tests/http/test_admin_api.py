@@ -194,3 +194,13 @@ async def test_explain_tells_when_the_credential_itself_is_refused(
     assert body["credential_refused"] == "personal access token is inactive"
     assert body["granted"] == []
     assert body["denied"][0]["reason"] == "personal access token is inactive"
+
+
+async def test_an_admin_key_has_no_account_of_its_own(
+    client: Client, admin_key: dict[str, str]
+) -> None:
+    response = await client.post(
+        "/v2/access-tokens", json={"token_label": "x", "scopes": ["repo:read"]}, headers=admin_key
+    )
+    assert response.status == 403
+    assert (await response.json())["detail"] == "an admin API key has no account of its own"

@@ -150,3 +150,12 @@ async def test_password_change_keeps_personal_tokens(client: Client, runtime: Ru
     kinds = [r.generated_by for r in runtime.tokens.list_for(runtime.users.get("alice"))]
     assert kinds == ["manual"]
     assert (await client.get("/token", headers=basic("alice", pat))).status == 200
+
+
+async def test_an_ended_session_says_to_sign_in_again(client: Client, clock: FakeClock) -> None:
+    first = (await docker_login(client))["refresh_token"]
+    for _ in range(5):
+        clock.advance(1)
+        await docker_login(client)
+    body = await (await refresh(client, first)).json()
+    assert body["details"] == "this sign-in session has ended: run docker login again"

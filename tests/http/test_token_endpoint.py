@@ -279,6 +279,7 @@ async def test_unknown_route_and_method_are_json(client: Client) -> None:
     assert (await response.json())["errors"][0]["code"] == "NOT_FOUND"
     response = await client.put("/token")
     assert response.status == 405
+    assert set(response.headers["Allow"].split(",")) >= {"GET", "POST"}
 
 
 async def test_healthz(client: Client) -> None:

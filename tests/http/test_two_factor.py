@@ -189,3 +189,20 @@ async def test_an_admin_can_reset_a_lost_device(
     assert response.status == 200
     assert (await response.json())["two_factor"] is False
     assert (await client.get("/token", headers=basic("alice", "alice-password"))).status == 200
+
+
+async def test_enabling_2fa_ends_password_only_sessions(
+    client: Client, runtime: Runtime, clock: FakeClock
+) -> None:
+    login = await client.get(
+        "/token?service=registry&offline_token=true&client_id=docker",
+        headers=basic("alice", "alice-password"),
+    )
+    refresh_token = (await login.json())["refresh_token"]
+    await enable(client, clock)
+    response = await client.post(
+        "/token",
+        data={"grant_type": "refresh_token", "refresh_token": refresh_token, "service": "registry"},
+    )
+    assert response.status == 401
+    assert runtime.tokens.list_for(runtime.users.get("alice")) == []

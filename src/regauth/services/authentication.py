@@ -16,6 +16,7 @@ from regauth.store.base import Store
 from regauth.tokens import AccessToken, TokenKind, looks_like_token, parse_token, secret_matches
 
 INCORRECT = "incorrect username or password"
+SESSION_ENDED = "this sign-in session has ended: run docker login again"
 ANONYMOUS_METHOD, TOKEN, SESSION_TOKEN, PASSWORD = "anonymous", "token", "session_token", "password"
 
 
@@ -89,6 +90,10 @@ class Authenticator:
 
     def _token(self, credentials: Credentials, token: AccessToken, generated_by: str) -> Principal:
         record = self._store.find_token_for_auth(token.public_id)
+        if record is None and generated_by == "auto":
+            # A well-formed session token that is gone (evicted, deleted, password changed):
+            # the user typed no password, so say what to do rather than "incorrect password".
+            raise Unauthorized(SESSION_ENDED)
         if (
             record is None
             or record.generated_by != generated_by

@@ -52,9 +52,10 @@ class ApiCaller:
 
     def require_account_management(self, what: str) -> User:
         """PATs may read their account's tokens but not change the account (Docker Hub's rule)."""
+        user = self.account()
         if self.method != PASSWORD:
             raise Forbidden(PAT_CANNOT.format(what=what))
-        return self.account()
+        return user
 
     def require_admin(self) -> None:
         if self.method == PAT:

@@ -58,6 +58,8 @@ class TwoFactorService:
         if not self._totp_ok(user.id, self._open(user.id, sealed), code):
             raise BadRequest("the code is not valid: check the authenticator app's clock")
         self._store.set_totp(user.id, sealed, enabled=True)
+        # Sessions signed in with the password alone end: from now on they need the second factor.
+        self._store.delete_auto_tokens(user.id)
         codes = ["-".join(_random_code(4) for _ in range(2)) for _ in range(_RECOVERY_CODES)]
         self._store.set_recovery_codes(user.id, [self._code_hash(c) for c in codes])
         self._audit.record(actor, "2fa.enable", user.name)

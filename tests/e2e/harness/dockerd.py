@@ -11,8 +11,16 @@ import signal
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from tests.e2e.harness.processes import CommandResult, Service, child_env, flags, run
+from tests.e2e.harness.processes import (
+    CommandResult,
+    HarnessError,
+    Service,
+    child_env,
+    flags,
+    run,
+)
 
 DOCKERD_BINARY = "dockerd"
 DOCKER_BINARY = "docker"
@@ -107,7 +115,20 @@ class DockerClient:
         return self.run("login", registry, "--username", username, "--password-stdin", stdin=secret)
 
     def stored_auths(self) -> dict[str, object]:
-        config = self.config_dir / "config.json"
-        if not config.exists():
-            return {}
-        return dict(json.loads(config.read_text()).get("auths", {}))
+        return dict(self.config().get("auths", {}))
+
+    def config(self) -> dict[str, Any]:
+        """config.json as docker wrote it ({} before the first login)."""
+        path = self.config_dir / "config.json"
+        return dict(json.loads(path.read_text())) if path.exists() else {}
+
+    def config_text(self) -> str:
+        path = self.config_dir / "config.json"
+        return path.read_text() if path.exists() else ""
+
+    def load_as(self, archive: Path, image_id: str, reference: str) -> None:
+        """`docker load` an image archive and tag it `reference`; setup, so failing is an error."""
+        for args in (("load", "--input", str(archive)), ("tag", image_id, reference)):
+            result = self.run(*args)
+            if not result.ok:
+                raise HarnessError(f"docker could not load the test image:\n{result}")

@@ -50,9 +50,28 @@ class HttpAnswer:
 
 def http_get(url: str, headers: Mapping[str, str] | None = None, timeout: float = 10) -> HttpAnswer:
     """A GET whose answer is returned whatever its status (URLError when nothing answers)."""
+    return http_request("GET", url, headers=headers, timeout=timeout)
+
+
+def http_request(
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    json_body: Any = None,
+    timeout: float = 10,
+) -> HttpAnswer:
+    """Any method, with an optional JSON body; the answer is returned whatever its status."""
     if not url.startswith("http://127.0.0.1:"):
         raise HarnessError(f"the harness only talks to loopback services, not {url}")
-    request = urllib.request.Request(url, headers=dict(headers or {}))  # noqa: S310 - checked above
+    all_headers = dict(headers or {})
+    data = None
+    if json_body is not None:
+        data = json.dumps(json_body).encode()
+        all_headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(  # noqa: S310 - loopback only, checked above
+        url, data=data, headers=all_headers, method=method
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             return _answer(response.status, response.headers, response.read())
@@ -86,9 +105,9 @@ def flags(options: Mapping[str, str]) -> list[str]:
     return [part for option in options.items() for part in option]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CommandResult:
-    """What a client printed and how it exited; `str()` is meant for assertion messages."""
+    """What a client printed and how it exited; `str()` is the full story for a human."""
 
     args: tuple[str, ...]
     returncode: int
@@ -102,6 +121,14 @@ class CommandResult:
     @property
     def output(self) -> str:
         return self.stdout + self.stderr
+
+    def __repr__(self) -> str:
+        # pytest cuts a non-string assert message (`assert r.ok, r`) to 240 characters of its
+        # repr, so what went wrong comes first.
+        return (
+            f"<exit {self.returncode}: stderr={self.stderr!r} stdout={self.stdout!r} "
+            f"$ {shlex.join(self.args)}>"
+        )
 
     def __str__(self) -> str:
         return (

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import secrets
 import sys
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from tests.e2e.harness.account_api import AccountApi
 from tests.e2e.harness.processes import (
     CommandResult,
     HarnessError,
@@ -38,6 +40,14 @@ class Account:
 
     def repository(self, leaf: str = "app") -> str:
         return f"{self.name}/{leaf}"
+
+
+@dataclass(frozen=True)
+class PasswordUser:
+    """A user who signs in with a password (docker login, the account API)."""
+
+    name: str
+    password: str
 
 
 @dataclass(frozen=True)
@@ -70,10 +80,17 @@ class RegauthCli:
             raise HarnessError(f"regauth CLI failed:\n{result}")
         return result.stdout
 
-    def add_user(self, prefix: str = "user", *, admin: bool = False) -> str:
+    def add_user(
+        self, prefix: str = "user", *, admin: bool = False, password: str | None = None
+    ) -> str:
         name = f"{prefix}{next(self._names)}"
-        self.check("user", "add", name, *(["--admin"] if admin else []))
+        options = [*(["--admin"] if admin else []), *(["--password-stdin"] if password else [])]
+        self.check("user", "add", name, *options, stdin=password)
         return name
+
+    def new_password_user(self, prefix: str = "user") -> PasswordUser:
+        password = secrets.token_urlsafe(12)
+        return PasswordUser(self.add_user(prefix, password=password), password)
 
     def create_pat(self, user: str, access: Access) -> str:
         options = {"--user": user, "--description": f"e2e {access}", "--access": access}
@@ -93,10 +110,14 @@ class RegauthCli:
 
 
 class RegauthServer:
-    """`regauth serve` with one worker, on a free loopback port, with its data in `root`."""
+    """`regauth serve` with one worker, on a free loopback port, with its data in `root`.
 
-    def __init__(self, root: Path, flavour: Flavour):
+    `limits` go to the config's `[limits]` table as they are.
+    """
+
+    def __init__(self, root: Path, flavour: Flavour, *, limits: dict[str, int] | None = None):
         self.flavour = flavour
+        self._limits = dict(limits or {})
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         root.mkdir(parents=True, exist_ok=True)
@@ -104,6 +125,7 @@ class RegauthServer:
         self.config_path = root / "regauth.toml"
         self.config_path.write_text(self._config_toml(root))
         self.cli = RegauthCli(self.config_path)
+        self.api = AccountApi(self.url)
         self._service: Service | None = None
 
     @property
@@ -124,6 +146,28 @@ class RegauthServer:
     def stop(self) -> None:
         if self._service is not None:
             self._service.stop()
+
+    def log_size(self) -> int:
+        """A mark for `log_since`."""
+        return self._running().log_size()
+
+    def log_since(self, mark: int) -> str:
+        return self._running().log_text(mark)
+
+    def requests_since(self, mark: int) -> list[tuple[str, str, int]]:
+        """(method, path, status) of each request the access log recorded after `mark`."""
+        text = self.log_since(mark)
+        lines = (json.loads(line) for line in text.splitlines() if line.startswith("{"))
+        return [
+            (line["method"], line["path"], line["status"])
+            for line in lines
+            if line.get("logger") == "regauth.http" and line.get("event") == "request"
+        ]
+
+    def _running(self) -> Service:
+        if self._service is None:
+            raise HarnessError("regauth is not started")
+        return self._service
 
     def fetch_token(self, *scopes: str, account: Account | None = None) -> str:
         """A registry token from GET /token, as a client asks for one (anonymous without `account`)."""
@@ -158,6 +202,8 @@ class RegauthServer:
                 f'dir = "{self.keys_dir}"',
                 f'algorithm = "{self.flavour.algorithm}"',
                 f"x5c = {'true' if self.flavour.x5c else 'false'}",
+                "[limits]",
+                *(f"{name} = {value}" for name, value in self._limits.items()),
                 "",
             ]
         )
