@@ -20,6 +20,7 @@ from regauth.handlers import (
     security,
     token,
 )
+from regauth.logs import AccessLog
 from regauth.middleware import make_middleware
 from regauth.runtime import Runtime
 from regauth.services.token_issuer import TokenIssuer
@@ -33,14 +34,16 @@ MAX_BODY_BYTES = 64 * 1024
 
 def create_app(runtime: Runtime) -> web.Application:
     config = runtime.config
+    access_log = (
+        AccessLog() if config.server.access_log and config.log.level in ("debug", "info") else None
+    )
     app = web.Application(
-        middlewares=[make_middleware(access_log=config.server.access_log)],
+        middlewares=[make_middleware(access_log=access_log)],
         client_max_size=MAX_BODY_BYTES,
     )
     usage = UsageRecorder(runtime.store)
-    flusher = PeriodicFlusher(
-        [usage.flush, runtime.audit.flush], interval=config.storage.usage_flush_seconds
-    )
+    flushers = [usage.flush, runtime.audit.flush] + ([access_log.flush] if access_log else [])
+    flusher = PeriodicFlusher(flushers, interval=config.storage.usage_flush_seconds)
     app[RUNTIME] = runtime
     app[USAGE] = usage
     app[REVOCATION_LIMIT] = Throttle(

@@ -45,6 +45,6 @@ def parse_authorization(header: str | None) -> Credentials | None:
 
 
 def credentials(username: str, secret: str) -> Credentials:
-    if len(username) > MAX_USERNAME_LENGTH or any(ord(c) < 0x20 for c in username):
+    if len(username) > MAX_USERNAME_LENGTH or not username.isprintable():
         raise BadRequest("invalid username")
     return Credentials(username, secret)

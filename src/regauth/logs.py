@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextvars
+import itertools
 import logging
+import os
+import secrets
 import sys
 import time
 from typing import Any
@@ -47,3 +50,58 @@ def configure(level: str) -> None:
 def event(logger: logging.Logger, level: int, name: str, **fields: Any) -> None:
     if logger.isEnabledFor(level):
         logger.log(level, name, extra={"fields": fields})
+
+
+class AccessLog:
+    """One JSON line per request, without the logging module's per-record machinery.
+
+    On the /token path a stdlib log record costs ~15 µs (record, formatter, lock, a write
+    syscall per line); these lines are built with orjson and written in batches, at most
+    `usage_flush_seconds` late (and at shutdown).
+    """
+
+    def __init__(self, fd: int = 2, *, max_buffer: int = 64 * 1024) -> None:
+        self._fd = fd
+        self._max = max_buffer
+        self._lines: list[bytes] = []
+        self._size = 0
+        self._second = -1
+        self._stamp = ""
+
+    def write(self, fields: dict[str, Any]) -> None:
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        entry = {
+            "ts": f"{self._stamp}.{int((now - second) * 1000):03d}Z",
+            "level": "info",
+            "logger": "regauth.http",
+            "event": "request",
+            "request_id": request_id.get(),
+            **fields,
+        }
+        line = orjson.dumps(entry) + b"\n"
+        self._lines.append(line)
+        self._size += len(line)
+        if self._size >= self._max:
+            self.flush()
+
+    def flush(self) -> int:
+        if not self._lines:
+            return 0
+        data, count = b"".join(self._lines), len(self._lines)
+        self._lines, self._size = [], 0
+        while data:
+            written = os.write(self._fd, data)
+            data = data[written:]
+        return count
+
+
+_ids = itertools.count(1)
+_id_prefix = secrets.token_hex(4)  # per process, so ids stay unique across workers
+
+
+def new_request_id() -> str:
+    return f"{_id_prefix}{next(_ids):x}"

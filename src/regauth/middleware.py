@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 import time
 
 import orjson
@@ -39,11 +38,11 @@ def error_response(error: RegauthError) -> web.Response:
     )
 
 
-def make_middleware(*, access_log: bool) -> Middleware:
+def make_middleware(*, access_log: logs.AccessLog | None) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         incoming = request.headers.get("X-Request-Id", "")
-        rid = incoming if _REQUEST_ID.fullmatch(incoming) else secrets.token_hex(8)
+        rid = incoming if incoming and _REQUEST_ID.fullmatch(incoming) else logs.new_request_id()
         logs.request_id.set(rid)
         started = time.perf_counter()
         try:
@@ -64,16 +63,15 @@ def make_middleware(*, access_log: bool) -> Middleware:
             log.exception("unhandled_error")
             response = error_response(RegauthError("internal error"))
         response.headers["X-Request-Id"] = rid
-        if access_log:
-            logs.event(
-                log,
-                logging.INFO,
-                "request",
-                method=request.method,
-                path=request.path,  # never the query string: it may be long or hostile
-                status=response.status,
-                ms=round((time.perf_counter() - started) * 1000, 2),
-                remote=request.remote,
+        if access_log is not None:
+            access_log.write(
+                {
+                    "method": request.method,
+                    "path": request.path,  # never the query string: it may be long or hostile
+                    "status": response.status,
+                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                    "remote": request.remote,
+                }
             )
         return response
 

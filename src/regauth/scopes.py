@@ -15,6 +15,7 @@ _HOSTED_NAME = re.compile(rf"(?:{_HOST}/)?{_COMPONENT}(?:/{_COMPONENT})*")
 _TYPE = re.compile(r"([a-z0-9]+)(?:\(([a-z0-9]+)\))?")
 _ACTION = re.compile(r"[a-z]*|\*")
 
+_KNOWN_ACTIONS = frozenset({"pull", "push", "delete", "*"})
 MAX_NAME_LENGTH = 255
 # A request carrying more scopes than this is hostile or broken; the rest are ignored.
 MAX_SCOPES = 64
@@ -53,10 +54,15 @@ def parse_scope(raw: str) -> Scope | RejectedScope:
     resource_type = type_match.group(1)
     if not name or len(name) > MAX_NAME_LENGTH:
         return RejectedScope(raw, "invalid resource name")
-    if resource_type == "repository" and _HOSTED_NAME.fullmatch(name) is None:
+    # The plain-path check is cheaper and what nearly every client sends.
+    if (
+        resource_type == "repository"
+        and REPOSITORY_NAME.fullmatch(name) is None
+        and _HOSTED_NAME.fullmatch(name) is None
+    ):
         return RejectedScope(raw, "invalid repository name")
-    actions = frozenset(a for a in actions_part.split(",") if a)
-    if not all(_ACTION.fullmatch(a) for a in actions):
+    actions = frozenset(actions_part.split(",")) - {""}
+    if not actions <= _KNOWN_ACTIONS and not all(_ACTION.fullmatch(a) for a in actions):
         return RejectedScope(raw, "invalid action")
     return Scope(resource_type, name, actions)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,12 @@ _DAYS = re.compile(r"([1-9][0-9]{0,4})d")
 def rfc3339(epoch: float | None) -> str | None:
     if epoch is None:
         return None
-    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _rfc3339(int(epoch))
+
+
+@functools.lru_cache(maxsize=8)  # /token asks for the same second thousands of times
+def _rfc3339(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_expiry(text: str, *, now: float) -> int | None:

@@ -38,10 +38,12 @@ def test_show_user(people: Cli) -> None:
 
 
 def test_disable_and_enable(people: Cli) -> None:
+    token_id = people.create_token("bob")
     assert people.ok("user", "disable", "bob").out.strip() == "bob is disabled"
     assert people.ok("user", "show", "bob", "--json").json()["disabled"] is True
-    # A disabled account's tokens are refused, which explain shows.
-    token_id = people.create_token("bob")
+    # A disabled account gets no new token, and its tokens are refused, which explain shows.
+    refused = people("token", "create", "--user", "bob", "--description", "x", "--access", "read")
+    assert refused.code == 1 and "disabled" in refused.err
     explained = people.ok("explain", "--token", token_id, "repository:bob/app:pull", "--json")
     assert explained.json()["credential_refused"] == "account is disabled"
     assert people.ok("user", "enable", "bob").out.strip() == "bob is enabled"
