@@ -1,0 +1,377 @@
+"""Load benchmark of regauth's /token against two reference servers, all in one round-robin run.
+
+Usage: .venv/bin/python bench/run.py [--duration 10] [--reps 3] [--connections 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from checks import check_foreign_pat_refused, check_token_endpoint
+from procstat import MIB, RssPeak, busy_cores, cpu_seconds, machine_busy_seconds, rss_bytes
+from regauth_fixture import (
+    Credential,
+    clean_env,
+    create_credentials,
+    serve_command,
+    write_config,
+    write_credentials,
+)
+from report import (
+    DISTURBED_CORES,
+    Ratio,
+    RunResult,
+    Scenario,
+    Summary,
+    errors_target,
+    p99_target,
+    render_ratios,
+    render_summaries,
+    summarize,
+    throughput_ratio,
+)
+from servers import BenchError, Server, ServerPool, free_port
+from wrk import WrkError, WrkResult, run_wrk, wait_for_wrk
+
+BENCH_DIR = Path(__file__).resolve().parent
+LUA_SCRIPT = BENCH_DIR / "token.lua"
+RESULTS_DIR = BENCH_DIR / "results"
+CREDENTIALS_FILE = "credentials.tsv"
+WARMUP_S = 2.0
+P99_LIMIT_MS = 10.0
+# Before each run, wait (up to --max-wait-quiet) until the idle machine uses less than this.
+QUIET_CORES = 0.25
+
+SCENARIOS = [
+    Scenario("hello", "hello (bare aiohttp, constant JSON)", "hello", "unique"),
+    Scenario("sign-only", "sign-only (bare aiohttp + ES256)", "sign-only", "unique"),
+    Scenario("token-w1-unique", "regauth /token, 1 worker, unique repos", "regauth-w1", "unique"),
+    Scenario("token-w1-repeat", "regauth /token, 1 worker, repeated req", "regauth-w1", "repeat"),
+    Scenario("token-w2-unique", "regauth /token, 2 workers, unique repos", "regauth-w2", "unique"),
+    Scenario("token-w2-repeat", "regauth /token, 2 workers, repeated req", "regauth-w2", "repeat"),
+]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured run")
+    parser.add_argument("--reps", type=int, default=3, help="round-robin repetitions")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument("--users", type=int, default=8, help="users to create (>= 2)")
+    parser.add_argument("--tokens-per-user", type=int, default=4, help="PATs per user")
+    parser.add_argument(
+        "--max-wait-quiet",
+        type=float,
+        default=30.0,
+        help="seconds to wait before each run for other jobs on the machine to finish (0: never)",
+    )
+    parser.add_argument(
+        "--wait-for-wrk", type=float, default=0.0, help="seconds to poll for wrk if absent"
+    )
+    args = parser.parse_args(argv)
+    if args.duration <= 0 or args.reps < 1 or args.connections < 1:
+        parser.error("--duration, --reps and --connections must be positive")
+    if args.users < 2 or args.tokens_per_user < 1:
+        parser.error("--users must be >= 2 and --tokens-per-user >= 1")
+    return args
+
+
+def start_servers(pool: ServerPool, data_dir: Path) -> dict[str, Server]:
+    servers: dict[str, Server] = {}
+    env = clean_env()
+    for name in ("hello", "sign-only"):
+        port = free_port()
+        command = [sys.executable, str(BENCH_DIR / "reference_apps.py"), name, "--port", str(port)]
+        servers[name] = pool.start(name, command, log_path=data_dir / f"{name}.log", port=port)
+    for workers in (1, 2):
+        name, port = f"regauth-w{workers}", free_port()
+        config = write_config(data_dir, name=name, port=port, workers=workers)
+        servers[name] = pool.start(
+            name,
+            serve_command(config),
+            log_path=data_dir / f"{name}.log",
+            port=port,
+            env=env,
+            # A supervisor and its workers; one worker runs in the main process.
+            processes=1 if workers == 1 else 1 + workers,
+        )
+    for server in servers.values():
+        server.wait_ready()
+    return servers
+
+
+def measure(
+    server: Server,
+    scenario: Scenario,
+    *,
+    rep: int,
+    index: int,
+    args: argparse.Namespace,
+    credentials_file: Path,
+) -> RunResult:
+    server.check_alive()
+    url = f"{server.url}/token"
+
+    def load(duration_s: float, nonce: str) -> WrkResult:
+        return run_wrk(
+            url,
+            script=LUA_SCRIPT,
+            script_args=[str(credentials_file), scenario.mode, nonce],
+            duration_s=duration_s,
+            connections=args.connections,
+        )
+
+    load(WARMUP_S, f"{rep}c{index}w")  # discarded: connections, caches, lazy imports
+    server.take_log()
+    pids = server.pids()
+    rss_idle = rss_bytes(pids)
+    machine_before, wrk_before = machine_busy_seconds(), _children_cpu()
+    cpu_before, wall_before = cpu_seconds(pids), time.monotonic()
+    with RssPeak(pids) as rss:
+        result = load(args.duration, f"{rep}c{index}")
+    cpu = cpu_seconds(pids) - cpu_before
+    wall = time.monotonic() - wall_before
+    wrk_cpu = _children_cpu() - wrk_before
+    other_cpu = machine_busy_seconds() - machine_before - cpu - wrk_cpu
+    server.check_alive()
+    log_bytes, log_errors = server.take_log()
+    requests = max(result.requests, 1)
+    return RunResult(
+        scenario=scenario.key,
+        rep=rep,
+        requests=result.requests,
+        duration_s=result.duration_s,
+        rps=result.rps,
+        p50_ms=result.p50_ms,
+        p99_ms=result.p99_ms,
+        socket_errors=result.socket_errors,
+        non_2xx=result.non_2xx,
+        server_log_errors=log_errors,
+        server_cpu_us_per_req=cpu * 1e6 / requests,
+        server_cores=cpu / wall,
+        wrk_cores=wrk_cpu / wall,
+        other_cores=max(other_cpu, 0.0) / wall,
+        rss_idle_mib=rss_idle / MIB,
+        rss_peak_mib=rss.peak / MIB,
+        log_bytes_per_req=log_bytes / requests,
+    )
+
+
+def wait_until_quiet(max_wait_s: float) -> None:
+    """The box is shared: a test suite running next to us takes the cores the servers need."""
+    deadline = time.monotonic() + max_wait_s
+    busy = 0.0
+    while time.monotonic() < deadline:
+        busy = busy_cores(1.0)
+        if busy < QUIET_CORES:
+            return
+    if max_wait_s > 0:
+        print(f"    (other work keeps {busy:.2f} cores busy; running anyway)", flush=True)
+
+
+def _children_cpu() -> float:
+    # Only wrk is reaped during a run (the servers are reaped at the end), so this is wrk's CPU.
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_round_robin(
+    servers: dict[str, Server], args: argparse.Namespace, credentials_file: Path
+) -> dict[str, list[RunResult]]:
+    """Rep 1 of every scenario, then rep 2, ...: ratios within a rep share the same noise."""
+    runs: dict[str, list[RunResult]] = {s.key: [] for s in SCENARIOS}
+    for rep in range(1, args.reps + 1):
+        for index, scenario in enumerate(SCENARIOS):
+            wait_until_quiet(args.max_wait_quiet)
+            run = measure(
+                servers[scenario.server],
+                scenario,
+                rep=rep,
+                index=index,
+                args=args,
+                credentials_file=credentials_file,
+            )
+            runs[scenario.key].append(run)
+            flag = "" if run.ok else f"  FAILED: {run.errors} errors"
+            print(
+                f"  rep {rep} {scenario.key:<16} {run.rps:>9,.0f} req/s  "
+                f"p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms  "
+                f"{run.server_cpu_us_per_req:5.0f} µs CPU/req  "
+                f"other load {run.other_cores:4.2f} cores{flag}",
+                flush=True,
+            )
+    return runs
+
+
+def targets(runs: dict[str, list[RunResult]]) -> list[Ratio]:
+    return [
+        throughput_ratio(
+            "w1_vs_sign", "/token w1 ÷ sign-only", runs, "token-w1-unique", "sign-only", 0.85
+        ),
+        throughput_ratio(
+            "w2_vs_w1", "/token w2 ÷ /token w1", runs, "token-w2-unique", "token-w1-unique", 1.7
+        ),
+        p99_target("w2_p99", "/token w2 p99 ms", runs["token-w2-unique"], P99_LIMIT_MS),
+        errors_target(runs),
+    ]
+
+
+def context_ratios(runs: dict[str, list[RunResult]]) -> list[Ratio]:
+    return [
+        throughput_ratio("sign_vs_hello", "sign-only ÷ hello", runs, "sign-only", "hello"),
+        throughput_ratio("w1_vs_hello", "/token w1 ÷ hello", runs, "token-w1-unique", "hello"),
+        throughput_ratio(
+            "w1_repeat", "/token w1 repeat ÷ unique", runs, "token-w1-repeat", "token-w1-unique"
+        ),
+        throughput_ratio(
+            "w2_repeat", "/token w2 repeat ÷ unique", runs, "token-w2-repeat", "token-w2-unique"
+        ),
+    ]
+
+
+def environment() -> dict[str, Any]:
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
+    versions: dict[str, str | None] = {}
+    for package in ("aiohttp", "cryptography", "orjson", "uvloop", "PyJWT", "regauth"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": len(os.sched_getaffinity(0)),
+        "wrk": (wrk_version.stdout or wrk_version.stderr).splitlines()[0],
+        "packages": versions,
+    }
+
+
+def write_json(payload: dict[str, Any]) -> Path:
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def benchmark(args: argparse.Namespace) -> int:
+    wait_for_wrk(args.wait_for_wrk)
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    env = environment()
+    print(
+        f"regauth bench: {args.reps} reps x {len(SCENARIOS)} configs, {args.duration:g} s each "
+        f"(+{WARMUP_S:g} s warm-up), wrk -t1 -c{args.connections}; {env['cpus']} CPUs, "
+        f"uvloop {env['packages']['uvloop'] or 'absent'}",
+        flush=True,
+    )
+    with ExitStack() as stack:
+        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="regauth-bench-")))
+        credentials = make_credentials(data_dir, args)
+        servers = start_servers(stack.enter_context(ServerPool()), data_dir)
+        checks = check_servers(servers, credentials)
+        runs = run_round_robin(servers, args, data_dir / CREDENTIALS_FILE)
+    summaries, goals, context = print_report(runs, args.reps)
+    path = write_json(
+        {
+            "started_at": started_at,
+            "args": vars(args),
+            "environment": env,
+            "checks": checks,
+            "runs": [dataclasses.asdict(r) for rs in runs.values() for r in rs],
+            "summaries": [dataclasses.asdict(s) for s in summaries],
+            "targets": [dataclasses.asdict(r) for r in goals],
+            "context_ratios": [dataclasses.asdict(r) for r in context],
+        }
+    )
+    print(f"results: {path}")
+    return 0
+
+
+def make_credentials(data_dir: Path, args: argparse.Namespace) -> list[Credential]:
+    started = time.monotonic()
+    config = write_config(data_dir, name="setup", port=free_port(), workers=1)
+    credentials = create_credentials(config, users=args.users, tokens_per_user=args.tokens_per_user)
+    write_credentials(data_dir / CREDENTIALS_FILE, credentials)
+    print(f"setup: {len(credentials)} PATs in {time.monotonic() - started:.1f} s", flush=True)
+    return credentials
+
+
+def check_servers(servers: dict[str, Server], credentials: list[Credential]) -> dict[str, Any]:
+    """Real tokens with the asked access, and a 401 for a wrong PAT, before any load."""
+    checks = {
+        name: check_token_endpoint(servers[name].url, credentials[0])
+        for name in ("sign-only", "regauth-w1", "regauth-w2")
+    }
+    for name in ("regauth-w1", "regauth-w2"):
+        check_foreign_pat_refused(servers[name].url, credentials[0].user, credentials[-1])
+    for name, summary in checks.items():
+        print(
+            f"check {name}: access={json.dumps(summary['access'])} "
+            f"aud={summary['aud']} ttl={summary['ttl']} jwt={summary['jwt_bytes']} B"
+        )
+    print("check: another user's PAT -> 401 on both regauth configs", flush=True)
+    return checks
+
+
+def print_report(
+    runs: dict[str, list[RunResult]], reps: int
+) -> tuple[list[Summary], list[Ratio], list[Ratio]]:
+    summaries = [summarize(s, runs[s.key]) for s in SCENARIOS]
+    goals, context = targets(runs), context_ratios(runs)
+    print()
+    print(render_summaries(summaries))
+    print()
+    print(render_ratios(goals + context, reps))
+    overhead = _cpu_overhead(summaries)
+    if overhead is not None:
+        print(f"\nregauth w1 costs {overhead:.0f} µs more server CPU per request than sign-only.")
+    busiest = max(r.other_cores for rs in runs.values() for r in rs)
+    if busiest > DISTURBED_CORES:
+        print(
+            f"warning: other processes used up to {busiest:.2f} cores during the runs; "
+            "throughput and the workers ratio are unreliable (CPU µs/req less so)."
+        )
+    return summaries, goals, context
+
+
+def _cpu_overhead(summaries: list[Summary]) -> float | None:
+    by_key = {s.scenario: s.cpu_us_per_req for s in summaries}
+    token, sign = by_key.get("token-w1-unique"), by_key.get("sign-only")
+    return token - sign if token is not None and sign is not None else None
+
+
+def _raise_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+    # Treat `kill` like Ctrl-C: the exception unwinds the ExitStack, which stops every server.
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    try:
+        return benchmark(args)
+    except (BenchError, WrkError) as exc:
+        print(f"benchmark broken: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; servers stopped", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
