@@ -6,10 +6,13 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
 from regauth.store.migrations import migrate
+
+_CACHE_LIMIT = 10_000
 
 
 class SQLiteBase:
@@ -30,6 +33,22 @@ class SQLiteBase:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA busy_timeout = 10000")
         migrate(conn)
+        self._cache: dict[Any, Any] = {}
+        self._cache_version: int | None = None
+
+    def _read_cache(self) -> dict[Any, Any]:
+        """Rows the hot path read, valid until anything in the database changes.
+
+        `PRAGMA data_version` changes when any other connection (another worker, the CLI)
+        commits; this connection's own commits clear the cache in _transaction. So a
+        deactivated or deleted token is refused on the very next request, by every worker,
+        while unchanged rows cost a dict lookup instead of a query.
+        """
+        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._cache_version or len(self._cache) > _CACHE_LIMIT:
+            self._cache.clear()
+            self._cache_version = version
+        return self._cache
 
     def close(self) -> None:
         self._conn.close()
@@ -46,3 +65,4 @@ class SQLiteBase:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+        self._cache.clear()

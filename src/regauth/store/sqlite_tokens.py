@@ -185,21 +185,13 @@ class TokensTable(SQLiteBase):
         return cur.rowcount > 0
 
     def find_token_for_auth(self, token_id: str) -> TokenAuthRecord | None:
+        cache = self._read_cache()
+        key = ("auth", token_id)
+        if key in cache:
+            return cache[key]  # type: ignore[no-any-return]
         row = self._conn.execute(_AUTH_LOOKUP, (token_id,)).fetchone()
-        if row is None:
-            return None
-        return TokenAuthRecord(
-            token_id=row[0],
-            secret_hash=row[1],
-            active=bool(row[2]),
-            expires_at=row[3],
-            access=AccessLevel(row[4]),
-            owner_id=row[5],
-            owner_name=row[6],
-            owner_is_admin=bool(row[7]),
-            owner_disabled=bool(row[8]),
-            generated_by=row[9],
-        )
+        cache[key] = record = _auth_record(row) if row else None
+        return record
 
     def record_token_uses(self, uses: Mapping[str, TokenUse]) -> None:
         if not uses:
@@ -211,6 +203,21 @@ class TokensTable(SQLiteBase):
                 "WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)",
                 [(u.at, u.ip, u.user_agent, token_id, u.at) for token_id, u in uses.items()],
             )
+
+
+def _auth_record(row: tuple[Any, ...]) -> TokenAuthRecord:
+    return TokenAuthRecord(
+        token_id=row[0],
+        secret_hash=row[1],
+        active=bool(row[2]),
+        expires_at=row[3],
+        access=AccessLevel(row[4]),
+        owner_id=row[5],
+        owner_name=row[6],
+        owner_is_admin=bool(row[7]),
+        owner_disabled=bool(row[8]),
+        generated_by=row[9],
+    )
 
 
 def _where(query: TokenQuery, now: int) -> tuple[str, list[Any]]:
