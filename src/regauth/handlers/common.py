@@ -11,7 +11,8 @@ from aiohttp import hdrs, web
 from regauth.appkeys import RUNTIME, TRUSTED_PROXIES
 from regauth.errors import BadRequest
 from regauth.forwarding import client_ip
-from regauth.models import Actor
+from regauth.models import Actor, Organization
+from regauth.runtime import Runtime
 from regauth.services.sessions import ApiCaller
 
 MAX_USER_AGENT = 256
@@ -87,3 +88,18 @@ def admin(request: web.Request) -> Actor:
     who = caller(request)
     who.require_admin()
     return who.actor
+
+
+def org_as_member(request: web.Request) -> tuple[Runtime, Organization]:
+    """The organization named in the path, for a caller who may read it (else 404)."""
+    runtime = request.app[RUNTIME]
+    org = runtime.organizations.get(request.match_info["org"])
+    runtime.organizations.require_member(org, caller(request))
+    return runtime, org
+
+
+def org_as_owner(request: web.Request) -> tuple[Runtime, Organization, Actor]:
+    """The organization named in the path, for a caller who may change it (else 403/404)."""
+    runtime = request.app[RUNTIME]
+    org = runtime.organizations.get(request.match_info["org"])
+    return runtime, org, runtime.organizations.require_owner(org, caller(request))

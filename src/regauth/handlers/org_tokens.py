@@ -6,9 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
-from regauth.appkeys import RUNTIME
 from regauth.errors import BadRequest
-from regauth.handlers.common import caller, field, json_body, json_response, query_int
+from regauth.handlers.common import field, json_body, json_response, org_as_owner, query_int
 from regauth.models import PULL, PUSH
 from regauth.timefmt import parse_expiry
 from regauth.views import PUBLIC_REPOSITORIES_PATH, org_token_view
@@ -23,9 +22,7 @@ _SCOPES = {
 
 
 async def create(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    org = runtime.organizations.get(request.match_info["org"])
-    actor = runtime.organizations.require_owner(org, caller(request))
+    runtime, org, actor = org_as_owner(request)
     body = await json_body(request)
     resources, public_read = _resources(field(body, "resources", list) or [])
     expires = field(body, "expires_at", str)
@@ -43,9 +40,7 @@ async def create(request: web.Request) -> web.Response:
 
 
 async def list_tokens(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    org = runtime.organizations.get(request.match_info["org"])
-    runtime.organizations.require_owner(org, caller(request))
+    runtime, org, _ = org_as_owner(request)
     page = query_int(request, "page", 1, low=1, high=100_000)
     size = query_int(request, "page_size", 10, low=1, high=100)
     records = runtime.org_tokens.for_org(org)
@@ -62,17 +57,13 @@ async def list_tokens(request: web.Request) -> web.Response:
 
 
 async def get_token(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    org = runtime.organizations.get(request.match_info["org"])
-    runtime.organizations.require_owner(org, caller(request))
+    runtime, org, _ = org_as_owner(request)
     record = runtime.org_tokens.get(org, request.match_info["token"])
     return json_response(org_token_view(record, runtime.clock()))
 
 
 async def patch_token(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    org = runtime.organizations.get(request.match_info["org"])
-    actor = runtime.organizations.require_owner(org, caller(request))
+    runtime, org, actor = org_as_owner(request)
     record = runtime.org_tokens.get(org, request.match_info["token"])
     body = await json_body(request)
     raw_resources = field(body, "resources", list)
@@ -89,9 +80,7 @@ async def patch_token(request: web.Request) -> web.Response:
 
 
 async def delete_token(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    org = runtime.organizations.get(request.match_info["org"])
-    actor = runtime.organizations.require_owner(org, caller(request))
+    runtime, org, actor = org_as_owner(request)
     runtime.org_tokens.delete(org, runtime.org_tokens.get(org, request.match_info["token"]), actor)
     return web.Response(status=204)
 

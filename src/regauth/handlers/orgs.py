@@ -10,15 +10,20 @@ from aiohttp import web
 
 from regauth.appkeys import RUNTIME
 from regauth.errors import BadRequest, Forbidden
-from regauth.handlers.common import caller, field, json_body, json_response
+from regauth.handlers.common import (
+    caller,
+    field,
+    json_body,
+    json_response,
+    org_as_member,
+    org_as_owner,
+)
 from regauth.models import OrgRole, TeamPermission, Visibility
 from regauth.views import org_member_view, repository_view, team_view
 
 
 async def list_members(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    org = runtime.organizations.get(request.match_info["org"])
-    runtime.organizations.require_member(org, caller(request))
+    runtime, org = org_as_member(request)
     members = [org_member_view(m) for m in runtime.organizations.members(org)]
     return json_response(
         {"count": len(members), "next": None, "previous": None, "results": members}
@@ -26,9 +31,7 @@ async def list_members(request: web.Request) -> web.Response:
 
 
 async def put_member(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    org = runtime.organizations.get(request.match_info["org"])
-    actor = runtime.organizations.require_owner(org, caller(request))
+    runtime, org, actor = org_as_owner(request)
     role = str(field(await json_body(request), "role", str, required=True)).lower()
     if role not in {r.value for r in OrgRole}:
         raise BadRequest("role must be owner or member")
@@ -39,26 +42,20 @@ async def put_member(request: web.Request) -> web.Response:
 
 
 async def delete_member(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    org = runtime.organizations.get(request.match_info["org"])
-    actor = runtime.organizations.require_owner(org, caller(request))
+    runtime, org, actor = org_as_owner(request)
     user = runtime.users.get(request.match_info["username"])
     runtime.organizations.remove_member(org, user, actor)
     return web.Response(status=204)
 
 
 async def list_groups(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    org = runtime.organizations.get(request.match_info["org"])
-    runtime.organizations.require_member(org, caller(request))
+    runtime, org = org_as_member(request)
     teams = [team_view(t) for t in runtime.organizations.teams(org)]
     return json_response({"count": len(teams), "next": None, "previous": None, "results": teams})
 
 
 async def create_group(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    org = runtime.organizations.get(request.match_info["org"])
-    actor = runtime.organizations.require_owner(org, caller(request))
+    runtime, org, actor = org_as_owner(request)
     body = await json_body(request)
     team = runtime.organizations.create_team(
         org, field(body, "name", str, required=True), field(body, "description", str) or "", actor
@@ -67,16 +64,12 @@ async def create_group(request: web.Request) -> web.Response:
 
 
 async def get_group(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    org = runtime.organizations.get(request.match_info["org"])
-    runtime.organizations.require_member(org, caller(request))
+    runtime, org = org_as_member(request)
     return json_response(team_view(runtime.organizations.team(org, request.match_info["group"])))
 
 
 async def patch_group(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    org = runtime.organizations.get(request.match_info["org"])
-    actor = runtime.organizations.require_owner(org, caller(request))
+    runtime, org, actor = org_as_owner(request)
     team = runtime.organizations.team(org, request.match_info["group"])
     body = await json_body(request)
     updated = runtime.organizations.update_team(
@@ -86,9 +79,7 @@ async def patch_group(request: web.Request) -> web.Response:
 
 
 async def delete_group(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    org = runtime.organizations.get(request.match_info["org"])
-    actor = runtime.organizations.require_owner(org, caller(request))
+    runtime, org, actor = org_as_owner(request)
     runtime.organizations.delete_team(
         org, runtime.organizations.team(org, request.match_info["group"]), actor
     )
@@ -96,9 +87,7 @@ async def delete_group(request: web.Request) -> web.Response:
 
 
 async def list_group_members(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    org = runtime.organizations.get(request.match_info["org"])
-    runtime.organizations.require_member(org, caller(request))
+    runtime, org = org_as_member(request)
     team = runtime.organizations.team(org, request.match_info["group"])
     members = [{"id": name, "username": name, "type": "User"} for name in team.members]
     return json_response(
@@ -107,9 +96,7 @@ async def list_group_members(request: web.Request) -> web.Response:
 
 
 async def add_group_member(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    org = runtime.organizations.get(request.match_info["org"])
-    actor = runtime.organizations.require_owner(org, caller(request))
+    runtime, org, actor = org_as_owner(request)
     team = runtime.organizations.team(org, request.match_info["group"])
     user = runtime.users.get(field(await json_body(request), "member", str, required=True))
     runtime.organizations.add_team_member(org, team, user, actor)
@@ -117,9 +104,7 @@ async def add_group_member(request: web.Request) -> web.Response:
 
 
 async def delete_group_member(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    org = runtime.organizations.get(request.match_info["org"])
-    actor = runtime.organizations.require_owner(org, caller(request))
+    runtime, org, actor = org_as_owner(request)
     team = runtime.organizations.team(org, request.match_info["group"])
     user = runtime.users.get(request.match_info["username"])
     runtime.organizations.remove_team_member(org, team, user, actor)
@@ -128,9 +113,7 @@ async def delete_group_member(request: web.Request) -> web.Response:
 
 async def put_group_permission(request: web.Request) -> web.Response:
     """regauth addition: {"pattern": "app" | "ci/*" | "*", "permission": read|write|admin|none}."""
-    runtime = request.app[RUNTIME]
-    org = runtime.organizations.get(request.match_info["org"])
-    actor = runtime.organizations.require_owner(org, caller(request))
+    runtime, org, actor = org_as_owner(request)
     team = runtime.organizations.team(org, request.match_info["group"])
     body = await json_body(request)
     permission = field(body, "permission", str, required=True)
