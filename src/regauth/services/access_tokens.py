@@ -19,6 +19,7 @@ from regauth.models import (
 )
 from regauth.services.audit import AuditLog
 from regauth.store.base import Store
+from regauth.timefmt import rfc3339
 from regauth.tokens import AccessToken, TokenKind
 
 MAX_DESCRIPTION_LENGTH = 100
@@ -106,7 +107,7 @@ class AccessTokenService:
                 record.id,
                 owner=owner.name,
                 access=access.value,
-                expires_at=expires_at,
+                expires_at=rfc3339(expires_at),
             )
             return CreatedToken(record, token)
         raise Conflict("could not allocate a token id")  # pragma: no cover - 2**-59 odds
