@@ -7,6 +7,7 @@ import itertools
 import json
 import secrets
 import sys
+import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,10 @@ class Flavour:
     name: str
     algorithm: Literal["ES256", "RS256"] = "ES256"
     x5c: bool = True
+
+
+# regauth writes access lines in batches (every storage.usage_flush_seconds, 1 s).
+ACCESS_LOG_DELAY = 1.5
 
 
 class RegauthCli:
@@ -148,7 +153,8 @@ class RegauthServer:
             self._service.stop()
 
     def log_size(self) -> int:
-        """A mark for `log_since`."""
+        """Where the log ends now, once the access lines of earlier requests are written."""
+        time.sleep(ACCESS_LOG_DELAY)
         return self._running().log_size()
 
     def log_since(self, mark: int) -> str:
@@ -156,6 +162,7 @@ class RegauthServer:
 
     def requests_since(self, mark: int) -> list[tuple[str, str, int]]:
         """(method, path, status) of each request the access log recorded after `mark`."""
+        time.sleep(ACCESS_LOG_DELAY)
         text = self.log_since(mark)
         lines = (json.loads(line) for line in text.splitlines() if line.startswith("{"))
         return [
