@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import re
 import secrets
 import zlib
 from dataclasses import dataclass
@@ -106,3 +107,10 @@ def _random_base62(length: int) -> str:
 
 # For secret scanners (gitleaks, trufflehog custom rules); documented in the README.
 SCANNER_PATTERN = rf"\brg[paso]_[0-9A-Za-z]{{{BODY_LENGTH}}}\b"
+
+_SCANNER = re.compile(SCANNER_PATTERN)
+
+
+def redact(text: str) -> str:
+    """Client-supplied text for a log line, with anything shaped like a token blanked out."""
+    return _SCANNER.sub("<token>", text)

@@ -17,6 +17,7 @@ from regauth.tokens import (
     hash_secret,
     looks_like_token,
     parse_token,
+    redact,
     secret_matches,
 )
 
@@ -83,3 +84,9 @@ def test_keyed_hash_depends_on_key_and_compares_in_constant_time() -> None:
     assert secret_matches(key1, "s3cret", stored)
     assert not secret_matches(key1, "s3creT", stored)
     assert not secret_matches(key2, "s3cret", stored)
+
+
+def test_redact_blanks_tokens_in_client_text() -> None:
+    token = str(AccessToken.generate(TokenKind.PERSONAL))
+    assert redact(f"repository:{token}:pull") == "repository:<token>:pull"
+    assert redact("repository:alice/app:pull") == "repository:alice/app:pull"

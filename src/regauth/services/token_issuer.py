@@ -18,6 +18,7 @@ from regauth.services.authentication import PASSWORD, SESSION_TOKEN, Authenticat
 from regauth.services.decisions import decide_with_store
 from regauth.signing import IssuedToken, TokenSigner
 from regauth.store.base import Store
+from regauth.tokens import redact
 from regauth.usage import UsageRecorder
 
 log = logging.getLogger("regauth.token")
@@ -103,7 +104,7 @@ class TokenIssuer:
                 token_id=principal.token_id,
                 granted=decision.scope_string(),
                 denied=[f"{d.type}:{d.name}:{d.action}: {d.reason}" for d in decision.denied],
-                rejected=[f"{r.raw[:300]}: {r.reason}" for r in rejected],
+                rejected=[f"{redact(r.raw[:300])}: {r.reason}" for r in rejected],
             )
         refresh_token = None
         if request.offline and authenticated.method == PASSWORD:
