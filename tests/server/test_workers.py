@@ -1,0 +1,81 @@
+"""`regauth serve` as a process: several workers share the port and stop together."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - loopback
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, json.loads(exc.read())
+
+
+def test_two_workers_serve_and_stop_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "REGAUTH_STORAGE_PATH": str(tmp_path / "db.sqlite"),
+        "REGAUTH_KEYS_DIR": str(tmp_path / "keys"),
+        "REGAUTH_SERVER_LISTEN": f"127.0.0.1:{port}",
+        "REGAUTH_SERVER_WORKERS": "2",
+    }
+    cli = [sys.executable, "-m", "regauth"]
+    subprocess.run([*cli, "user", "add", "alice"], env=env, check=True, capture_output=True)
+    pat = subprocess.run(
+        [*cli, "token", "create", "--user", "alice", "--description", "x", "--access", "read"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    server = subprocess.Popen(
+        [*cli, "serve"], env=env, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if get(f"http://127.0.0.1:{port}/healthz")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        auth = {"Authorization": "Basic " + base64.b64encode(f"alice:{pat}".encode()).decode()}
+        ids = set()
+        for _ in range(40):  # the kernel spreads connections over both workers
+            status, body = get(f"http://127.0.0.1:{port}/token?scope=repository:alice/a:pull", auth)
+            assert status == 200 and body["token"]
+        workers = subprocess.run(
+            ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
+        ).stdout.split()
+        assert len(workers) == 2
+        ids.update(workers)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        code = server.wait(timeout=20)
+    assert code == 0
+    for pid in ids:
+        assert (
+            not Path(f"/proc/{pid}").exists()
+            or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+        )
