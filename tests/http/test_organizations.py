@@ -298,3 +298,15 @@ async def test_explain_covers_organizations(client: Client, runtime: Runtime) ->
     assert [d.reason for d in explanation.decision.denied] == [
         "no team of yours in 'acme' grants push on this repository"
     ]
+
+
+async def test_team_patterns_are_relative_to_the_organization(client: Client) -> None:
+    owner = await login(client, "olivia")
+    await client.post("/v2/orgs/acme/groups", json={"name": "devs"}, headers=owner)
+    response = await client.put(
+        "/v2/orgs/acme/groups/devs/permissions",
+        json={"pattern": "acme/app", "permission": "read"},
+        headers=owner,
+    )
+    assert response.status == 400
+    assert "use 'app'" in (await response.json())["detail"]

@@ -152,6 +152,10 @@ class OrganizationService:
         permission: TeamPermission | None,
         actor: Actor,
     ) -> Team:
+        if pattern.startswith(f"{org.name}/"):
+            raise BadRequest(
+                f"patterns are relative to the organization: use {pattern[len(org.name) + 1 :]!r}"
+            )
         self._store.set_team_permission(team.id, validate_pattern(pattern), permission)
         self._audit.record(
             actor,
