@@ -83,6 +83,8 @@ def _supervise(config: Config) -> None:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 run_worker(config, reuse_port=True)
+            except SystemExit:
+                pass  # aiohttp's GracefulExit on SIGTERM/SIGINT: a normal stop
             except BaseException:
                 log.exception("worker_failed")
                 code = 1
