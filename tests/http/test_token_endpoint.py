@@ -339,3 +339,14 @@ async def test_no_secret_reaches_a_log_line(
     for secret in [*secrets_used, jwt_text, base64.b64encode(f"alice:{pat}".encode()).decode()]:
         assert secret not in records
         assert secret not in access_lines
+
+
+async def test_request_ids_and_no_caching(client: Client) -> None:
+    response = await client.get("/token?service=registry")
+    assert response.headers["Cache-Control"] == "no-store"
+    generated = response.headers["X-Request-Id"]
+    assert generated and generated != (await client.get("/healthz")).headers["X-Request-Id"]
+    echoed = await client.get("/healthz", headers={"X-Request-Id": "trace-42"})
+    assert echoed.headers["X-Request-Id"] == "trace-42"
+    hostile = await client.get("/healthz", headers={"X-Request-Id": "x" * 500})
+    assert hostile.headers["X-Request-Id"] != "x" * 500
