@@ -92,14 +92,14 @@ def admin(request: web.Request) -> Actor:
 
 def org_as_member(request: web.Request) -> tuple[Runtime, Organization]:
     """The organization named in the path, for a caller who may read it (else 404)."""
-    runtime = request.app[RUNTIME]
+    runtime, who = request.app[RUNTIME], caller(request)  # 401 before saying whether it exists
     org = runtime.organizations.get(request.match_info["org"])
-    runtime.organizations.require_member(org, caller(request))
+    runtime.organizations.require_member(org, who)
     return runtime, org
 
 
 def org_as_owner(request: web.Request) -> tuple[Runtime, Organization, Actor]:
     """The organization named in the path, for a caller who may change it (else 403/404)."""
-    runtime = request.app[RUNTIME]
+    runtime, who = request.app[RUNTIME], caller(request)  # 401 before saying whether it exists
     org = runtime.organizations.get(request.match_info["org"])
-    return runtime, org, runtime.organizations.require_owner(org, caller(request))
+    return runtime, org, runtime.organizations.require_owner(org, who)

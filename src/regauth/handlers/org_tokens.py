@@ -71,10 +71,18 @@ async def patch_token(request: web.Request) -> web.Response:
         _resources(raw_resources) if raw_resources is not None else (None, None)
     )
     label, active = field(body, "label", str), field(body, "is_active", bool)
-    if label is None and active is None and resources is None:
-        raise BadRequest("nothing to change: send label, is_active and/or resources")
+    description = field(body, "description", str)
+    if label is None and active is None and resources is None and description is None:
+        raise BadRequest("nothing to change: send label, description, is_active and/or resources")
     updated = runtime.org_tokens.update(
-        org, record, actor, label=label, active=active, resources=resources, public_read=public_read
+        org,
+        record,
+        actor,
+        label=label,
+        description=description,
+        active=active,
+        resources=resources,
+        public_read=public_read,
     )
     return json_response(org_token_view(updated, runtime.clock()))
 

@@ -102,10 +102,12 @@ class OrgTokenService:
         active: bool | None,
         resources: dict[str, frozenset[str]] | None,
         public_read: bool | None,
+        description: str | None = None,
     ) -> OrgTokenRecord:
         updated = self._store.update_org_token(
             record.id,
             label=validate_description(label) if label is not None else None,
+            description=description[:500] if description is not None else None,
             active=active,
             resources=validate_resources(org, resources) if resources is not None else None,
             public_read=public_read,

@@ -125,7 +125,9 @@ class OrganizationService:
     ) -> Team:
         if name is not None and TEAM_NAME.fullmatch(name) is None:
             raise BadRequest("team name must be 1-64 characters of a-z, 0-9, '.', '_' or '-'")
-        self._store.update_team(team.id, name=name, description=description)
+        self._store.update_team(
+            team.id, name=name, description=description[:500] if description is not None else None
+        )
         self._audit.record(actor, "team.update", f"{org.name}/{team.name}", name=name)
         return self.team(org, name or team.name)
 

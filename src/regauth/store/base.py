@@ -213,6 +213,7 @@ class Store(Protocol):
         active: bool | None = None,
         resources: Mapping[str, frozenset[str]] | None = None,
         public_read: bool | None = None,
+        description: str | None = None,
     ) -> OrgTokenRecord | None: ...
 
     def delete_org_token(self, token_id: str) -> bool: ...

@@ -81,10 +81,13 @@ class OrgTokensTable(SQLiteBase):
         active: bool | None = None,
         resources: Mapping[str, frozenset[str]] | None = None,
         public_read: bool | None = None,
+        description: str | None = None,
     ) -> OrgTokenRecord | None:
         changes: dict[str, Any] = {}
         if label is not None:
             changes["label"] = label
+        if description is not None:
+            changes["description"] = description
         if active is not None:
             changes["active"] = int(active)
         if public_read is not None:
