@@ -94,7 +94,7 @@ class TokenState(enum.Enum):
     EXPIRED = "expired"
 
 
-def token_state(record: TokenRecord, now: float) -> TokenState:
+def token_state(record: TokenRecord | OrgTokenRecord, now: float) -> TokenState:
     if record.expired(now):
         return TokenState.EXPIRED
     return TokenState.ACTIVE if record.active else TokenState.INACTIVE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 from collections import OrderedDict
@@ -13,18 +14,21 @@ import argon2
 # OWASP's argon2id minimum (19 MiB, 2 passes): memory-hard, yet ~25 ms, so a handful of
 # concurrent checks cannot exhaust memory.
 _HASHER = argon2.PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-# Checked when the user does not exist, so timing does not reveal which names do.
-_DUMMY_HASH = _HASHER.hash("regauth-dummy-password")
 MAX_PASSWORD_LENGTH = 1024
 _CACHE_SIZE = 10_000
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked when the user does not exist, so timing does not reveal which names do.
+
+    Made on first use, not at import: every CLI call and worker start would pay for it.
+    """
+    return _HASHER.hash("regauth-dummy-password")
+
+
 def hash_password(password: str) -> str:
     return _HASHER.hash(password)
-
-
-def needs_rehash(stored_hash: str) -> bool:
-    return _HASHER.check_needs_rehash(stored_hash)
 
 
 class PasswordChecker:
@@ -47,7 +51,7 @@ class PasswordChecker:
         if len(password) > MAX_PASSWORD_LENGTH:
             return False
         if stored_hash is None:
-            await self._check(_DUMMY_HASH, password)
+            await self._check(_dummy_hash(), password)
             return False
         cache_key = self._cache_key(username, password, stored_hash)
         now = self._clock()

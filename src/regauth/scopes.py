@@ -93,10 +93,5 @@ def parse_scopes(values: Iterable[str]) -> tuple[list[Scope], list[RejectedScope
     return scopes, rejected
 
 
-def format_scopes(scopes: Iterable[Scope]) -> str:
-    """Space-joined scope string, as the OAuth2 `scope` response field wants it."""
-    return " ".join(str(s) for s in scopes)
-
-
 def is_repository_name(name: str) -> bool:
     return len(name) <= MAX_NAME_LENGTH and REPOSITORY_NAME.fullmatch(name) is not None

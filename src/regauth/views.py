@@ -155,7 +155,7 @@ def org_token_view(record: OrgTokenRecord, now: float, secret: str | None = None
         # regauth additions
         "token_id": record.id,
         "org": record.org,
-        "state": "expired" if record.expired(now) else ("active" if record.active else "inactive"),
+        "state": token_state(record, now).value,
         "last_used_ip": record.last_used_ip,
         "last_used_client": record.last_used_user_agent,
     }

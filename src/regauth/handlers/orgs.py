@@ -9,7 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from regauth.appkeys import RUNTIME
-from regauth.errors import BadRequest, Forbidden
+from regauth.errors import BadRequest
 from regauth.handlers.common import (
     caller,
     field,
@@ -132,16 +132,8 @@ async def put_group_permission(request: web.Request) -> web.Response:
 async def patch_repository(request: web.Request) -> web.Response:
     """regauth addition: the namespace's owner (a user, or an organization's owners) sets visibility."""
     runtime = request.app[RUNTIME]
-    who = caller(request)
     namespace, name = request.match_info["namespace"], request.match_info["repository"]
-    org = runtime.store.get_org(namespace)
-    if org is not None:
-        actor = runtime.organizations.require_owner(org, who)
-    else:
-        user = who.require_account_management("change repositories")
-        if user.name != namespace and not who.is_admin:
-            raise Forbidden(f"you do not own the namespace {namespace!r}")
-        actor = who.actor
+    actor = runtime.organizations.require_namespace_owner(namespace, caller(request))
     is_private = field(await json_body(request), "is_private", bool, required=True)
     visibility = Visibility.PRIVATE if is_private else Visibility.PUBLIC
     repository = runtime.repositories.set_visibility(f"{namespace}/{name}", visibility, actor)

@@ -73,6 +73,16 @@ class OrganizationService:
             raise Forbidden(f"only owners of {org.name!r} may do this")
         return caller.actor
 
+    def require_namespace_owner(self, namespace: str, caller: ApiCaller) -> Actor:
+        """A user's own namespace, or an organization the caller owns (admins: any)."""
+        org = self._store.get_org(namespace)
+        if org is not None:
+            return self.require_owner(org, caller)
+        user = caller.require_account_management("change repositories")
+        if user.name != namespace and not caller.is_admin:
+            raise Forbidden(f"you do not own the namespace {namespace!r}")
+        return caller.actor
+
     # Members
 
     def members(self, org: Organization) -> list[OrgMember]:

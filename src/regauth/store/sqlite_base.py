@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from regauth.models import TokenUse
 from regauth.store.migrations import migrate
 
 _CACHE_LIMIT = 10_000
@@ -55,6 +56,18 @@ class SQLiteBase:
 
     def ping(self) -> None:
         self._conn.execute("SELECT 1").fetchone()
+
+    def _write_uses(self, table: str, uses: Mapping[str, TokenUse]) -> None:
+        """Batched last-use records for `tokens` or `org_tokens`, in one transaction."""
+        if not uses:
+            return
+        with self._transaction() as conn:
+            # Only move forward: another worker may have written a later use already.
+            conn.executemany(
+                f"UPDATE {table} SET last_used_at = ?, last_used_ip = ?, last_used_user_agent = ? "
+                "WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)",
+                [(u.at, u.ip, u.user_agent, token_id, u.at) for token_id, u in uses.items()],
+            )
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

@@ -110,14 +110,7 @@ class OrgTokensTable(SQLiteBase):
         return cur.rowcount > 0
 
     def record_org_token_uses(self, uses: Mapping[str, TokenUse]) -> None:
-        if not uses:
-            return
-        with self._transaction() as conn:
-            conn.executemany(
-                "UPDATE org_tokens SET last_used_at = ?, last_used_ip = ?, last_used_user_agent = ? "
-                "WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)",
-                [(u.at, u.ip, u.user_agent, token_id, u.at) for token_id, u in uses.items()],
-            )
+        self._write_uses("org_tokens", uses)
 
     def _record(self, row: tuple[Any, ...]) -> OrgTokenRecord:
         resources = self._conn.execute(

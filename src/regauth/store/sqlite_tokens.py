@@ -194,15 +194,7 @@ class TokensTable(SQLiteBase):
         return record
 
     def record_token_uses(self, uses: Mapping[str, TokenUse]) -> None:
-        if not uses:
-            return
-        with self._transaction() as conn:
-            # Only move forward: another worker may have written a later use already.
-            conn.executemany(
-                "UPDATE tokens SET last_used_at = ?, last_used_ip = ?, last_used_user_agent = ? "
-                "WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)",
-                [(u.at, u.ip, u.user_agent, token_id, u.at) for token_id, u in uses.items()],
-            )
+        self._write_uses("tokens", uses)
 
 
 def _auth_record(row: tuple[Any, ...]) -> TokenAuthRecord:
