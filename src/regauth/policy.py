@@ -59,25 +59,34 @@ def namespace_of(repository: str) -> str | None:
 
 def repositories_needing_visibility(principal: Principal, scopes: Iterable[Scope]) -> list[str]:
     """Names whose public/private state can change the decision (so the caller looks them up)."""
+    own = _own_prefix(principal)
     return [
         s.name
         for s in scopes
         if s.type == REPOSITORY
+        and not (own and s.name.startswith(own))
         and is_repository_name(s.name)
-        and (
-            principal.anonymous or principal.is_org_token or namespace_of(s.name) != principal.name
-        )
     ]
 
 
 def namespaces_needing_membership(principal: Principal, scopes: Iterable[Scope]) -> list[str]:
     """Namespaces that may be organizations the principal belongs to (so the caller looks them up)."""
-    if principal.anonymous or principal.is_org_token:
+    own = _own_prefix(principal)
+    if not own:
         return []
     names = {
-        namespace_of(s.name) for s in scopes if s.type == REPOSITORY and is_repository_name(s.name)
+        namespace_of(s.name)
+        for s in scopes
+        if s.type == REPOSITORY and not s.name.startswith(own) and is_repository_name(s.name)
     }
-    return sorted(n for n in names if n is not None and n != principal.name)
+    return sorted(n for n in names if n is not None)
+
+
+def _own_prefix(principal: Principal) -> str:
+    """`name/` for a person, whose own repositories need no lookup at all; '' otherwise."""
+    if principal.anonymous or principal.is_org_token:
+        return ""
+    return principal.name + "/"
 
 
 def decide(
@@ -132,10 +141,10 @@ def _allowed(
             allowed.setdefault(PULL, "organization token reads public repositories")
         return allowed
     if not principal.anonymous and namespace == principal.name:
-        return {a: f"owner of namespace {principal.name!r}" for a in REPOSITORY_ACTIONS}
+        return dict.fromkeys(REPOSITORY_ACTIONS, f"owner of namespace {principal.name!r}")
     membership = orgs.get(namespace or "")
     if membership is not None and membership.role is OrgRole.OWNER:
-        return {a: f"owner of organization {membership.org!r}" for a in REPOSITORY_ACTIONS}
+        return dict.fromkeys(REPOSITORY_ACTIONS, f"owner of organization {membership.org!r}")
     if membership is not None and membership.role is OrgRole.MEMBER:
         relative = name[len(membership.org) + 1 :]
         for rule in membership.rules:

@@ -47,11 +47,14 @@ def parse_scope(raw: str) -> Scope | RejectedScope:
     name, sep2, actions_part = rest.rpartition(":")
     if not sep1 or not sep2:
         return RejectedScope(raw, "expected type:name:actions")
-    type_match = _TYPE.fullmatch(type_part)
-    if type_match is None:
-        return RejectedScope(raw, "invalid resource type")
-    # The resource class is deprecated and ignored: repository(plugin) is a repository.
-    resource_type = type_match.group(1)
+    if type_part == "repository":
+        resource_type = type_part  # what nearly every client sends: no regex needed
+    else:
+        type_match = _TYPE.fullmatch(type_part)
+        if type_match is None:
+            return RejectedScope(raw, "invalid resource type")
+        # The resource class is deprecated and ignored: repository(plugin) is a repository.
+        resource_type = type_match.group(1)
     if not name or len(name) > MAX_NAME_LENGTH:
         return RejectedScope(raw, "invalid resource name")
     # The plain-path check is cheaper and what nearly every client sends.
@@ -73,7 +76,7 @@ def parse_scopes(values: Iterable[str]) -> tuple[list[Scope], list[RejectedScope
     Clients repeat `scope`, join several with spaces, and ask the same repository twice
     with different action lists; the registry checks one access entry per (type, name).
     """
-    merged: dict[tuple[str, str], set[str]] = {}
+    merged: dict[tuple[str, str], Scope] = {}
     rejected: list[RejectedScope] = []
     count = 0
     for value in values:
@@ -87,10 +90,13 @@ def parse_scopes(values: Iterable[str]) -> tuple[list[Scope], list[RejectedScope
             parsed = parse_scope(raw)
             if isinstance(parsed, RejectedScope):
                 rejected.append(parsed)
-            else:
-                merged.setdefault((parsed.type, parsed.name), set()).update(parsed.actions)
-    scopes = [Scope(t, n, frozenset(a)) for (t, n), a in merged.items()]
-    return scopes, rejected
+                continue
+            key = (parsed.type, parsed.name)
+            seen = merged.get(key)
+            if seen is not None:
+                parsed = Scope(parsed.type, parsed.name, seen.actions | parsed.actions)
+            merged[key] = parsed
+    return list(merged.values()), rejected
 
 
 def is_repository_name(name: str) -> bool:

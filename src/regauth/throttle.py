@@ -27,6 +27,10 @@ class Throttle:
         self._max = max_lockout
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
 
+    def __bool__(self) -> bool:
+        """False while no key has failed: callers may skip building keys (the hot path)."""
+        return bool(self._entries)
+
     def retry_after(self, key: str) -> int:
         """Seconds until `key` may try again; 0 when it may try now."""
         entry = self._entries.get(key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from regauth.clock import Clock
@@ -18,6 +19,7 @@ from regauth.tokens import AccessToken, TokenKind, looks_like_token, parse_token
 INCORRECT = "incorrect username or password"
 SESSION_ENDED = "this sign-in session has ended: run docker login again"
 ANONYMOUS_METHOD, TOKEN, SESSION_TOKEN, PASSWORD = "anonymous", "token", "session_token", "password"
+_MEMO = "authenticated-token"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,19 +78,47 @@ class Authenticator:
         if not credentials.secret:
             raise Unauthorized(INCORRECT)
         if looks_like_token(credentials.secret):
-            token = parse_token(credentials.secret)  # MalformedToken before any database work
-            if token.kind is TokenKind.SESSION:
-                return Authenticated(self._token(credentials, token, "auto"), SESSION_TOKEN)
-            if token.kind is TokenKind.PERSONAL:
-                return Authenticated(self._token(credentials, token, "manual"), TOKEN)
-            if token.kind is TokenKind.ORGANIZATION:
-                return Authenticated(self._org_token(credentials, token), TOKEN)
-            raise Unauthorized(INCORRECT)
+            return self._remembered_token(credentials)
         if not credentials.username:
             raise Unauthorized(INCORRECT)
         return Authenticated(await self._password(credentials), PASSWORD)
 
-    def _token(self, credentials: Credentials, token: AccessToken, generated_by: str) -> Principal:
+    def _remembered_token(self, credentials: Credentials) -> Authenticated:
+        """A token verified once is not verified again until data changes or it expires.
+
+        The store's memo is emptied by any commit in any process, so a deactivated, deleted
+        or evicted token, or a disabled owner, is refused on the next request. It is keyed by
+        a SHA-256 of the secret (190 random bits: a hash is as good as a key here), never the
+        secret itself; only successes are kept.
+        """
+        memo = self._store.memo()
+        key = (_MEMO, credentials.username, hashlib.sha256(credentials.secret.encode()).digest())
+        remembered = memo.get(key)
+        if remembered is not None:
+            authenticated, expires_at = remembered
+            if expires_at is None or self._clock() < expires_at:
+                return authenticated  # type: ignore[no-any-return]
+        authenticated, expires_at = self._verify_token(credentials)
+        memo[key] = (authenticated, expires_at)
+        return authenticated
+
+    def _verify_token(self, credentials: Credentials) -> tuple[Authenticated, int | None]:
+        """The token's principal and expiry, or 401 (MalformedToken before any lookup)."""
+        token = parse_token(credentials.secret)
+        if token.kind is TokenKind.SESSION:
+            principal, expires_at = self._token(credentials, token, "auto")
+            return Authenticated(principal, SESSION_TOKEN), expires_at
+        if token.kind is TokenKind.PERSONAL:
+            principal, expires_at = self._token(credentials, token, "manual")
+            return Authenticated(principal, TOKEN), expires_at
+        if token.kind is TokenKind.ORGANIZATION:
+            principal, expires_at = self._org_token(credentials, token)
+            return Authenticated(principal, TOKEN), expires_at
+        raise Unauthorized(INCORRECT)
+
+    def _token(
+        self, credentials: Credentials, token: AccessToken, generated_by: str
+    ) -> tuple[Principal, int | None]:
         record = self._store.find_token_for_auth(token.public_id)
         if record is None and generated_by == "auto":
             # A well-formed session token that is gone (evicted, deleted, password changed):
@@ -109,14 +139,17 @@ class Authenticator:
             raise Unauthorized(f"{label} is inactive")
         if record.expires_at is not None and self._clock() >= record.expires_at:
             raise Unauthorized(f"{label} has expired")
-        return Principal(
+        principal = Principal(
             name=record.owner_name,
             is_admin=record.owner_is_admin,
             token_id=record.token_id,
             access=record.access,
         )
+        return principal, record.expires_at
 
-    def _org_token(self, credentials: Credentials, token: AccessToken) -> Principal:
+    def _org_token(
+        self, credentials: Credentials, token: AccessToken
+    ) -> tuple[Principal, int | None]:
         record = self._store.get_org_token(token.public_id)
         if (
             record is None
@@ -128,12 +161,13 @@ class Authenticator:
             raise Unauthorized("organization access token is inactive")
         if record.expired(self._clock()):
             raise Unauthorized("organization access token has expired")
-        return Principal(
+        principal = Principal(
             name=record.org,
             token_id=record.id,
             org_token_resources=record.resources,
             public_read=record.public_read,
         )
+        return principal, record.expires_at
 
     async def _password(self, credentials: Credentials) -> Principal:
         if not self._config.password_logins:

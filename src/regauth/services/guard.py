@@ -31,6 +31,8 @@ class SignInGuard:
         )
 
     def check(self, username: str, ip: str | None) -> None:
+        if not (self._per_user_ip or self._per_ip):
+            return  # nobody has failed lately: the usual case, at the cost of two tests
         wait = max(
             self._per_user_ip.retry_after(_pair(username, ip)),
             self._per_ip.retry_after(_ip(ip)),
@@ -45,7 +47,8 @@ class SignInGuard:
     def succeeded(self, username: str, ip: str | None) -> None:
         # Only the pair: one valid account must not wipe the address's count of failures
         # against other accounts (a spray interleaved with successful sign-ins).
-        self._per_user_ip.success(_pair(username, ip))
+        if self._per_user_ip:
+            self._per_user_ip.success(_pair(username, ip))
 
 
 def _pair(username: str, ip: str | None) -> str:

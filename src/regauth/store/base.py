@@ -34,6 +34,11 @@ class Store(Protocol):
 
     def ping(self) -> None: ...
 
+    def memo(self) -> dict[Any, Any]:
+        """A per-process dict that is emptied whenever any data changes, in any process:
+        for results derived from stored rows that the /token hot path would otherwise redo."""
+        ...
+
     # Users
     def create_user(
         self, name: str, password_hash: str | None, *, is_admin: bool, now: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,9 +12,13 @@ from typing import Any
 import sqlite_utils
 
 from regauth.models import TokenUse
+from regauth.store.changes import ChangeSignal
 from regauth.store.migrations import migrate
 
 _CACHE_LIMIT = 10_000
+# Writes made behind regauth's back (the sqlite3 shell, a crashed writer that committed but
+# did not announce) are noticed through `PRAGMA data_version` within this many seconds.
+_BACKSTOP_SECONDS = 1.0
 
 
 class SQLiteBase:
@@ -34,24 +39,37 @@ class SQLiteBase:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA busy_timeout = 10000")
         migrate(conn)
+        self._changes = ChangeSignal.beside(str(path))
         self._cache: dict[Any, Any] = {}
+        self._cache_stamp = b""
         self._cache_version: int | None = None
+        self._recheck_at = 0.0
 
     def _read_cache(self) -> dict[Any, Any]:
         """Rows the hot path read, valid until anything in the database changes.
 
-        `PRAGMA data_version` changes when any other connection (another worker, the CLI)
-        commits; this connection's own commits clear the cache in _transaction. So a
-        deactivated or deleted token is refused on the very next request, by every worker,
-        while unchanged rows cost a dict lookup instead of a query.
+        Every commit through regauth, in any process (another worker, the CLI), announces
+        itself on the change signal, and this connection's own commits clear the cache in
+        _transaction. So a deactivated or deleted token is refused on the very next request,
+        by every worker, while unchanged rows cost a dict lookup instead of a query.
         """
-        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
-        if version != self._cache_version or len(self._cache) > _CACHE_LIMIT:
+        stamp = self._changes.stamp()
+        now = time.monotonic()
+        if stamp != self._cache_stamp or now >= self._recheck_at:
+            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            if stamp != self._cache_stamp or version != self._cache_version:
+                self._cache.clear()
+            self._cache_stamp, self._cache_version = stamp, version
+            self._recheck_at = now + _BACKSTOP_SECONDS
+        if len(self._cache) > _CACHE_LIMIT:
             self._cache.clear()
-            self._cache_version = version
         return self._cache
 
+    def memo(self) -> dict[Any, Any]:
+        return self._read_cache()
+
     def close(self) -> None:
+        self._changes.close()
         self._conn.close()
 
     def ping(self) -> None:
@@ -78,4 +96,5 @@ class SQLiteBase:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+        self._changes.announce()
         self._cache.clear()

@@ -1,0 +1,138 @@
+"""The change signal and the caches it guards: what one process writes, every other one sees."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from regauth.credentials import Credentials
+from regauth.errors import Unauthorized
+from regauth.models import CLI_ACTOR, AccessLevel
+from regauth.runtime import Runtime, open_runtime
+from regauth.store import sqlite_base
+from regauth.store.changes import ChangeSignal
+from regauth.store.sqlite import SQLiteStore
+from regauth.tokens import AccessToken, parse_token
+from tests.support.builders import make_config
+from tests.support.clock import FakeClock
+
+
+def test_an_announcement_reaches_every_mapping_of_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "regauth.db-changes"
+    writer, reader = ChangeSignal(path), ChangeSignal(path)
+    try:
+        seen = reader.stamp()
+        assert len(seen) == 8 and path.stat().st_size == 8
+        writer.announce()
+        assert reader.stamp() != seen
+        assert reader.stamp() == writer.stamp()
+        seen = reader.stamp()
+        writer.announce()
+        writer.announce()  # stamps are random: never back to a value a reader holds
+        assert reader.stamp() != seen
+    finally:
+        writer.close()
+        reader.close()
+
+
+def test_an_in_memory_database_needs_no_file(tmp_path: Path) -> None:
+    signal = ChangeSignal.beside(":memory:")
+    before = signal.stamp()
+    signal.announce()
+    assert signal.stamp() != before
+    assert list(tmp_path.iterdir()) == []
+
+
+def _token_row(store: SQLiteStore) -> None:
+    user = store.create_user("alice", None, is_admin=False, now=5)
+    store.create_token(
+        token_id="abcdefghij",
+        uuid="uuid-1",
+        owner_id=user.id,
+        description="ci",
+        access=AccessLevel.READ,
+        secret_hash=b"h" * 32,
+        expires_at=None,
+        created_ip=None,
+        created_user_agent=None,
+        now=5,
+    )
+
+
+def test_a_write_behind_regauths_back_is_seen_within_the_backstop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_base, "_BACKSTOP_SECONDS", 0.0)  # as if a second went by
+    path = tmp_path / "regauth.db"
+    store = SQLiteStore(path)
+    try:
+        _token_row(store)
+        assert store.find_token_for_auth("abcdefghij").active  # type: ignore[union-attr]
+        with sqlite3.connect(path) as raw:  # the sqlite3 shell: no announcement
+            raw.execute("UPDATE tokens SET active = 0 WHERE id = 'abcdefghij'")
+        record = store.find_token_for_auth("abcdefghij")
+        assert record is not None and not record.active
+    finally:
+        store.close()
+
+
+def _pat_runtime(
+    tmp_path: Path, clock: FakeClock, *, expires_in: int | None
+) -> tuple[Runtime, Credentials, str]:
+    runtime = open_runtime(make_config(tmp_path), clock=clock)
+    owner = runtime.users.create("alice", None, CLI_ACTOR)
+    expires_at = None if expires_in is None else int(clock.now) + expires_in
+    created = runtime.tokens.create(
+        owner, CLI_ACTOR, description="ci", access=AccessLevel.WRITE, expires_at=expires_at
+    )
+    return runtime, Credentials("alice", str(created.token)), created.record.id
+
+
+async def test_a_remembered_token_still_expires_on_time(tmp_path: Path) -> None:
+    clock = FakeClock()
+    runtime, credentials, _ = _pat_runtime(tmp_path, clock, expires_in=60)
+    try:
+        first = await runtime.authenticator.authenticate(credentials)
+        assert await runtime.authenticator.authenticate(credentials) is first  # remembered
+        clock.advance(60)
+        with pytest.raises(Unauthorized, match="has expired"):
+            await runtime.authenticator.authenticate(credentials)
+    finally:
+        runtime.close()
+
+
+async def test_a_remembered_token_is_refused_once_another_process_deactivates_it(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    runtime, credentials, token_id = _pat_runtime(tmp_path, clock, expires_in=None)
+    cli = open_runtime(make_config(tmp_path), clock=clock)  # another worker, or the CLI
+    try:
+        await runtime.authenticator.authenticate(credentials)
+        cli.store.update_token(token_id, active=False)
+        with pytest.raises(Unauthorized, match="inactive"):
+            await runtime.authenticator.authenticate(credentials)
+        cli.store.update_token(token_id, active=True)
+        again = await runtime.authenticator.authenticate(credentials)
+        assert again.principal.token_id == token_id
+    finally:
+        cli.close()
+        runtime.close()
+
+
+async def test_a_wrong_secret_is_never_remembered_as_right(tmp_path: Path) -> None:
+    clock = FakeClock()
+    runtime, credentials, _ = _pat_runtime(tmp_path, clock, expires_in=None)
+    try:
+        await runtime.authenticator.authenticate(credentials)
+        # Same user, same public id, another (well-formed) secret.
+        real = parse_token(credentials.secret)
+        forged = AccessToken(real.kind, real.public_id, "x" * len(real.secret))
+        with pytest.raises(Unauthorized, match="incorrect"):
+            await runtime.authenticator.authenticate(Credentials("alice", str(forged)))
+        with pytest.raises(Unauthorized, match="incorrect"):  # and another user's name
+            await runtime.authenticator.authenticate(Credentials("bob", credentials.secret))
+    finally:
+        runtime.close()
