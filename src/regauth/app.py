@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from regauth.appkeys import REVOCATION_LIMIT, RUNTIME, TOKEN_ISSUER, TRUSTED_PROXIES, USAGE
+from regauth.batching import BatchSigner
 from regauth.forwarding import parse_networks
 from regauth.handlers import (
     admin_misc,
@@ -53,7 +54,7 @@ def create_app(runtime: Runtime) -> web.Application:
     app[TOKEN_ISSUER] = TokenIssuer(
         store=runtime.store,
         authenticator=runtime.authenticator,
-        signer=TokenSigner(runtime.keyring.active, include_x5c=config.keys.x5c),
+        signer=BatchSigner(TokenSigner(runtime.keyring.active, include_x5c=config.keys.x5c)),
         usage=usage,
         tokens=runtime.tokens,
         config=config.token,

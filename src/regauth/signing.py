@@ -27,6 +27,15 @@ class IssuedToken:
     expires_in: int
 
 
+@dataclass(frozen=True, slots=True)
+class UnsignedToken:
+    """Header and claims, encoded: what the signature is computed over."""
+
+    signing_input: bytes
+    issued_at: int
+    expires_in: int
+
+
 def _b64u(data: bytes) -> bytes:
     return base64.urlsafe_b64encode(data).rstrip(b"=")
 
@@ -89,6 +98,22 @@ class TokenSigner:
         now: float,
         ttl: int,
     ) -> IssuedToken:
+        return self.sign(
+            self.prepare(
+                issuer=issuer, subject=subject, audience=audience, access=access, now=now, ttl=ttl
+            )
+        )
+
+    def prepare(
+        self,
+        *,
+        issuer: str,
+        subject: str,
+        audience: str,
+        access: Sequence[Mapping[str, Any]],
+        now: float,
+        ttl: int,
+    ) -> UnsignedToken:
         # Registries decode the claims into typed Go fields: times must be JSON integers
         # and, for distribution 2.8, aud a single string (an array makes the token invalid).
         iat = int(now)
@@ -103,5 +128,9 @@ class TokenSigner:
             "access": access,
         }
         signing_input = self._prefix + _b64u(orjson.dumps(claims, default=_json_default))
-        signature = _b64u(self._sign(signing_input))
-        return IssuedToken((signing_input + b"." + signature).decode(), iat, ttl)
+        return UnsignedToken(signing_input, iat, ttl)
+
+    def sign(self, token: UnsignedToken) -> IssuedToken:
+        signature = _b64u(self._sign(token.signing_input))
+        jwt = (token.signing_input + b"." + signature).decode()
+        return IssuedToken(jwt, token.issued_at, token.expires_in)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from regauth import logs, policy
+from regauth.batching import BatchSigner
 from regauth.clock import Clock
 from regauth.config import TokenConfig
 from regauth.credentials import Credentials
@@ -16,7 +17,7 @@ from regauth.scopes import parse_scopes
 from regauth.services.access_tokens import AccessTokenService
 from regauth.services.authentication import PASSWORD, SESSION_TOKEN, Authenticator
 from regauth.services.decisions import decide_with_store
-from regauth.signing import IssuedToken, TokenSigner
+from regauth.signing import IssuedToken
 from regauth.store.base import Store
 from regauth.tokens import redact
 from regauth.usage import UsageRecorder
@@ -51,7 +52,7 @@ class TokenIssuer:
         *,
         store: Store,
         authenticator: Authenticator,
-        signer: TokenSigner,
+        signer: BatchSigner,
         usage: UsageRecorder,
         tokens: AccessTokenService,
         config: TokenConfig,
@@ -81,7 +82,7 @@ class TokenIssuer:
         scopes, rejected = parse_scopes(request.scopes)
         decision = decide_with_store(self._store, principal, scopes)
         now = self._clock()
-        issued = self._signer.issue(
+        issued = await self._signer.issue(
             issuer=self._config.issuer,
             subject=principal.name,
             audience=audience,
