@@ -1,12 +1,12 @@
-"""Signing in batches: the tokens of every request that reaches signing in one event-loop turn
-are signed back to back, each with its own fresh signature.
+"""Signing in batches: the tokens of the requests that reach signing in the same event-loop
+turns are signed back to back, each with its own fresh signature.
 
 An ES256 signature costs ~25 µs in a tight loop but ~60 µs inside the running server when
 each one follows a whole request's worth of other work: OpenSSL's P-256 tables and code fall
 out of the CPU caches in between (perf-notes §2c). Under load many requests reach signing
-in the same turn (~14 per batch at 32 connections); signing them together keeps the caches
-warm and took /token from ~200 to ~140 µs of CPU per request (bench/run.py). A lone request
-waits one loop turn, microseconds, for its signature.
+in the same turn; signing them together keeps the caches warm (bench/run.py: /token went
+from ~220 to ~125 µs of CPU per request). A small batch waits one more turn, so requests
+read by the next poll can join it; a lone request waits two turns, microseconds.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from typing import Any
 
 from regauth.signing import IssuedToken, TokenSigner, UnsignedToken
 
-# Signatures per loop turn at most, so a burst cannot hold the loop for long (~2 ms).
+# Below this many waiting tokens, wait one more turn for others to join.
+SMALL_BATCH = 8
+# Signatures per turn at most, so a burst cannot hold the loop for long (~2 ms).
 MAX_BATCH = 64
 
 
@@ -43,9 +45,15 @@ class BatchSigner:
         loop = asyncio.get_running_loop()
         signed: asyncio.Future[IssuedToken] = loop.create_future()
         if not self._waiting:
-            loop.call_soon(self._sign_waiting, loop)
+            loop.call_soon(self._sign_soon, loop)
         self._waiting.append((unsigned, signed))
         return await signed
+
+    def _sign_soon(self, loop: asyncio.AbstractEventLoop) -> None:
+        if len(self._waiting) >= SMALL_BATCH:
+            self._sign_waiting(loop)
+        else:
+            loop.call_soon(self._sign_waiting, loop)
 
     def _sign_waiting(self, loop: asyncio.AbstractEventLoop) -> None:
         batch, self._waiting = self._waiting[: self._max], self._waiting[self._max :]
