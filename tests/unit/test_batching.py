@@ -121,3 +121,17 @@ async def test_a_request_cancelled_while_waiting_is_skipped() -> None:
         await gone
     assert _verify(kept.jwt)["sub"] == "kept"
     assert len(signer.turns) == 1
+
+
+async def test_a_small_batch_waits_a_turn_for_requests_read_meanwhile() -> None:
+    signer = CountingSigner()
+    batch = BatchSigner(signer)
+    ticker = asyncio.create_task(_ticker())
+    try:
+        first = asyncio.create_task(batch.issue(**_claims("first")))
+        await asyncio.sleep(0)  # first is waiting; the next poll brings another request
+        second = asyncio.create_task(batch.issue(**_claims("second")))
+        await asyncio.gather(first, second)
+    finally:
+        ticker.cancel()
+    assert len(signer.turns) == 2 and len(set(signer.turns)) == 1
