@@ -68,21 +68,29 @@ class AccessLog:
         self._second = -1
         self._stamp = ""
 
-    def write(self, fields: dict[str, Any]) -> None:
+    def write(
+        self, method: str, path: str, status: int, ms: float, remote: str | None, rid: str
+    ) -> None:
         now = time.time()
         second = int(now)
         if second != self._second:
             self._second = second
             self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        entry = {
-            "ts": f"{self._stamp}.{int((now - second) * 1000):03d}Z",
-            "level": "info",
-            "logger": "regauth.http",
-            "event": "request",
-            "request_id": request_id.get(),
-            **fields,
-        }
-        line = orjson.dumps(entry) + b"\n"
+        line = orjson.dumps(
+            {
+                "ts": f"{self._stamp}.{int((now - second) * 1000):03d}Z",
+                "level": "info",
+                "logger": "regauth.http",
+                "event": "request",
+                "request_id": rid,
+                "method": method,
+                "path": path,  # never the query string: it may be long or hostile
+                "status": status,
+                "ms": ms,
+                "remote": remote,
+            },
+            option=orjson.OPT_APPEND_NEWLINE,
+        )
         self._lines.append(line)
         self._size += len(line)
         if self._size >= self._max:

@@ -20,7 +20,7 @@ class AccessLevel(enum.Enum):
 
     @property
     def actions(self) -> frozenset[str]:
-        return _LEVEL_ACTIONS[self]
+        return _LEVEL_ACTIONS[self._value_]  # by value: a str hash is cached, an Enum's is not
 
     @property
     def hub_scope(self) -> str:
@@ -33,10 +33,10 @@ class AccessLevel(enum.Enum):
 
 
 _LEVEL_ACTIONS = {
-    AccessLevel.PUBLIC_READ: frozenset({PULL}),
-    AccessLevel.READ: frozenset({PULL}),
-    AccessLevel.WRITE: frozenset({PULL, PUSH}),
-    AccessLevel.DELETE: REPOSITORY_ACTIONS,
+    AccessLevel.PUBLIC_READ.value: frozenset({PULL}),
+    AccessLevel.READ.value: frozenset({PULL}),
+    AccessLevel.WRITE.value: frozenset({PULL, PUSH}),
+    AccessLevel.DELETE.value: REPOSITORY_ACTIONS,
 }
 _HUB_SCOPES = {
     AccessLevel.PUBLIC_READ: "repo:public_read",

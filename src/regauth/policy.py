@@ -163,26 +163,30 @@ def _repository(
     principal: Principal, scope: Scope, public: bool, orgs: Mapping[str, OrgMembership]
 ) -> tuple[Grant | None, list[Denial]]:
     wanted = REPOSITORY_ACTIONS if WILDCARD in scope.actions else scope.actions
-    denials = [_deny(scope, a, "unknown action") for a in sorted(wanted - REPOSITORY_ACTIONS)]
-    wanted = wanted & REPOSITORY_ACTIONS
+    unknown = wanted - REPOSITORY_ACTIONS
+    denials = [_deny(scope, a, "unknown action") for a in sorted(unknown)] if unknown else []
+    if unknown:
+        wanted = wanted & REPOSITORY_ACTIONS
     if not is_repository_name(scope.name):
         reason = "not a repository path this registry serves"
         return None, denials + [_deny(scope, a, reason) for a in sorted(wanted)]
 
     allowed = _allowed(principal, scope.name, public, orgs)
     cap = principal.access
+    capped = None if cap is None else cap.actions
     granted: list[str] = []
     reasons: list[str] = []
     for action in sorted(wanted):
-        if action not in allowed:
+        rule = allowed.get(action)
+        if rule is None:
             reason = _refusal(principal, scope, action, public, orgs)
-        elif cap is not None and action not in cap.actions:
-            reason = f"token access level {cap.value!r} excludes it"
+        elif capped is not None and action not in capped:
+            reason = f"token access level {cap.value!r} excludes it"  # type: ignore[union-attr]
         elif cap is AccessLevel.PUBLIC_READ and not public:
             reason = "token access level 'public-read' reaches public repositories only"
         else:
             granted.append(action)
-            reasons.append(f"{action}: {allowed[action]}")
+            reasons.append(f"{action}: {rule}")
             continue
         denials.append(_deny(scope, action, reason))
     if not granted:

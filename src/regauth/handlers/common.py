@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 from aiohttp import hdrs, web
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from regauth.appkeys import RUNTIME, TRUSTED_PROXIES
 from regauth.errors import BadRequest
@@ -61,13 +62,13 @@ def field(body: dict[str, Any], name: str, kind: type, *, required: bool = False
     return value
 
 
+_JSON_HEADERS = CIMultiDictProxy(
+    CIMultiDict({hdrs.CONTENT_TYPE: "application/json", hdrs.CACHE_CONTROL: "no-store"})
+)
+
+
 def json_response(body: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        status=status,
-        body=orjson.dumps(body),
-        content_type="application/json",
-        headers={"Cache-Control": "no-store"},
-    )
+    return web.Response(status=status, body=orjson.dumps(body), headers=_JSON_HEADERS)
 
 
 def query_int(request: web.Request, name: str, default: int, *, low: int, high: int) -> int:
