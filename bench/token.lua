@@ -14,9 +14,11 @@ local counter = 0
 local fixed = nil
 
 local function token_request(cred, repository)
-   local path = "/token?service=registry&scope=repository:" .. cred.user .. "/"
-      .. repository .. ":pull,push"
-   return wrk.format("GET", path, cred.headers)
+   -- Plain concatenation onto a request head built once per credential: wrk.format
+   -- rebuilds every header per call, which costs the load generator (sharing our cores)
+   -- several µs per request.
+   return "GET /token?service=registry&scope=repository:" .. cred.user .. "/" .. repository
+      .. ":pull,push HTTP/1.1\r\n" .. cred.head
 end
 
 function setup(thread)
@@ -32,7 +34,11 @@ function init(args)
    for line in io.lines(path) do
       local user, header = line:match("^(%S+)\t(.+)$")
       if user then
-         creds[#creds + 1] = { user = user, headers = { Authorization = header } }
+         creds[#creds + 1] = {
+            user = user,
+            head = "Host: " .. wrk.host .. ":" .. wrk.port .. "\r\nAuthorization: " .. header
+               .. "\r\n\r\n",
+         }
       end
    end
    if #creds == 0 then
