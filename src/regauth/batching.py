@@ -12,10 +12,8 @@ read by the next poll can join it; a lone request waits two turns, microseconds.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from typing import Any
 
-from regauth.signing import IssuedToken, TokenSigner, UnsignedToken
+from regauth.signing import IssuedToken, TokenClaims, TokenSigner, UnsignedToken
 
 # Below this many waiting tokens, wait one more turn for others to join.
 SMALL_BATCH = 8
@@ -29,19 +27,8 @@ class BatchSigner:
         self._max = max_batch
         self._waiting: list[tuple[UnsignedToken, asyncio.Future[IssuedToken]]] = []
 
-    async def issue(
-        self,
-        *,
-        issuer: str,
-        subject: str,
-        audience: str,
-        access: Sequence[Mapping[str, Any]],
-        now: float,
-        ttl: int,
-    ) -> IssuedToken:
-        unsigned = self._signer.prepare(
-            issuer=issuer, subject=subject, audience=audience, access=access, now=now, ttl=ttl
-        )
+    async def issue(self, claims: TokenClaims) -> IssuedToken:
+        unsigned = self._signer.prepare(claims)
         loop = asyncio.get_running_loop()
         signed: asyncio.Future[IssuedToken] = loop.create_future()
         if not self._waiting:

@@ -28,6 +28,18 @@ class IssuedToken:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """What a registry token says: who issued it, for whom, for which registry, what access."""
+
+    issuer: str
+    subject: str
+    audience: str
+    access: Sequence[Mapping[str, Any]]
+    now: float
+    ttl: int
+
+
+@dataclass(frozen=True, slots=True)
 class UnsignedToken:
     """Header and claims, encoded: what the signature is computed over."""
 
@@ -88,47 +100,25 @@ class TokenSigner:
         self._prefix = _b64u(orjson.dumps(header)) + b"."
         self._sign = _signer(key)
 
-    def issue(
-        self,
-        *,
-        issuer: str,
-        subject: str,
-        audience: str,
-        access: Sequence[Mapping[str, Any]],
-        now: float,
-        ttl: int,
-    ) -> IssuedToken:
-        return self.sign(
-            self.prepare(
-                issuer=issuer, subject=subject, audience=audience, access=access, now=now, ttl=ttl
-            )
-        )
+    def issue(self, claims: TokenClaims) -> IssuedToken:
+        return self.sign(self.prepare(claims))
 
-    def prepare(
-        self,
-        *,
-        issuer: str,
-        subject: str,
-        audience: str,
-        access: Sequence[Mapping[str, Any]],
-        now: float,
-        ttl: int,
-    ) -> UnsignedToken:
+    def prepare(self, claims: TokenClaims) -> UnsignedToken:
         # Registries decode the claims into typed Go fields: times must be JSON integers
         # and, for distribution 2.8, aud a single string (an array makes the token invalid).
-        iat = int(now)
-        claims = {
-            "iss": issuer,
-            "sub": subject,
-            "aud": audience,
-            "exp": iat + ttl,
+        iat = int(claims.now)
+        payload = {
+            "iss": claims.issuer,
+            "sub": claims.subject,
+            "aud": claims.audience,
+            "exp": iat + claims.ttl,
             "nbf": iat,
             "iat": iat,
             "jti": _b64u(os.urandom(16)).decode(),
-            "access": access,
+            "access": claims.access,
         }
-        signing_input = self._prefix + _b64u(orjson.dumps(claims, default=_json_default))
-        return UnsignedToken(signing_input, iat, ttl)
+        signing_input = self._prefix + _b64u(orjson.dumps(payload, default=_json_default))
+        return UnsignedToken(signing_input, iat, claims.ttl)
 
     def sign(self, token: UnsignedToken) -> IssuedToken:
         signature = _b64u(self._sign(token.signing_input))

@@ -15,6 +15,7 @@ from regauth.store import sqlite_base
 from regauth.store.changes import ChangeSignal
 from regauth.store.sqlite import SQLiteStore
 from regauth.tokens import AccessToken, parse_token
+from tests.service.test_store import make_token
 from tests.support.builders import make_config
 from tests.support.clock import FakeClock
 
@@ -45,22 +46,6 @@ def test_an_in_memory_database_needs_no_file(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def _token_row(store: SQLiteStore) -> None:
-    user = store.create_user("alice", None, is_admin=False, now=5)
-    store.create_token(
-        token_id="abcdefghij",
-        uuid="uuid-1",
-        owner_id=user.id,
-        description="ci",
-        access=AccessLevel.READ,
-        secret_hash=b"h" * 32,
-        expires_at=None,
-        created_ip=None,
-        created_user_agent=None,
-        now=5,
-    )
-
-
 def test_a_write_behind_regauths_back_is_seen_within_the_backstop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -68,7 +53,7 @@ def test_a_write_behind_regauths_back_is_seen_within_the_backstop(
     path = tmp_path / "regauth.db"
     store = SQLiteStore(path)
     try:
-        _token_row(store)
+        make_token(store, store.create_user("alice", None, is_admin=False, now=5).id)
         assert store.find_token_for_auth("abcdefghij").active  # type: ignore[union-attr]
         with sqlite3.connect(path) as raw:  # the sqlite3 shell: no announcement
             raw.execute("UPDATE tokens SET active = 0 WHERE id = 'abcdefghij'")

@@ -11,7 +11,7 @@ import pytest
 
 from regauth.batching import BatchSigner
 from regauth.keys import generate_signing_key
-from regauth.signing import IssuedToken, TokenSigner, UnsignedToken
+from regauth.signing import IssuedToken, TokenClaims, TokenSigner, UnsignedToken
 
 KEY = generate_signing_key("ES256", "libtrust", now=datetime.now(UTC))
 NOW = 1_800_000_000.0
@@ -45,15 +45,15 @@ async def _ticker() -> None:
         await asyncio.sleep(0)
 
 
-def _claims(subject: str) -> dict[str, Any]:
-    return {
-        "issuer": "regauth",
-        "subject": subject,
-        "audience": "registry",
-        "access": [{"type": "repository", "name": f"{subject}/app", "actions": ["pull"]}],
-        "now": NOW,
-        "ttl": 300,
-    }
+def _claims(subject: str) -> TokenClaims:
+    return TokenClaims(
+        issuer="regauth",
+        subject=subject,
+        audience="registry",
+        access=[{"type": "repository", "name": f"{subject}/app", "actions": ["pull"]}],
+        now=NOW,
+        ttl=300,
+    )
 
 
 def _verify(token: str) -> dict[str, Any]:
@@ -71,7 +71,7 @@ async def test_concurrent_requests_are_signed_in_one_turn_each_their_own_token()
     batch = BatchSigner(signer)
     ticker = asyncio.create_task(_ticker())
     try:
-        issued = await asyncio.gather(*(batch.issue(**_claims(f"u{i}")) for i in range(10)))
+        issued = await asyncio.gather(*(batch.issue(_claims(f"u{i}")) for i in range(10)))
     finally:
         ticker.cancel()
     assert len(set(signer.turns)) == 1  # one batch
@@ -85,7 +85,7 @@ async def test_a_burst_larger_than_a_batch_takes_several_turns_and_loses_nobody(
     batch = BatchSigner(signer, max_batch=4)
     ticker = asyncio.create_task(_ticker())
     try:
-        issued = await asyncio.gather(*(batch.issue(**_claims(f"u{i}")) for i in range(10)))
+        issued = await asyncio.gather(*(batch.issue(_claims(f"u{i}")) for i in range(10)))
     finally:
         ticker.cancel()
     assert len(issued) == 10
@@ -98,9 +98,9 @@ async def test_one_failure_fails_only_its_own_request() -> None:
     signer.fail_subject = "bad"
     batch = BatchSigner(signer)
     results = await asyncio.gather(
-        batch.issue(**_claims("good1")),
-        batch.issue(**_claims("bad")),
-        batch.issue(**_claims("good2")),
+        batch.issue(_claims("good1")),
+        batch.issue(_claims("bad")),
+        batch.issue(_claims("good2")),
         return_exceptions=True,
     )
     assert isinstance(results[1], ValueError)
@@ -113,10 +113,10 @@ async def test_one_failure_fails_only_its_own_request() -> None:
 async def test_a_request_cancelled_while_waiting_is_skipped() -> None:
     signer = CountingSigner()
     batch = BatchSigner(signer)
-    gone = asyncio.create_task(batch.issue(**_claims("gone")))
+    gone = asyncio.create_task(batch.issue(_claims("gone")))
     await asyncio.sleep(0)  # it is now waiting for the batch
     gone.cancel()
-    kept = await batch.issue(**_claims("kept"))
+    kept = await batch.issue(_claims("kept"))
     with pytest.raises(asyncio.CancelledError):
         await gone
     assert _verify(kept.jwt)["sub"] == "kept"
@@ -128,9 +128,9 @@ async def test_a_small_batch_waits_a_turn_for_requests_read_meanwhile() -> None:
     batch = BatchSigner(signer)
     ticker = asyncio.create_task(_ticker())
     try:
-        first = asyncio.create_task(batch.issue(**_claims("first")))
+        first = asyncio.create_task(batch.issue(_claims("first")))
         await asyncio.sleep(0)  # first is waiting; the next poll brings another request
-        second = asyncio.create_task(batch.issue(**_claims("second")))
+        second = asyncio.create_task(batch.issue(_claims("second")))
         await asyncio.gather(first, second)
     finally:
         ticker.cancel()

@@ -42,7 +42,7 @@ from regauth.keys import (
     public_jwk,
     rotate_keyring,
 )
-from regauth.signing import TokenSigner
+from regauth.signing import TokenClaims, TokenSigner
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 LIBTRUST_KID = re.compile(r"[A-Z2-7]{4}(:[A-Z2-7]{4}){11}")
@@ -225,7 +225,8 @@ def _jwks_kids(directory: Path) -> list[str]:
 
 def _token(ring: KeyRing) -> str:
     signer = TokenSigner(ring.active, include_x5c=False)
-    return signer.issue(issuer="i", subject="s", audience="a", access=[], now=0, ttl=60).jwt
+    claims = TokenClaims(issuer="i", subject="s", audience="a", access=[], now=0, ttl=60)
+    return signer.issue(claims).jwt
 
 
 def _pem(cert: x509.Certificate) -> bytes:

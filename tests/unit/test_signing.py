@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from regauth.keys import Algorithm, PublicKey, SigningKey, generate_signing_key
-from regauth.signing import TokenSigner
+from regauth.signing import TokenClaims, TokenSigner
 
 NOW = 1_800_000_000.75
 ACCESS = [{"type": "repository", "name": "team/app", "actions": ["pull", "push"]}]
@@ -53,7 +53,8 @@ def _issue(algorithm: Algorithm, *, include_x5c: bool = False, **overrides: Any)
         "now": NOW,
         "ttl": 300,
     } | overrides
-    return TokenSigner(KEYS[algorithm], include_x5c=include_x5c).issue(**arguments).jwt
+    signer = TokenSigner(KEYS[algorithm], include_x5c=include_x5c)
+    return signer.issue(TokenClaims(**arguments)).jwt
 
 
 @pytest.mark.parametrize("algorithm", ["ES256", "RS256"])
@@ -88,7 +89,7 @@ def test_claims_have_the_types_distribution_decodes(algorithm: Algorithm) -> Non
 
 def test_issued_token_reports_time_and_lifetime() -> None:
     issued = TokenSigner(KEYS["ES256"], include_x5c=False).issue(
-        issuer="i", subject="", audience="a", access=[], now=NOW, ttl=900
+        TokenClaims(issuer="i", subject="", audience="a", access=[], now=NOW, ttl=900)
     )
     assert (issued.issued_at, issued.expires_in) == (1_800_000_000, 900)
     _, claims, _ = _parts(issued.jwt)

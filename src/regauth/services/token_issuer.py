@@ -17,7 +17,7 @@ from regauth.scopes import parse_scopes
 from regauth.services.access_tokens import AccessTokenService
 from regauth.services.authentication import PASSWORD, SESSION_TOKEN, Authenticator
 from regauth.services.decisions import decide_with_store
-from regauth.signing import IssuedToken
+from regauth.signing import IssuedToken, TokenClaims
 from regauth.store.base import Store
 from regauth.tokens import redact
 from regauth.usage import UsageRecorder
@@ -83,12 +83,14 @@ class TokenIssuer:
         decision = decide_with_store(self._store, principal, scopes)
         now = self._clock()
         issued = await self._signer.issue(
-            issuer=self._config.issuer,
-            subject=principal.name,
-            audience=audience,
-            access=decision.claims(),
-            now=now,
-            ttl=self._config.ttl_seconds,
+            TokenClaims(
+                issuer=self._config.issuer,
+                subject=principal.name,
+                audience=audience,
+                access=decision.claims(),
+                now=now,
+                ttl=self._config.ttl_seconds,
+            )
         )
         if principal.token_id is not None:
             use = TokenUse(int(now), request.client_ip, request.user_agent)
