@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 import json
 import os
 import signal
@@ -13,6 +14,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from regauth import server
 
 
 def free_port() -> int:
@@ -79,3 +82,15 @@ def test_two_workers_serve_and_stop_on_sigterm(tmp_path: Path) -> None:
             not Path(f"/proc/{pid}").exists()
             or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
         )
+
+
+def test_a_worker_freezes_its_start_up_objects_and_collects_young_ones_less_often() -> None:
+    before = gc.get_threshold()
+    try:
+        server._tune_gc()
+        assert gc.get_freeze_count() > 1000  # modules, the app: out of every collection
+        assert gc.get_threshold() == server._GC_THRESHOLDS
+        assert gc.get_threshold()[0] > before[0]
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
