@@ -204,7 +204,7 @@ class Principal:
 ANONYMOUS = Principal(name="")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per /token request, 4x cheaper (never mutated)
 class TokenUse:
     """One use of a token at /token, batched before it is written."""
 

@@ -1,0 +1,58 @@
+"""The access log: one JSON line per request, formatted and written in batches."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+from regauth.logs import AccessLog
+
+
+def _read_all(fd: int) -> list[dict[str, object]]:
+    os.set_blocking(fd, False)
+    try:
+        data = os.read(fd, 1 << 20)
+    except BlockingIOError:
+        return []
+    return [json.loads(line) for line in data.decode().splitlines()]
+
+
+def test_lines_wait_for_a_flush_then_come_out_whole_and_in_order() -> None:
+    read, write = os.pipe()
+    try:
+        log = AccessLog(write, max_lines=100)
+        log.write("GET", "/token", 200, 0.42, "127.0.0.1", "rid-1")
+        log.write("POST", "/token", 401, 1.5, None, "rid-2")
+        assert _read_all(read) == []  # nothing written per request
+        assert log.flush() == 2
+        first, second = _read_all(read)
+        assert first == first | {
+            "level": "info",
+            "logger": "regauth.http",
+            "event": "request",
+            "request_id": "rid-1",
+            "method": "GET",
+            "path": "/token",
+            "status": 200,
+            "ms": 0.42,
+            "remote": "127.0.0.1",
+        }
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", str(first["ts"]))
+        assert (second["request_id"], second["status"], second["remote"]) == ("rid-2", 401, None)
+        assert log.flush() == 0
+    finally:
+        os.close(read)
+        os.close(write)
+
+
+def test_a_full_buffer_is_written_without_waiting_for_the_timer() -> None:
+    read, write = os.pipe()
+    try:
+        log = AccessLog(write, max_lines=3)
+        for i in range(3):
+            log.write("GET", "/healthz", 200, 0.1, "::1", f"r{i}")
+        assert [line["request_id"] for line in _read_all(read)] == ["r0", "r1", "r2"]
+    finally:
+        os.close(read)
+        os.close(write)
