@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -121,3 +122,25 @@ async def test_a_wrong_secret_is_never_remembered_as_right(tmp_path: Path) -> No
             await runtime.authenticator.authenticate(Credentials("bob", credentials.secret))
     finally:
         runtime.close()
+
+
+def test_the_stamp_file_takes_the_databases_mode_and_owner(tmp_path: Path) -> None:
+    database = tmp_path / "regauth.db"
+    database.write_bytes(b"")
+    database.chmod(0o640)
+    if os.geteuid() == 0:  # CI runs as root: the case that matters (the CLI run as root)
+        os.chown(database, 4242, 4343)
+    signal = ChangeSignal.beside(str(database))
+    try:
+        made = (tmp_path / "regauth.db-changes").stat()
+        assert made.st_mode & 0o777 == 0o640 & ~_umask()
+        if os.geteuid() == 0:
+            assert (made.st_uid, made.st_gid) == (4242, 4343)
+    finally:
+        signal.close()
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

@@ -22,14 +22,21 @@ STAMP_BYTES = 8
 class ChangeSignal:
     """`stamp()` changes after every commit made through regauth, in any process."""
 
-    def __init__(self, path: Path | None) -> None:
-        # None (an in-memory database): one connection, so nobody else can change it.
+    def __init__(self, path: Path | None, *, like: Path | None = None) -> None:
+        """Map `path` (created if missing, with the mode and owner of `like`, the database,
+        as SQLite does for its -wal and -shm files: the CLI run as root must not leave a file
+        the service's own user cannot open). None: an in-memory database, one connection,
+        so nobody else can change it."""
         self._map: mmap.mmap | bytearray
         if path is None:
             self._map = bytearray(STAMP_BYTES)
             return
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        owner = like.stat() if like is not None and like.exists() else None
+        mode = owner.st_mode & 0o666 if owner is not None else 0o600
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, mode)
         try:
+            if owner is not None and os.geteuid() == 0:
+                os.fchown(fd, owner.st_uid, owner.st_gid)
             if os.fstat(fd).st_size < STAMP_BYTES:
                 # Racing creators both extend to the same size; the content is any stamp.
                 os.ftruncate(fd, STAMP_BYTES)
@@ -39,7 +46,9 @@ class ChangeSignal:
 
     @staticmethod
     def beside(database: str) -> ChangeSignal:
-        return ChangeSignal(None if database == ":memory:" else Path(f"{database}-changes"))
+        if database == ":memory:":
+            return ChangeSignal(None)
+        return ChangeSignal(Path(f"{database}-changes"), like=Path(database))
 
     def stamp(self) -> bytes:
         return bytes(self._map[:STAMP_BYTES])
