@@ -173,15 +173,14 @@ def _repository(
 
     allowed = _allowed(principal, scope.name, public, orgs)
     cap = principal.access
-    capped = None if cap is None else cap.actions
     granted: list[str] = []
     reasons: list[str] = []
     for action in sorted(wanted):
         rule = allowed.get(action)
         if rule is None:
             reason = _refusal(principal, scope, action, public, orgs)
-        elif capped is not None and action not in capped:
-            reason = f"token access level {cap.value!r} excludes it"  # type: ignore[union-attr]
+        elif cap is not None and action not in cap.actions:
+            reason = f"token access level {cap.value!r} excludes it"
         elif cap is AccessLevel.PUBLIC_READ and not public:
             reason = "token access level 'public-read' reaches public repositories only"
         else:

@@ -144,3 +144,19 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+async def test_a_remembered_token_is_refused_once_another_process_disables_its_owner(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    runtime, credentials, _ = _pat_runtime(tmp_path, clock, expires_in=None)
+    cli = open_runtime(make_config(tmp_path), clock=clock)
+    try:
+        await runtime.authenticator.authenticate(credentials)
+        cli.users.set_disabled("alice", CLI_ACTOR, True)
+        with pytest.raises(Unauthorized, match="account is disabled"):
+            await runtime.authenticator.authenticate(credentials)
+    finally:
+        cli.close()
+        runtime.close()

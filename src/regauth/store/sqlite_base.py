@@ -45,8 +45,9 @@ class SQLiteBase:
         self._cache_version: int | None = None
         self._recheck_at = 0.0
 
-    def _read_cache(self) -> dict[Any, Any]:
-        """Rows the hot path read, valid until anything in the database changes.
+    def memo(self) -> dict[Any, Any]:
+        """Rows the hot path read and results derived from them, valid until anything in the
+        database changes.
 
         Every commit through regauth, in any process (another worker, the CLI), announces
         itself on the change signal, and this connection's own commits clear the cache in
@@ -64,9 +65,6 @@ class SQLiteBase:
         if len(self._cache) > _CACHE_LIMIT:
             self._cache.clear()
         return self._cache
-
-    def memo(self) -> dict[Any, Any]:
-        return self._read_cache()
 
     def close(self) -> None:
         self._changes.close()

@@ -185,7 +185,7 @@ class TokensTable(SQLiteBase):
         return cur.rowcount > 0
 
     def find_token_for_auth(self, token_id: str) -> TokenAuthRecord | None:
-        cache = self._read_cache()
+        cache = self.memo()
         key = ("auth", token_id)
         if key in cache:
             return cache[key]  # type: ignore[no-any-return]
