@@ -49,6 +49,26 @@ def cpu_seconds(pids: list[int]) -> float:
     return ticks / _CLOCK_TICKS
 
 
+def preemptions(pids: list[int]) -> int:
+    """Involuntary context switches of each process (all its threads), summed: how often the
+    scheduler took the CPU away from a server that still had work to do."""
+    total = 0
+    for pid in pids:
+        try:
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for task in tasks:
+            try:
+                status = (task / "status").read_text()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            for line in status.splitlines():
+                if line.startswith("nonvoluntary_ctxt_switches:"):
+                    total += int(line.split()[1])
+    return total
+
+
 def machine_busy_seconds() -> float:
     """CPU time all cores spent on anything but idle and iowait since boot (/proc/stat)."""
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]

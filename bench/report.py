@@ -32,6 +32,7 @@ class RunResult:
     server_log_errors: int
     server_cpu_us_per_req: float
     server_cores: float
+    server_preemptions_per_kreq: float  # involuntary context switches per 1,000 requests
     wrk_cores: float
     other_cores: float  # everything else on the machine: other jobs make the numbers unreliable
     rss_idle_mib: float
@@ -65,6 +66,7 @@ class Summary:
     p99_ms: float | None
     cpu_us_per_req: float | None
     server_cores: float | None
+    preemptions_per_kreq: float | None
     wrk_cores: float | None
     other_cores: float | None
     rss_idle_mib: float | None
@@ -105,6 +107,7 @@ def summarize(scenario: Scenario, runs: Sequence[RunResult]) -> Summary:
         p99_ms=med(lambda r: r.p99_ms),
         cpu_us_per_req=med(lambda r: r.server_cpu_us_per_req),
         server_cores=med(lambda r: r.server_cores),
+        preemptions_per_kreq=med(lambda r: r.server_preemptions_per_kreq),
         wrk_cores=med(lambda r: r.wrk_cores),
         other_cores=med(lambda r: r.other_cores),
         rss_idle_mib=min((r.rss_idle_mib for r in runs), default=None),
@@ -198,6 +201,7 @@ def render_summaries(summaries: Sequence[Summary]) -> str:
         "p99 ms",
         "server CPU µs/req",
         "server cores",
+        "preempted /1k req",
         "wrk cores",
         "other cores",
         "RSS idle/peak MiB",
@@ -211,6 +215,7 @@ def render_summaries(summaries: Sequence[Summary]) -> str:
             _num(s.p99_ms, 2),
             _num(s.cpu_us_per_req),
             _num(s.server_cores, 2),
+            _num(s.preemptions_per_kreq),
             _num(s.wrk_cores, 2),
             _num(s.other_cores, 2),
             f"{_num(s.rss_idle_mib)} / {_num(s.rss_peak_mib)}",

@@ -1,6 +1,7 @@
 """Load benchmark of regauth's /token against two reference servers, all in one round-robin run.
 
-Usage: .venv/bin/python bench/run.py [--duration 10] [--reps 3] [--connections 32]
+Usage: .venv/bin/python bench/run.py [--duration 10] [--reps 5] [--connections 32]
+                                     [--wrk-policy batch|normal]
 """
 
 from __future__ import annotations
@@ -24,7 +25,15 @@ from types import FrameType
 from typing import Any
 
 from checks import check_foreign_pat_refused, check_token_endpoint
-from procstat import MIB, RssPeak, busy_cores, cpu_seconds, machine_busy_seconds, rss_bytes
+from procstat import (
+    MIB,
+    RssPeak,
+    busy_cores,
+    cpu_seconds,
+    machine_busy_seconds,
+    preemptions,
+    rss_bytes,
+)
 from regauth_fixture import (
     Credential,
     clean_env,
@@ -47,7 +56,7 @@ from report import (
     throughput_ratio,
 )
 from servers import BenchError, Server, ServerPool, free_port
-from wrk import WrkError, WrkResult, run_wrk, wait_for_wrk
+from wrk import WRK_POLICIES, WrkError, WrkResult, policy_prefix, run_wrk, wait_for_wrk
 
 BENCH_DIR = Path(__file__).resolve().parent
 LUA_SCRIPT = BENCH_DIR / "token.lua"
@@ -71,7 +80,7 @@ SCENARIOS = [
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured run")
-    parser.add_argument("--reps", type=int, default=3, help="round-robin repetitions")
+    parser.add_argument("--reps", type=int, default=5, help="round-robin repetitions")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--users", type=int, default=8, help="users to create (>= 2)")
     parser.add_argument("--tokens-per-user", type=int, default=4, help="PATs per user")
@@ -80,6 +89,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=30.0,
         help="seconds to wait before each run for other jobs on the machine to finish (0: never)",
+    )
+    parser.add_argument(
+        "--wrk-policy",
+        choices=WRK_POLICIES,
+        default="batch",
+        help="wrk's scheduling: batch (SCHED_BATCH: never preempts a server on wakeup) or normal",
     )
     parser.add_argument(
         "--wait-for-wrk", type=float, default=0.0, help="seconds to poll for wrk if absent"
@@ -135,6 +150,7 @@ def measure(
             script_args=[str(credentials_file), scenario.mode, nonce],
             duration_s=duration_s,
             connections=args.connections,
+            policy=args.wrk_policy,
         )
 
     load(WARMUP_S, f"{rep}c{index}w")  # discarded: connections, caches, lazy imports
@@ -142,11 +158,13 @@ def measure(
     pids = server.pids()
     rss_idle = rss_bytes(pids)
     machine_before, wrk_before = machine_busy_seconds(), _children_cpu()
+    preempted_before = preemptions(pids)
     cpu_before, wall_before = cpu_seconds(pids), time.monotonic()
     with RssPeak(pids) as rss:
         result = load(args.duration, f"{rep}c{index}")
     cpu = cpu_seconds(pids) - cpu_before
     wall = time.monotonic() - wall_before
+    preempted = preemptions(pids) - preempted_before
     wrk_cpu = _children_cpu() - wrk_before
     other_cpu = machine_busy_seconds() - machine_before - cpu - wrk_cpu
     server.check_alive()
@@ -165,6 +183,7 @@ def measure(
         server_log_errors=log_errors,
         server_cpu_us_per_req=cpu * 1e6 / requests,
         server_cores=cpu / wall,
+        server_preemptions_per_kreq=preempted * 1000 / requests,
         wrk_cores=wrk_cpu / wall,
         other_cores=max(other_cpu, 0.0) / wall,
         rss_idle_mib=rss_idle / MIB,
@@ -213,6 +232,7 @@ def run_round_robin(
                 f"  rep {rep} {scenario.key:<16} {run.rps:>9,.0f} req/s  "
                 f"p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms  "
                 f"{run.server_cpu_us_per_req:5.0f} µs CPU/req  "
+                f"preempted {run.server_preemptions_per_kreq:4.0f}/1k req  "
                 f"other load {run.other_cores:4.2f} cores{flag}",
                 flush=True,
             )
@@ -271,11 +291,13 @@ def write_json(payload: dict[str, Any]) -> Path:
 
 def benchmark(args: argparse.Namespace) -> int:
     wait_for_wrk(args.wait_for_wrk)
+    policy_prefix(args.wrk_policy)  # fail before the setup if the policy cannot be applied
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     env = environment()
     print(
         f"regauth bench: {args.reps} reps x {len(SCENARIOS)} configs, {args.duration:g} s each "
-        f"(+{WARMUP_S:g} s warm-up), wrk -t1 -c{args.connections}; {env['cpus']} CPUs, "
+        f"(+{WARMUP_S:g} s warm-up), wrk -t1 -c{args.connections} "
+        f"({args.wrk_policy} scheduling); {env['cpus']} CPUs, "
         f"uvloop {env['packages']['uvloop'] or 'absent'}",
         flush=True,
     )

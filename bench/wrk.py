@@ -39,8 +39,28 @@ class WrkResult:
         return self.socket_errors + self.non_2xx
 
 
+# How wrk is scheduled. "batch" (SCHED_BATCH, via chrt) keeps the fair CPU share but never
+# preempts a running server when a response wakes it; "normal" is what a shell would do.
+# On two cores wrk shares a core with a worker, and with "normal" it preempted the worker at
+# nearly every response (~800 preemptions per 1,000 requests), costing the servers CPU that a
+# load generator on its own cores would not. See bench/README.md "How it is measured".
+WRK_POLICIES = ("batch", "normal")
+
+
 def wrk_path() -> str | None:
     return shutil.which("wrk")
+
+
+def policy_prefix(policy: str) -> list[str]:
+    """The command prefix that runs wrk under the given scheduling policy."""
+    if policy == "normal":
+        return []
+    if policy != "batch":
+        raise WrkError(f"unknown wrk policy {policy!r} (one of {', '.join(WRK_POLICIES)})")
+    chrt = shutil.which("chrt")
+    if chrt is None:
+        raise WrkError("chrt not found (util-linux); use --wrk-policy normal")
+    return [chrt, "--batch", "0"]
 
 
 def wait_for_wrk(timeout_s: float, poll_s: float = 10.0) -> str:
@@ -61,9 +81,11 @@ def run_wrk(
     script_args: list[str],
     duration_s: float,
     connections: int,
+    policy: str = "batch",
     threads: int = 1,
 ) -> WrkResult:
     command = [
+        *policy_prefix(policy),
         wrk_path() or "wrk",
         f"-t{threads}",
         f"-c{connections}",
