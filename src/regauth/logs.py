@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import contextvars
-import itertools
 import logging
 import os
-import secrets
 import sys
 import time
 from collections.abc import Iterator
@@ -84,34 +82,33 @@ class AccessLog:
         return len(pending)
 
 
+# The access line with its constant parts written once; every string goes through orjson,
+# so a hostile path or header still comes out as valid, escaped JSON. The same bytes as
+# orjson.dumps of the whole dict (tests/unit/test_access_log.py), in a quarter of the time
+# (0.9 instead of 3.4 µs a line).
+_ACCESS_LINE = (
+    b'{"ts":"%s.%03dZ","level":"info","logger":"regauth.http","event":"request",'
+    b'"request_id":%s,"method":%s,"path":%s,"status":%d,"ms":%s,"remote":%s}\n'
+)
+
+
 def _access_lines(
     entries: list[tuple[float, str, str, int, float, str | None, str]],
 ) -> Iterator[bytes]:
-    second, stamp = -1, ""
+    dumps = orjson.dumps
+    second, stamp = -1, b""
     for now, method, path, status, ms, remote, rid in entries:
         if int(now) != second:
             second = int(now)
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        yield orjson.dumps(
-            {
-                "ts": f"{stamp}.{int((now - second) * 1000):03d}Z",
-                "level": "info",
-                "logger": "regauth.http",
-                "event": "request",
-                "request_id": rid,
-                "method": method,
-                "path": path,  # never the query string: it may be long or hostile
-                "status": status,
-                "ms": ms,
-                "remote": remote,
-            },
-            option=orjson.OPT_APPEND_NEWLINE,
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)).encode()
+        # never the query string in "path": it may be long or hostile
+        yield _ACCESS_LINE % (
+            stamp,
+            int((now - second) * 1000),
+            dumps(rid),
+            dumps(method),
+            dumps(path),
+            status,
+            dumps(ms),
+            dumps(remote),
         )
-
-
-_ids = itertools.count(1)
-_id_prefix = secrets.token_hex(4)  # per process, so ids stay unique across workers
-
-
-def new_request_id() -> str:
-    return f"{_id_prefix}{next(_ids):x}"

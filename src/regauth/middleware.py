@@ -10,7 +10,7 @@ import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from regauth import logs
+from regauth import ids, logs
 from regauth.errors import (
     BadRequest,
     MethodNotAllowed,
@@ -42,7 +42,7 @@ def make_middleware(*, access_log: logs.AccessLog | None) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         incoming = request.headers.get("X-Request-Id", "")
-        rid = incoming if incoming and _REQUEST_ID.fullmatch(incoming) else logs.new_request_id()
+        rid = incoming if incoming and _REQUEST_ID.fullmatch(incoming) else ids.request_id()
         logs.request_id.set(rid)
         started = time.perf_counter()
         try:

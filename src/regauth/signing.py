@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from regauth import ids
 from regauth.keys import SigningKey
 
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
@@ -114,7 +114,7 @@ class TokenSigner:
             "exp": iat + claims.ttl,
             "nbf": iat,
             "iat": iat,
-            "jti": _b64u(os.urandom(16)).decode(),
+            "jti": ids.jti(),
             "access": claims.access,
         }
         signing_input = self._prefix + _b64u(orjson.dumps(payload, default=_json_default))

@@ -6,6 +6,8 @@ import json
 import os
 import re
 
+import orjson
+
 from regauth.logs import AccessLog
 
 
@@ -56,3 +58,34 @@ def test_a_full_buffer_is_written_without_waiting_for_the_timer() -> None:
     finally:
         os.close(read)
         os.close(write)
+
+
+def test_hostile_values_come_out_as_the_same_escaped_json_a_dict_would_give() -> None:
+    read, write = os.pipe()
+    hostile = '/t"o\\k\ne\tn\x00\u2028ü/../{"status":500}'
+    try:
+        log = AccessLog(write, max_lines=100)
+        log.write('G"ET', hostile, 400, 12.25, 'x"\n', 'r"\\')
+        log.write("GET", "/token", 200, 1e-05, None, "r2")
+        log.flush()
+        os.set_blocking(read, False)
+        lines = os.read(read, 1 << 20).splitlines(keepends=True)
+    finally:
+        os.close(read)
+        os.close(write)
+    assert len(lines) == 2  # the newline in the path did not split a line
+    first = json.loads(lines[0])
+    expected = {
+        "ts": first["ts"],
+        "level": "info",
+        "logger": "regauth.http",
+        "event": "request",
+        "request_id": 'r"\\',
+        "method": 'G"ET',
+        "path": hostile,
+        "status": 400,
+        "ms": 12.25,
+        "remote": 'x"\n',
+    }
+    assert lines[0] == orjson.dumps(expected, option=orjson.OPT_APPEND_NEWLINE)
+    assert json.loads(lines[1])["ms"] == 1e-05
