@@ -24,14 +24,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, object]]:
+def get(
+    url: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, object], dict[str, str]]:
     request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - loopback
     try:
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
-            return response.status, json.loads(response.read())
+            return response.status, json.loads(response.read()), dict(response.headers)
     except urllib.error.HTTPError as exc:
         with exc:
-            return exc.code, json.loads(exc.read())
+            return exc.code, json.loads(exc.read()), dict(exc.headers)
 
 
 def test_two_workers_serve_and_stop_on_sigterm(tmp_path: Path) -> None:
@@ -65,9 +67,16 @@ def test_two_workers_serve_and_stop_on_sigterm(tmp_path: Path) -> None:
                 time.sleep(0.1)
         auth = {"Authorization": "Basic " + base64.b64encode(f"alice:{pat}".encode()).decode()}
         ids = set()
+        request_ids = set()
         for _ in range(40):  # the kernel spreads connections over both workers
-            status, body = get(f"http://127.0.0.1:{port}/token?scope=repository:alice/a:pull", auth)
+            status, body, headers = get(
+                f"http://127.0.0.1:{port}/token?scope=repository:alice/a:pull", auth
+            )
             assert status == 200 and body["token"]
+            request_ids.add(headers["X-Request-Id"])
+        # Each worker draws its own prefix after the fork: no id is handed out twice.
+        assert len(request_ids) == 40
+        assert len({rid[:8] for rid in request_ids}) == 2
         workers = subprocess.run(
             ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
         ).stdout.split()
