@@ -24,6 +24,7 @@ from regauth.services.sessions import SessionService
 from regauth.services.two_factor import TwoFactorService
 from regauth.services.users import UserService
 from regauth.store import Store, open_store
+from regauth.throttle import SharedTable
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,11 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
         passwords,
         hmac_key=key,
         config=config.auth,
-        guard=SignInGuard(config.limits, clock=clock),
+        guard=SignInGuard(
+            config.limits,
+            clock=clock,
+            table=SharedTable.beside(config.storage.path, secret=key),
+        ),
         audit=audit,
         clock=clock,
     )

@@ -58,13 +58,7 @@ def test_two_workers_serve_and_stop_on_sigterm(tmp_path: Path) -> None:
         [*cli, "serve"], env=env, stderr=subprocess.DEVNULL, start_new_session=True
     )
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if get(f"http://127.0.0.1:{port}/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
+        _wait_healthy(port)
         auth = {"Authorization": "Basic " + base64.b64encode(f"alice:{pat}".encode()).decode()}
         ids = set()
         request_ids = set()
@@ -103,3 +97,44 @@ def test_a_worker_freezes_its_start_up_objects_and_collects_young_ones_less_ofte
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_failed_sign_ins_are_counted_once_across_workers(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "REGAUTH_STORAGE_PATH": str(tmp_path / "db.sqlite"),
+        "REGAUTH_KEYS_DIR": str(tmp_path / "keys"),
+        "REGAUTH_SERVER_LISTEN": f"127.0.0.1:{port}",
+        "REGAUTH_SERVER_WORKERS": "2",
+        "REGAUTH_LIMITS_FAILURES_PER_USER_IP": "3",
+        "REGAUTH_LIMITS_LOCKOUT_MAX_SECONDS": "60",
+    }
+    cli = [sys.executable, "-m", "regauth"]
+    subprocess.run([*cli, "user", "add", "alice"], env=env, check=True, capture_output=True)
+    server = subprocess.Popen(
+        [*cli, "serve"], env=env, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        _wait_healthy(port)
+        wrong = {"Authorization": "Basic " + base64.b64encode(b"alice:wrong-password").decode()}
+        url = f"http://127.0.0.1:{port}/token?scope=repository:alice/a:pull"
+        # A new connection per request: the kernel spreads them over both workers.
+        assert [get(url, wrong)[0] for _ in range(3)] == [401, 401, 401]
+        # With a count per worker, the worker that saw fewer than 3 would still answer 401.
+        statuses = [get(url, wrong)[0] for _ in range(12)]
+        assert statuses == [429] * 12
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=20) == 0
+
+
+def _wait_healthy(port: int) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if get(f"http://127.0.0.1:{port}/healthz")[0] == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("regauth did not become healthy")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from regauth.clock import Clock
 from regauth.config import LimitsConfig
 from regauth.errors import TooManyRequests
-from regauth.throttle import Throttle
+from regauth.throttle import FailureTable, MemoryTable, Throttle
 
 THROTTLED = "too many failed sign-ins: try again later"
 
@@ -14,25 +14,31 @@ class SignInGuard:
     """Counts failures only: a client that sends no credentials (Docker's first probe) or
     signs in correctly is never slowed down, and other users from other addresses never are.
 
-    Counters live in each worker process's memory; with N workers an attacker gets at most
-    N times the configured allowance before every worker has locked them out.
+    The counts live in `table`: a SharedTable beside the database, so all workers on the
+    machine count together (replicas on other machines each count their own).
     """
 
-    def __init__(self, limits: LimitsConfig, *, clock: Clock) -> None:
+    def __init__(
+        self, limits: LimitsConfig, *, clock: Clock, table: FailureTable | None = None
+    ) -> None:
+        # One table for both: a pair's key ("ip\0user") never equals an address's ("ip").
+        table = table if table is not None else MemoryTable()
         self._per_user_ip = Throttle(
             clock=clock,
             free_failures=limits.failures_per_user_ip,
             max_lockout=limits.lockout_max_seconds,
+            table=table,
         )
         self._per_ip = Throttle(
             clock=clock,
             free_failures=limits.failures_per_ip,
             max_lockout=limits.lockout_max_seconds,
+            table=table,
         )
 
     def check(self, username: str, ip: str | None) -> None:
-        if not (self._per_user_ip or self._per_ip):
-            return  # nobody has failed lately: the usual case, at the cost of two tests
+        if not self._per_user_ip:  # the same table as _per_ip's
+            return  # nobody has failed lately: the usual case, at the cost of one test
         wait = max(
             self._per_user_ip.retry_after(_pair(username, ip)),
             self._per_ip.retry_after(_ip(ip)),

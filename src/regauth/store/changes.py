@@ -16,6 +16,8 @@ import mmap
 import os
 from pathlib import Path
 
+from regauth.sharedmem import map_file
+
 STAMP_BYTES = 8
 
 
@@ -31,18 +33,7 @@ class ChangeSignal:
         if path is None:
             self._map = bytearray(STAMP_BYTES)
             return
-        owner = like.stat() if like is not None and like.exists() else None
-        mode = owner.st_mode & 0o666 if owner is not None else 0o600
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, mode)
-        try:
-            if owner is not None and os.geteuid() == 0:
-                os.fchown(fd, owner.st_uid, owner.st_gid)
-            if os.fstat(fd).st_size < STAMP_BYTES:
-                # Racing creators both extend to the same size; the content is any stamp.
-                os.ftruncate(fd, STAMP_BYTES)
-            self._map = mmap.mmap(fd, STAMP_BYTES)
-        finally:
-            os.close(fd)  # the mapping keeps the file open
+        self._map = map_file(path, STAMP_BYTES, like=like)
 
     @staticmethod
     def beside(database: str) -> ChangeSignal:

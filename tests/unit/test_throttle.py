@@ -1,0 +1,145 @@
+"""Failure throttling over both tables: one process's memory and the file all workers map."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from regauth import throttle
+from regauth.throttle import FORGET_AFTER_SECONDS, MemoryTable, SharedTable, Throttle
+
+SECRET = b"k" * 32
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["memory", "shared"])
+def make_table(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], object]]:
+    opened: list[SharedTable] = []
+
+    def make() -> object:
+        if request.param == "memory":
+            return MemoryTable()
+        table = SharedTable(tmp_path / "db.sqlite-throttle", secret=SECRET)
+        opened.append(table)
+        return table
+
+    yield make
+    for table in opened:
+        table.close()
+
+
+def _throttle(table: object, clock: FakeClock, free: int = 3) -> Throttle:
+    return Throttle(clock=clock, free_failures=free, max_lockout=60, table=table)  # type: ignore[arg-type]
+
+
+def test_free_failures_then_a_doubling_lockout_up_to_the_maximum(
+    make_table: Callable[[], object],
+) -> None:
+    clock = FakeClock()
+    t = _throttle(make_table(), clock)
+    assert not t  # nobody failed: the hot path skips everything
+    waits = []
+    for _ in range(10):
+        t.failure("1.2.3.4\0alice")
+        waits.append(t.retry_after("1.2.3.4\0alice"))
+    assert t
+    assert waits == [0, 0, 1, 2, 4, 8, 16, 32, 60, 60]
+    assert t.retry_after("1.2.3.4\0bob") == 0  # other keys are untouched
+    clock.now += 61
+    assert t.retry_after("1.2.3.4\0alice") == 0  # the lock ran out; the count did not
+    t.failure("1.2.3.4\0alice")
+    assert t.retry_after("1.2.3.4\0alice") == 60
+
+
+def test_success_resets_and_an_hour_without_failures_forgets(
+    make_table: Callable[[], object],
+) -> None:
+    clock = FakeClock()
+    t = _throttle(make_table(), clock)
+    for _ in range(3):
+        t.failure("a")
+    assert t.retry_after("a") == 1
+    t.success("a")
+    assert t.retry_after("a") == 0
+    for _ in range(2):
+        t.failure("b")
+    clock.now += FORGET_AFTER_SECONDS + 1
+    t.failure("b")  # counts from one again: the earlier two are forgotten
+    assert t.retry_after("b") == 0
+    clock.now += FORGET_AFTER_SECONDS + 1
+    assert t.retry_after("b") == 0  # forgotten (the memory table drops the key as it reads it)
+    assert not t  # so the hot path skips everything again
+
+
+def test_workers_mapping_the_same_file_count_together(tmp_path: Path) -> None:
+    clock = FakeClock()
+    path = tmp_path / "db.sqlite-throttle"
+    first, second = SharedTable(path, secret=SECRET), SharedTable(path, secret=SECRET)
+    try:
+        worker_a, worker_b = _throttle(first, clock), _throttle(second, clock)
+        worker_a.failure("ip\0alice")
+        worker_b.failure("ip\0alice")
+        assert worker_a.retry_after("ip\0alice") == 0
+        worker_a.failure("ip\0alice")  # the third failure, whichever worker saw it
+        assert worker_b.retry_after("ip\0alice") == 1
+        worker_b.success("ip\0alice")
+        assert worker_a.retry_after("ip\0alice") == 0
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_key_is_found_only_under_the_same_secret(tmp_path: Path) -> None:
+    clock = FakeClock()
+    path = tmp_path / "db.sqlite-throttle"
+    ours, other = SharedTable(path, secret=SECRET), SharedTable(path, secret=b"x" * 32)
+    try:
+        t = _throttle(ours, clock, free=1)
+        t.failure("ip\0alice")
+        assert t.retry_after("ip\0alice") == 1
+        assert _throttle(other, clock, free=1).retry_after("ip\0alice") == 0
+    finally:
+        ours.close()
+        other.close()
+
+
+def test_the_shared_table_stays_bounded_and_keeps_the_newest_failures(tmp_path: Path) -> None:
+    clock = FakeClock()
+    table = SharedTable(tmp_path / "db.sqlite-throttle", secret=SECRET)
+    try:
+        t = _throttle(table, clock, free=1)
+        keys = [f"10.0.{i // 256}.{i % 256}" for i in range(3 * throttle._SLOTS)]
+        for key in keys:
+            clock.now += 0.001
+            t.failure(key)
+        size = (tmp_path / "db.sqlite-throttle").stat().st_size
+        assert size == throttle._FILE_BYTES  # never grows
+        remembered = [key for key in keys if table.get(key) is not None]
+        assert throttle._SLOTS // 2 < len(remembered) <= throttle._SLOTS + throttle._PROBES
+        assert set(keys[-100:]) <= set(remembered)  # the newest failures are all kept
+        assert all(t.retry_after(key) for key in keys[-100:])  # and still locked
+    finally:
+        table.close()
+
+
+def test_the_file_takes_the_database_mode(tmp_path: Path) -> None:
+    database = tmp_path / "db.sqlite"
+    database.write_bytes(b"")
+    os.chmod(database, 0o640)
+    table = SharedTable.beside(str(database), secret=SECRET)
+    try:
+        assert isinstance(table, SharedTable)
+        assert (tmp_path / "db.sqlite-throttle").stat().st_mode & 0o777 == 0o640
+    finally:
+        table.close()
+    assert isinstance(SharedTable.beside(":memory:", secret=SECRET), MemoryTable)
