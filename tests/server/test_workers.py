@@ -1,9 +1,11 @@
-"""`regauth serve` as a process: several workers share the port and stop together."""
+"""`regauth serve` as a process: a supervisor deals connections to its workers, restarts a
+worker that dies, and they all stop together."""
 
 from __future__ import annotations
 
 import base64
 import gc
+import http.client
 import json
 import os
 import signal
@@ -13,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 from regauth import server
@@ -62,7 +65,7 @@ def test_two_workers_serve_and_stop_on_sigterm(tmp_path: Path) -> None:
         auth = {"Authorization": "Basic " + base64.b64encode(f"alice:{pat}".encode()).decode()}
         ids = set()
         request_ids = set()
-        for _ in range(40):  # the kernel spreads connections over both workers
+        for _ in range(40):  # a new connection each: dealt to both workers in turn
             status, body, headers = get(
                 f"http://127.0.0.1:{port}/token?scope=repository:alice/a:pull", auth
             )
@@ -120,7 +123,7 @@ def test_failed_sign_ins_are_counted_once_across_workers(tmp_path: Path) -> None
         _wait_healthy(port)
         wrong = {"Authorization": "Basic " + base64.b64encode(b"alice:wrong-password").decode()}
         url = f"http://127.0.0.1:{port}/token?scope=repository:alice/a:pull"
-        # A new connection per request: the kernel spreads them over both workers.
+        # A new connection per request: dealt to both workers in turn.
         assert [get(url, wrong)[0] for _ in range(3)] == [401, 401, 401]
         # With a count per worker, the worker that saw fewer than 3 would still answer 401.
         statuses = [get(url, wrong)[0] for _ in range(12)]
@@ -130,9 +133,105 @@ def test_failed_sign_ins_are_counted_once_across_workers(tmp_path: Path) -> None
         assert server.wait(timeout=20) == 0
 
 
+def _serve(tmp_path: Path, **settings: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "REGAUTH_STORAGE_PATH": str(tmp_path / "db.sqlite"),
+        "REGAUTH_KEYS_DIR": str(tmp_path / "keys"),
+        "REGAUTH_SERVER_LISTEN": f"127.0.0.1:{port}",
+        "REGAUTH_SERVER_WORKERS": "2",
+        **settings,
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "regauth", "serve"],
+        env=env,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    return server, port
+
+
+def _workers(server: subprocess.Popen[bytes]) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def _prefix_per_connection(connections: list[http.client.HTTPConnection]) -> list[str]:
+    """The request-id prefix, i.e. the worker, that answers on each kept-alive connection."""
+    prefixes = []
+    for connection in connections:
+        connection.request("GET", "/healthz")
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200
+        prefixes.append(response.headers["X-Request-Id"][:8])
+    return prefixes
+
+
+def test_kept_alive_connections_are_dealt_evenly_to_the_workers(tmp_path: Path) -> None:
+    # The kernel's SO_REUSEPORT hash split a load test's 32 connections 20/12 as often as
+    # 16/16; dealt in turn, each worker gets half, whatever the client's ports.
+    server, port = _serve(tmp_path)
+    connections = []
+    try:
+        _wait_healthy(port)
+        connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=5) for _ in range(32)]
+        for connection in connections:
+            connection.connect()
+        prefixes = _prefix_per_connection(connections)
+        assert sorted(Counter(prefixes).values()) == [16, 16]
+        # A connection stays with its worker for its next requests.
+        assert _prefix_per_connection(connections) == prefixes
+    finally:
+        for connection in connections:
+            connection.close()
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=20) == 0
+
+
+def test_a_worker_that_dies_is_replaced_and_the_other_takes_over_meanwhile(tmp_path: Path) -> None:
+    server, port = _serve(tmp_path)
+    try:
+        _wait_healthy(port)
+        victim, survivor = _workers(server)
+        os.kill(victim, signal.SIGKILL)
+        while _alive(victim):  # (what it held when it died is lost, as in any crash)
+            time.sleep(0.01)
+        # Meanwhile every new connection goes to the worker that is left.
+        for _ in range(10):
+            assert get(f"http://127.0.0.1:{port}/healthz")[0] == 200
+        _wait_healthy(port)  # a second worker answers again: the replacement
+        workers = _workers(server)
+        assert len(workers) == 2 and survivor in workers and victim not in workers
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=20) == 0
+
+
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    server, port = _serve(tmp_path)
+    _wait_healthy(port)
+    workers = _workers(server)
+    server.kill()  # SIGKILL: no chance to stop them; they see their channel close
+    server.wait(timeout=10)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "zombie" not in status.lower()
+
+
 def _wait_healthy(port: int) -> None:
     """Until both workers answer: each draws its own request-id prefix, so two prefixes seen
-    on new connections mean the kernel now spreads connections over both."""
+    on new connections mean both take the connections dealt to them."""
     prefixes: set[str] = set()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
