@@ -7,7 +7,18 @@ import os
 import sys
 from collections.abc import Sequence
 
-from regauth.cli import admin_keys, audit, explain, keys, orgs, repos, tokens, two_factor, users
+from regauth.cli import (
+    admin_keys,
+    audit,
+    explain,
+    health,
+    keys,
+    orgs,
+    repos,
+    tokens,
+    two_factor,
+    users,
+)
 from regauth.cli.runner import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from regauth.clock import Clock, system_clock
 from regauth.config import Config, load_config
@@ -51,7 +62,18 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the token service")
     serve.set_defaults(run=_serve)
-    for module in (users, two_factor, tokens, orgs, admin_keys, repos, audit, explain, keys):
+    for module in (
+        users,
+        two_factor,
+        tokens,
+        orgs,
+        admin_keys,
+        repos,
+        audit,
+        explain,
+        keys,
+        health,
+    ):
         module.register(commands)
     return parser
 

@@ -15,6 +15,7 @@ REQUIRED_BINARIES = {
     "docker": "docker.io",
     "skopeo": "skopeo",
     "podman": "podman",
+    "debootstrap": "debootstrap",  # the base image of the container image test
 }
 
 
