@@ -40,25 +40,10 @@ def get(
 
 
 def test_two_workers_serve_and_stop_on_sigterm(tmp_path: Path) -> None:
-    port = free_port()
-    env = {
-        **os.environ,
-        "REGAUTH_STORAGE_PATH": str(tmp_path / "db.sqlite"),
-        "REGAUTH_KEYS_DIR": str(tmp_path / "keys"),
-        "REGAUTH_SERVER_LISTEN": f"127.0.0.1:{port}",
-        "REGAUTH_SERVER_WORKERS": "2",
-    }
-    cli = [sys.executable, "-m", "regauth"]
-    subprocess.run([*cli, "user", "add", "alice"], env=env, check=True, capture_output=True)
-    pat = subprocess.run(
-        [*cli, "token", "create", "--user", "alice", "--description", "x", "--access", "read"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    server = subprocess.Popen(
-        [*cli, "serve"], env=env, stderr=subprocess.DEVNULL, start_new_session=True
+    server, port, (_, pat) = _serve(
+        tmp_path,
+        ["user", "add", "alice"],
+        ["token", "create", "--user", "alice", "--description", "x", "--access", "read"],
     )
     try:
         _wait_healthy(port)
@@ -104,20 +89,11 @@ def test_a_worker_freezes_its_start_up_objects_and_collects_young_ones_less_ofte
 
 
 def test_failed_sign_ins_are_counted_once_across_workers(tmp_path: Path) -> None:
-    port = free_port()
-    env = {
-        **os.environ,
-        "REGAUTH_STORAGE_PATH": str(tmp_path / "db.sqlite"),
-        "REGAUTH_KEYS_DIR": str(tmp_path / "keys"),
-        "REGAUTH_SERVER_LISTEN": f"127.0.0.1:{port}",
-        "REGAUTH_SERVER_WORKERS": "2",
-        "REGAUTH_LIMITS_FAILURES_PER_USER_IP": "3",
-        "REGAUTH_LIMITS_LOCKOUT_MAX_SECONDS": "60",
-    }
-    cli = [sys.executable, "-m", "regauth"]
-    subprocess.run([*cli, "user", "add", "alice"], env=env, check=True, capture_output=True)
-    server = subprocess.Popen(
-        [*cli, "serve"], env=env, stderr=subprocess.DEVNULL, start_new_session=True
+    server, port, _ = _serve(
+        tmp_path,
+        ["user", "add", "alice"],
+        REGAUTH_LIMITS_FAILURES_PER_USER_IP="3",
+        REGAUTH_LIMITS_LOCKOUT_MAX_SECONDS="60",
     )
     try:
         _wait_healthy(port)
@@ -133,7 +109,11 @@ def test_failed_sign_ins_are_counted_once_across_workers(tmp_path: Path) -> None
         assert server.wait(timeout=20) == 0
 
 
-def _serve(tmp_path: Path, **settings: str) -> tuple[subprocess.Popen[bytes], int]:
+def _serve(
+    tmp_path: Path, *setup: list[str], **settings: str
+) -> tuple[subprocess.Popen[bytes], int, list[str]]:
+    """`regauth serve` with two workers on a free port, after the CLI commands in `setup`
+    (their outputs returned) have made its data."""
     port = free_port()
     env = {
         **os.environ,
@@ -143,13 +123,26 @@ def _serve(tmp_path: Path, **settings: str) -> tuple[subprocess.Popen[bytes], in
         "REGAUTH_SERVER_WORKERS": "2",
         **settings,
     }
+    outputs = [_regauth(env, *args) for args in setup]
     server = subprocess.Popen(
         [sys.executable, "-m", "regauth", "serve"],
         env=env,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    return server, port
+    return server, port, outputs
+
+
+def _regauth(env: dict[str, str], *args: str) -> str:
+    """A CLI command's standard output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "regauth", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip()
 
 
 def _workers(server: subprocess.Popen[bytes]) -> list[int]:
@@ -172,7 +165,7 @@ def _prefix_per_connection(connections: list[http.client.HTTPConnection]) -> lis
 def test_kept_alive_connections_are_dealt_evenly_to_the_workers(tmp_path: Path) -> None:
     # The kernel's SO_REUSEPORT hash split a load test's 32 connections 20/12 as often as
     # 16/16; dealt in turn, each worker gets half, whatever the client's ports.
-    server, port = _serve(tmp_path)
+    server, port, _ = _serve(tmp_path)
     connections = []
     try:
         _wait_healthy(port)
@@ -191,7 +184,7 @@ def test_kept_alive_connections_are_dealt_evenly_to_the_workers(tmp_path: Path) 
 
 
 def test_a_worker_that_dies_is_replaced_and_the_other_takes_over_meanwhile(tmp_path: Path) -> None:
-    server, port = _serve(tmp_path)
+    server, port, _ = _serve(tmp_path)
     try:
         _wait_healthy(port)
         victim, survivor = _workers(server)
@@ -210,7 +203,7 @@ def test_a_worker_that_dies_is_replaced_and_the_other_takes_over_meanwhile(tmp_p
 
 
 def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
-    server, port = _serve(tmp_path)
+    server, port, _ = _serve(tmp_path)
     _wait_healthy(port)
     workers = _workers(server)
     server.kill()  # SIGKILL: no chance to stop them; they see their channel close
