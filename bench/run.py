@@ -79,8 +79,8 @@ SCENARIOS = [
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured run")
-    parser.add_argument("--reps", type=int, default=5, help="round-robin repetitions")
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per measured run")
+    parser.add_argument("--reps", type=int, default=7, help="round-robin repetitions")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--users", type=int, default=8, help="users to create (>= 2)")
     parser.add_argument("--tokens-per-user", type=int, default=4, help="PATs per user")

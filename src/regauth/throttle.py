@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import mmap
+import os
 import struct
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -122,6 +123,9 @@ _SLOTS = 8192
 _PROBES = 16
 _FILE_BYTES = _HEADER_BYTES + (_SLOTS + _PROBES) * _SLOT.size  # ~256 KiB
 _WORDS_PER_SLOT = _SLOT.size // 8
+_REMEMBERED_ABSENT = 4096
+# In the header after the latest failure: 8 random bytes, new at every put().
+_STAMP_AT = _HEADER.size
 
 
 class SharedTable:
@@ -136,6 +140,11 @@ class SharedTable:
         self._map: mmap.mmap = map_file(path, _FILE_BYTES, like=like)
         self._words = memoryview(self._map)[_HEADER_BYTES:].cast("Q")
         self._secret = hashlib.blake2b(secret, digest_size=32, person=b"regauth-throttle").digest()
+        # Keys seen without an entry while the stamp read `_absent_stamp`: once anyone has
+        # failed, every sign-in asks for its keys, nearly always to hear "none". Entries appear
+        # only through put(), which changes the stamp; pop() and eviction only remove.
+        self._absent: set[str] = set()
+        self._absent_stamp = b""
 
     @staticmethod
     def beside(database: str, *, secret: bytes) -> FailureTable:
@@ -148,9 +157,13 @@ class SharedTable:
         return bool(now - latest <= FORGET_AFTER_SECONDS)
 
     def get(self, key: str) -> Entry | None:
+        stamp = self._stamp()
+        if key in self._absent:
+            return None
         tag = self._tag(key)
         slot = self._find(tag)
         if slot is None:
+            self._remember_absent(key, stamp)
             return None
         found, failures, _, last_failure, locked_until = _SLOT.unpack_from(self._map, _offset(slot))
         if found != tag:  # another process reused the slot meanwhile
@@ -168,8 +181,13 @@ class SharedTable:
         (latest,) = _HEADER.unpack_from(self._map, 0)
         if entry.last_failure > latest:
             _HEADER.pack_into(self._map, 0, entry.last_failure)
+        # After the slot: a process that reads the new stamp also sees the entry.
+        self._map[_STAMP_AT : _STAMP_AT + 8] = os.urandom(8)
 
     def pop(self, key: str) -> None:
+        self._stamp()
+        if key in self._absent:
+            return
         slot = self._find(self._tag(key))
         if slot is not None:
             self._words[slot * _WORDS_PER_SLOT] = 0
@@ -182,6 +200,20 @@ class SharedTable:
         digest = hashlib.blake2b(key.encode(), digest_size=8, key=self._secret).digest()
         return int.from_bytes(digest, "little") | 1  # 0 marks a free slot
 
+    def _stamp(self) -> bytes:
+        """Read before looking a key up, so that a put() racing the lookup changes it after."""
+        stamp = self._map[_STAMP_AT : _STAMP_AT + 8]
+        if stamp != self._absent_stamp:
+            self._absent.clear()
+            self._absent_stamp = stamp
+        return stamp
+
+    def _remember_absent(self, key: str, stamp: bytes) -> None:
+        if stamp == self._absent_stamp:
+            if len(self._absent) >= _REMEMBERED_ABSENT:
+                self._absent.clear()
+            self._absent.add(key)
+
     def _window(self, tag: int) -> tuple[int, list[int]]:
         first = tag % _SLOTS
         start = first * _WORDS_PER_SLOT
@@ -190,11 +222,15 @@ class SharedTable:
         ].tolist()
 
     def _find(self, tag: int) -> int | None:
-        first, tags = self._window(tag)
-        try:
-            return first + tags.index(tag)
-        except ValueError:
-            return None
+        """The slot holding `tag`, searched as bytes (mmap.find) rather than slot by slot."""
+        first = tag % _SLOTS
+        start = _offset(first)
+        end = start + _PROBES * _SLOT.size
+        needle = tag.to_bytes(8, "little")
+        found = self._map.find(needle, start, end)
+        while found != -1 and (found - start) % _SLOT.size:  # inside another field: go on
+            found = self._map.find(needle, found + 1, end)
+        return None if found == -1 else first + (found - start) // _SLOT.size
 
     def _free_slot(self, tag: int) -> int:
         first, tags = self._window(tag)

@@ -99,6 +99,26 @@ def test_workers_mapping_the_same_file_count_together(tmp_path: Path) -> None:
         second.close()
 
 
+def test_a_key_seen_absent_is_found_once_another_worker_records_it(tmp_path: Path) -> None:
+    # Each process remembers which keys it found without an entry (the usual sign-in), until
+    # any process records a failure: then it looks again.
+    clock = FakeClock()
+    path = tmp_path / "db.sqlite-throttle"
+    first, second = SharedTable(path, secret=SECRET), SharedTable(path, secret=SECRET)
+    try:
+        worker_a, worker_b = _throttle(first, clock, free=1), _throttle(second, clock, free=1)
+        worker_b.failure("ip\0mallory")  # the table is active: worker_a looks keys up
+        assert worker_a.retry_after("ip\0alice") == 0
+        assert worker_a.retry_after("ip\0alice") == 0  # now from what it remembers
+        worker_b.failure("ip\0alice")
+        assert worker_a.retry_after("ip\0alice") == 1
+        worker_a.success("ip\0alice")
+        assert worker_b.retry_after("ip\0alice") == 0
+    finally:
+        first.close()
+        second.close()
+
+
 def test_a_key_is_found_only_under_the_same_secret(tmp_path: Path) -> None:
     clock = FakeClock()
     path = tmp_path / "db.sqlite-throttle"
@@ -143,3 +163,27 @@ def test_the_file_takes_the_database_mode(tmp_path: Path) -> None:
     finally:
         table.close()
     assert isinstance(SharedTable.beside(":memory:", secret=SECRET), MemoryTable)
+
+
+def test_a_tag_is_found_only_where_a_slot_starts(tmp_path: Path) -> None:
+    # The window is searched as bytes; the same 8 bytes inside another slot's fields (a
+    # failure time, say) are not that key's slot.
+    table = SharedTable(tmp_path / "db.sqlite-throttle", secret=SECRET)
+    try:
+        key = "10.0.0.1\0alice"
+        tag = table._tag(key)
+        first = tag % throttle._SLOTS
+        needle = tag.to_bytes(8, "little")
+        inside = throttle._offset(first) + 8  # the failures and padding fields of slot `first`
+        table._map[inside : inside + 8] = needle
+        assert table.get(key) is None
+        throttle._SLOT.pack_into(
+            table._map, throttle._offset(first + 2), tag, 4, 0, 1_800_000_000.0, 0.0
+        )
+        table._map[throttle._STAMP_AT : throttle._STAMP_AT + 8] = b"written!"  # as put() does
+        entry = table.get(key)
+        assert entry is not None and entry.failures == 4
+        table.pop(key)
+        assert table.get(key) is None
+    finally:
+        table.close()
