@@ -111,10 +111,13 @@ def test_unknown_kid_format_is_an_error() -> None:
 
 
 def _ec_key_with_short(coordinate: str) -> ec.EllipticCurvePublicKey:
-    """A P-256 key whose `coordinate` has a leading zero byte (1 key in ~256)."""
+    """A P-256 key whose `coordinate` has exactly one leading zero byte (1 key in ~256) and
+    whose other coordinate has none (else the expected encodings below would be wrong)."""
+    other = "y" if coordinate == "x" else "x"
     for _ in range(20_000):
         public = ec.generate_private_key(ec.SECP256R1()).public_key()
-        if getattr(public.public_numbers(), coordinate) < 2**248:
+        numbers = public.public_numbers()
+        if 2**240 <= getattr(numbers, coordinate) < 2**248 <= getattr(numbers, other):
             return public
     raise AssertionError("no key with a short coordinate found")
 
