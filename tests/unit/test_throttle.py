@@ -81,42 +81,44 @@ def test_success_resets_and_an_hour_without_failures_forgets(
     assert not t  # so the hot path skips everything again
 
 
-def test_workers_mapping_the_same_file_count_together(tmp_path: Path) -> None:
-    clock = FakeClock()
+@pytest.fixture
+def two_workers(tmp_path: Path) -> Iterator[tuple[SharedTable, SharedTable]]:
+    """Two processes' mappings of the same file."""
     path = tmp_path / "db.sqlite-throttle"
     first, second = SharedTable(path, secret=SECRET), SharedTable(path, secret=SECRET)
-    try:
-        worker_a, worker_b = _throttle(first, clock), _throttle(second, clock)
-        worker_a.failure("ip\0alice")
-        worker_b.failure("ip\0alice")
-        assert worker_a.retry_after("ip\0alice") == 0
-        worker_a.failure("ip\0alice")  # the third failure, whichever worker saw it
-        assert worker_b.retry_after("ip\0alice") == 1
-        worker_b.success("ip\0alice")
-        assert worker_a.retry_after("ip\0alice") == 0
-    finally:
-        first.close()
-        second.close()
+    yield first, second
+    first.close()
+    second.close()
 
 
-def test_a_key_seen_absent_is_found_once_another_worker_records_it(tmp_path: Path) -> None:
+def test_workers_mapping_the_same_file_count_together(
+    two_workers: tuple[SharedTable, SharedTable],
+) -> None:
+    clock = FakeClock()
+    worker_a, worker_b = (_throttle(table, clock) for table in two_workers)
+    worker_a.failure("ip\0alice")
+    worker_b.failure("ip\0alice")
+    assert worker_a.retry_after("ip\0alice") == 0
+    worker_a.failure("ip\0alice")  # the third failure, whichever worker saw it
+    assert worker_b.retry_after("ip\0alice") == 1
+    worker_b.success("ip\0alice")
+    assert worker_a.retry_after("ip\0alice") == 0
+
+
+def test_a_key_seen_absent_is_found_once_another_worker_records_it(
+    two_workers: tuple[SharedTable, SharedTable],
+) -> None:
     # Each process remembers which keys it found without an entry (the usual sign-in), until
     # any process records a failure: then it looks again.
     clock = FakeClock()
-    path = tmp_path / "db.sqlite-throttle"
-    first, second = SharedTable(path, secret=SECRET), SharedTable(path, secret=SECRET)
-    try:
-        worker_a, worker_b = _throttle(first, clock, free=1), _throttle(second, clock, free=1)
-        worker_b.failure("ip\0mallory")  # the table is active: worker_a looks keys up
-        assert worker_a.retry_after("ip\0alice") == 0
-        assert worker_a.retry_after("ip\0alice") == 0  # now from what it remembers
-        worker_b.failure("ip\0alice")
-        assert worker_a.retry_after("ip\0alice") == 1
-        worker_a.success("ip\0alice")
-        assert worker_b.retry_after("ip\0alice") == 0
-    finally:
-        first.close()
-        second.close()
+    worker_a, worker_b = (_throttle(table, clock, free=1) for table in two_workers)
+    worker_b.failure("ip\0mallory")  # the table is active: worker_a looks keys up
+    assert worker_a.retry_after("ip\0alice") == 0
+    assert worker_a.retry_after("ip\0alice") == 0  # now from what it remembers
+    worker_b.failure("ip\0alice")
+    assert worker_a.retry_after("ip\0alice") == 1
+    worker_a.success("ip\0alice")
+    assert worker_b.retry_after("ip\0alice") == 0
 
 
 def test_a_key_is_found_only_under_the_same_secret(tmp_path: Path) -> None:
