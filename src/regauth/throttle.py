@@ -157,13 +157,14 @@ class SharedTable:
         return bool(now - latest <= FORGET_AFTER_SECONDS)
 
     def get(self, key: str) -> Entry | None:
-        stamp = self._stamp()
-        if key in self._absent:
+        if self._known_absent(key):
             return None
         tag = self._tag(key)
         slot = self._find(tag)
         if slot is None:
-            self._remember_absent(key, stamp)
+            if len(self._absent) >= _REMEMBERED_ABSENT:
+                self._absent.clear()
+            self._absent.add(key)
             return None
         found, failures, _, last_failure, locked_until = _SLOT.unpack_from(self._map, _offset(slot))
         if found != tag:  # another process reused the slot meanwhile
@@ -185,8 +186,7 @@ class SharedTable:
         self._map[_STAMP_AT : _STAMP_AT + 8] = os.urandom(8)
 
     def pop(self, key: str) -> None:
-        self._stamp()
-        if key in self._absent:
+        if self._known_absent(key):
             return
         slot = self._find(self._tag(key))
         if slot is not None:
@@ -200,19 +200,15 @@ class SharedTable:
         digest = hashlib.blake2b(key.encode(), digest_size=8, key=self._secret).digest()
         return int.from_bytes(digest, "little") | 1  # 0 marks a free slot
 
-    def _stamp(self) -> bytes:
-        """Read before looking a key up, so that a put() racing the lookup changes it after."""
+    def _known_absent(self, key: str) -> bool:
+        """Reads the stamp before any lookup that follows, so that a put() racing that lookup
+        changes the stamp after it, and the key is looked up again next time."""
         stamp = self._map[_STAMP_AT : _STAMP_AT + 8]
         if stamp != self._absent_stamp:
             self._absent.clear()
             self._absent_stamp = stamp
-        return stamp
-
-    def _remember_absent(self, key: str, stamp: bytes) -> None:
-        if stamp == self._absent_stamp:
-            if len(self._absent) >= _REMEMBERED_ABSENT:
-                self._absent.clear()
-            self._absent.add(key)
+            return False
+        return key in self._absent
 
     def _window(self, tag: int) -> tuple[int, list[int]]:
         first = tag % _SLOTS
