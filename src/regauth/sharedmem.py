@@ -1,11 +1,30 @@
 """Small files beside the database that every regauth process on the machine maps into memory:
-the change stamp (store/changes.py) and the sign-in failure table (throttle.py)."""
+the change stamp (store/changes.py) and the sign-in failure table (throttle.py).
+
+Both tell readers "something was written" with a stamp: 8 fresh random bytes written after
+the data. A reader that compares the bytes with the ones it last saw knows whether to look
+again. Random, not a counter: two writers racing on a read-modify-write could bring a counter
+back to a value a reader already holds, while a new random value differs from every earlier
+one (2**-64 odds).
+"""
 
 from __future__ import annotations
 
 import mmap
 import os
 from pathlib import Path
+
+STAMP_BYTES = 8
+Buffer = mmap.mmap | bytearray
+
+
+def read_stamp(buffer: Buffer, at: int = 0) -> bytes:
+    return bytes(buffer[at : at + STAMP_BYTES])
+
+
+def renew_stamp(buffer: Buffer, at: int = 0) -> None:
+    """Call after the write it announces: a reader that sees the new stamp sees the write."""
+    buffer[at : at + STAMP_BYTES] = os.urandom(STAMP_BYTES)
 
 
 def map_file(path: Path, size: int, *, like: Path | None = None) -> mmap.mmap:

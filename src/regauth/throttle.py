@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import mmap
-import os
 import struct
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from regauth.clock import Clock
-from regauth.sharedmem import map_file
+from regauth.sharedmem import map_file, read_stamp, renew_stamp
 
 # Keys forgotten after this long without a failure.
 FORGET_AFTER_SECONDS = 3600
@@ -124,7 +123,7 @@ _PROBES = 16
 _FILE_BYTES = _HEADER_BYTES + (_SLOTS + _PROBES) * _SLOT.size  # ~256 KiB
 _WORDS_PER_SLOT = _SLOT.size // 8
 _REMEMBERED_ABSENT = 4096
-# In the header after the latest failure: 8 random bytes, new at every put().
+# In the header after the latest failure: a stamp (sharedmem.py), renewed at every put().
 _STAMP_AT = _HEADER.size
 
 
@@ -182,8 +181,7 @@ class SharedTable:
         (latest,) = _HEADER.unpack_from(self._map, 0)
         if entry.last_failure > latest:
             _HEADER.pack_into(self._map, 0, entry.last_failure)
-        # After the slot: a process that reads the new stamp also sees the entry.
-        self._map[_STAMP_AT : _STAMP_AT + 8] = os.urandom(8)
+        renew_stamp(self._map, _STAMP_AT)  # after the slot: the new stamp means it is there
 
     def pop(self, key: str) -> None:
         if self._known_absent(key):
@@ -203,7 +201,7 @@ class SharedTable:
     def _known_absent(self, key: str) -> bool:
         """Reads the stamp before any lookup that follows, so that a put() racing that lookup
         changes the stamp after it, and the key is looked up again next time."""
-        stamp = self._map[_STAMP_AT : _STAMP_AT + 8]
+        stamp = read_stamp(self._map, _STAMP_AT)
         if stamp != self._absent_stamp:
             self._absent.clear()
             self._absent_stamp = stamp

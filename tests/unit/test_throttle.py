@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from regauth import throttle
+from regauth.sharedmem import renew_stamp
 from regauth.throttle import FORGET_AFTER_SECONDS, MemoryTable, SharedTable, Throttle
 
 SECRET = b"k" * 32
@@ -182,7 +183,7 @@ def test_a_tag_is_found_only_where_a_slot_starts(tmp_path: Path) -> None:
         throttle._SLOT.pack_into(
             table._map, throttle._offset(first + 2), tag, 4, 0, 1_800_000_000.0, 0.0
         )
-        table._map[throttle._STAMP_AT : throttle._STAMP_AT + 8] = b"written!"  # as put() does
+        renew_stamp(table._map, throttle._STAMP_AT)  # as put() does
         entry = table.get(key)
         assert entry is not None and entry.failures == 4
         table.pop(key)

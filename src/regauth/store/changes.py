@@ -4,21 +4,16 @@ Each regauth process keeps the rows the /token hot path reads in a per-process c
 SQLite whether the database changed (`PRAGMA data_version`) opens a read transaction: two
 `fcntl` lock calls and the WAL-index checks, ~30 µs per request inside the running server
 (more than all of the policy work). Instead, every regauth writer stamps a small shared file
-beside the database with 8 fresh random bytes right after each commit; readers compare the
-mapped bytes with the stamp they last saw. A random stamp, not a counter: two writers racing
-on a read-modify-write could bring a counter back to a value a reader already holds, while
-a new random value differs from every earlier one (2**-64 odds).
+beside the database with a fresh random stamp right after each commit (sharedmem.py); readers
+compare the mapped bytes with the stamp they last saw.
 """
 
 from __future__ import annotations
 
 import mmap
-import os
 from pathlib import Path
 
-from regauth.sharedmem import map_file
-
-STAMP_BYTES = 8
+from regauth.sharedmem import STAMP_BYTES, Buffer, map_file, read_stamp, renew_stamp
 
 
 class ChangeSignal:
@@ -29,7 +24,7 @@ class ChangeSignal:
         as SQLite does for its -wal and -shm files: the CLI run as root must not leave a file
         the service's own user cannot open). None: an in-memory database, one connection,
         so nobody else can change it."""
-        self._map: mmap.mmap | bytearray
+        self._map: Buffer
         if path is None:
             self._map = bytearray(STAMP_BYTES)
             return
@@ -42,11 +37,11 @@ class ChangeSignal:
         return ChangeSignal(Path(f"{database}-changes"), like=Path(database))
 
     def stamp(self) -> bytes:
-        return bytes(self._map[:STAMP_BYTES])
+        return read_stamp(self._map)
 
     def announce(self) -> None:
         """Call after a commit: every reader's next stamp() differs from what it saw before."""
-        self._map[:STAMP_BYTES] = os.urandom(STAMP_BYTES)
+        renew_stamp(self._map)
 
     def close(self) -> None:
         if isinstance(self._map, mmap.mmap):
