@@ -67,13 +67,16 @@ P99_LIMIT_MS = 10.0
 # Before each run, wait (up to --max-wait-quiet) until the idle machine uses less than this.
 QUIET_CORES = 0.25
 
+# In this order, the two configs of every target ratio run next to each other (sign-only, w1,
+# w2): the host's speed drifts over tens of seconds, and a ratio is only as good as the two
+# runs it divides being measured under the same conditions.
 SCENARIOS = [
     Scenario("hello", "hello (bare aiohttp, constant JSON)", "hello", "unique"),
     Scenario("sign-only", "sign-only (bare aiohttp + ES256)", "sign-only", "unique"),
     Scenario("token-w1-unique", "regauth /token, 1 worker, unique repos", "regauth-w1", "unique"),
-    Scenario("token-w1-repeat", "regauth /token, 1 worker, repeated req", "regauth-w1", "repeat"),
     Scenario("token-w2-unique", "regauth /token, 2 workers, unique repos", "regauth-w2", "unique"),
     Scenario("token-w2-repeat", "regauth /token, 2 workers, repeated req", "regauth-w2", "repeat"),
+    Scenario("token-w1-repeat", "regauth /token, 1 worker, repeated req", "regauth-w1", "repeat"),
 ]
 
 
@@ -216,7 +219,7 @@ def run_round_robin(
     """Rep 1 of every scenario, then rep 2, ...: ratios within a rep share the same noise."""
     runs: dict[str, list[RunResult]] = {s.key: [] for s in SCENARIOS}
     for rep in range(1, args.reps + 1):
-        for index, scenario in enumerate(SCENARIOS):
+        for index, scenario in rep_order(rep):
             wait_until_quiet(args.max_wait_quiet)
             run = measure(
                 servers[scenario.server],
@@ -237,6 +240,18 @@ def run_round_robin(
                 flush=True,
             )
     return runs
+
+
+def rep_order(rep: int) -> list[tuple[int, Scenario]]:
+    """SCENARIOS forwards in odd reps, backwards in even ones (ABBA).
+
+    Within a rep, the second of two neighbouring configs runs ~10 s after the first; if the host
+    is speeding up or slowing down, that favours one side of a ratio. Reversing every other rep
+    puts each side second as often as first, so a steady drift cancels in the median instead of
+    biasing it. The index stays the scenario's own (it seeds the request nonces).
+    """
+    order = list(enumerate(SCENARIOS))
+    return order if rep % 2 == 1 else order[::-1]
 
 
 def targets(runs: dict[str, list[RunResult]]) -> list[Ratio]:
