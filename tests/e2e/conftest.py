@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Generator, Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.harness.containerd import Containerd, Ctr
 from tests.e2e.harness.containers import Podman, PodmanStorage, Skopeo
 from tests.e2e.harness.dockerd import DockerClient, Dockerd
 from tests.e2e.harness.prerequisites import missing_prerequisites
@@ -118,6 +120,23 @@ def docker_clients(dockerd: Dockerd, tmp_path: Path) -> Callable[[str], DockerCl
         return dockerd.client(tmp_path / f"docker-config-{name}")
 
     return client
+
+
+@pytest.fixture(scope="session")
+def containerd() -> Iterator[Containerd]:
+    daemon = Containerd()
+    try:
+        daemon.start()
+        yield daemon
+    finally:
+        daemon.stop()
+
+
+@pytest.fixture
+def ctr(containerd: Containerd, request: pytest.FixtureRequest) -> Ctr:
+    """ctr in a containerd namespace of this test's own (see Ctr)."""
+    # Namespaces are alphanumeric words joined by single '.', '_' or '-'.
+    return containerd.client(re.sub(r"[^A-Za-z0-9]+", "-", request.node.name)[:60].strip("-"))
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ REQUIRED_BINARIES = {
     "docker-registry": "docker-registry",
     "dockerd": "docker.io",
     "containerd": "containerd",
+    "ctr": "containerd",
     "docker": "docker.io",
     "skopeo": "skopeo",
     "podman": "podman",

@@ -158,11 +158,12 @@ class RegauthServer:
         return self._running().log_size()
 
     def log_since(self, mark: int) -> str:
+        """What regauth logged after `mark`, once the lines of earlier requests are written."""
+        time.sleep(ACCESS_LOG_DELAY)
         return self._running().log_text(mark)
 
     def requests_since(self, mark: int) -> list[tuple[str, str, int]]:
         """(method, path, status) of each request the access log recorded after `mark`."""
-        time.sleep(ACCESS_LOG_DELAY)
         text = self.log_since(mark)
         lines = (json.loads(line) for line in text.splitlines() if line.startswith("{"))
         return [
