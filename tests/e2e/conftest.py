@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import pytest
 
@@ -96,14 +97,26 @@ def kid_only_registry(service_root: Path, kid_only_regauth: RegauthServer) -> It
     yield from _registry(service_root, kid_only_regauth)
 
 
-@pytest.fixture(scope="session")
-def dockerd(registry: Registry) -> Iterator[Dockerd]:
-    daemon = Dockerd(insecure_registries=[registry.host])
+class _Daemon(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+DaemonT = TypeVar("DaemonT", bound=_Daemon)
+
+
+def _running(daemon: DaemonT) -> Iterator[DaemonT]:
+    """Started for the session; stopped even when it failed half way through starting."""
     try:
         daemon.start()
         yield daemon
     finally:
         daemon.stop()
+
+
+@pytest.fixture(scope="session")
+def dockerd(registry: Registry) -> Iterator[Dockerd]:
+    yield from _running(Dockerd(insecure_registries=[registry.host]))
 
 
 @pytest.fixture
@@ -124,12 +137,7 @@ def docker_clients(dockerd: Dockerd, tmp_path: Path) -> Callable[[str], DockerCl
 
 @pytest.fixture(scope="session")
 def containerd() -> Iterator[Containerd]:
-    daemon = Containerd()
-    try:
-        daemon.start()
-        yield daemon
-    finally:
-        daemon.stop()
+    yield from _running(Containerd())
 
 
 @pytest.fixture
