@@ -74,9 +74,10 @@ class Containerd:
 class Ctr:
     """`ctr` against our containerd, over plain HTTP, in a namespace of its own.
 
-    containerd labels each blob with the repository it last came from or went to, per
-    namespace, and on a push first tries to mount the blob from there (cross-repository mount).
-    A namespace per test keeps one test's repositories out of another's pushes.
+    containerd labels each pulled blob with the repository it came from, per namespace, and on
+    a later push to another repository first tries to mount the blob from there
+    (cross-repository mount). A namespace per test keeps one test's pulls out of another's
+    pushes.
     """
 
     def __init__(self, address: str, namespace: str) -> None:
