@@ -97,6 +97,7 @@ def test_ctr_with_someone_elses_pat_is_refused(
     assert not result.ok, result
     assert TOKEN_REFUSED in result.stderr
     assert ctr.digest(reference) is None
+    assert other.pat not in repr(result), "the PAT would show in a failure report"
 
 
 def test_ctr_pulls_a_public_repository_anonymously_with_get(
@@ -107,6 +108,7 @@ def test_ctr_pulls_a_public_repository_anonymously_with_get(
     ctr.remove(reference)
     refused = ctr.pull(reference)
     assert not refused.ok, refused
+    assert "pull access denied" in refused.stderr, refused
     regauth.cli.set_visibility(owner.repository(), "public")
     mark = regauth.log_size()
 

@@ -8,6 +8,7 @@ with grant_type=refresh_token; anonymous, it uses GET.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 from pathlib import Path
@@ -90,7 +91,9 @@ class Ctr:
         ]
 
     def run(self, *args: str) -> CommandResult:
-        return run([*self._prefix, *args], env=child_env())
+        result = run([*self._prefix, *args], env=child_env())
+        # ctr takes secrets only as arguments; keep them out of failure reports.
+        return dataclasses.replace(result, args=_redacted(result.args))
 
     def check(self, *args: str) -> str:
         result = self.run(*args)
@@ -119,3 +122,14 @@ class Ctr:
             if fields and fields[0] == reference:
                 return next((f for f in fields if f.startswith("sha256:")), None)
         return None
+
+
+def _redacted(args: tuple[str, ...]) -> tuple[str, ...]:
+    """`--user name:secret` -> `--user name:***`, `--refresh token` -> `--refresh ***`."""
+    shown = list(args)
+    for i, arg in enumerate(args[:-1]):
+        if arg == "--user":
+            shown[i + 1] = args[i + 1].split(":", 1)[0] + ":***"
+        elif arg == "--refresh":
+            shown[i + 1] = "***"
+    return tuple(shown)
