@@ -160,7 +160,8 @@ async def test_a_flood_of_guesses_from_one_address_does_not_delay_another(servic
             answers = json.loads(attacker.stdout.readline() or "{}")
             attacker.wait(timeout=30)
     # The flood was refused, after the allowance of real checks...
-    assert int(answers.get("429", 0)) > 1000 and 0 < int(answers.get("401", 0)) <= 50, answers
+    # (50 for the address, then one more each time the doubling lock-out runs out: 1 s, 2 s)
+    assert int(answers.get("429", 0)) > 1000 and 0 < int(answers.get("401", 0)) <= 52, answers
     base_p99, flood_p99 = _p99(baseline), _p99(under_flood)
     # ...and the other address's sign-ins waited no more than twice as long as before it.
     assert flood_p99 <= 2 * base_p99, (
