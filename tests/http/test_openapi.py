@@ -20,7 +20,7 @@ from regauth.handlers.openapi import document
 from regauth.models import CLI_ACTOR, PULL, AccessLevel, OrgRole, OrgTokenRecord, TeamPermission
 from regauth.runtime import Runtime
 from regauth.tokens import parse_token
-from tests.support.builders import add_token, add_user, basic
+from tests.support.builders import add_token, add_user, basic, sign_in
 from tests.support.clock import FakeClock
 
 Client = TestClient[web.Request, web.Application]
@@ -482,11 +482,7 @@ async def setup(
     tess_session = runtime.sessions.complete_second_factor(ticket, recovery[0], None, None)
 
     async def session(username: str, secret: str) -> dict[str, str]:
-        response = await client.post(
-            "/v2/users/login", json={"username": username, "password": secret}
-        )
-        assert response.status == 200, await response.text()
-        return {"Authorization": f"Bearer {(await response.json())['token']}"}
+        return await sign_in(client, username, secret)
 
     headers = {
         "basic": basic("alice", pat),
