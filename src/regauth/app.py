@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -23,7 +24,7 @@ from regauth.handlers import (
     token,
 )
 from regauth.logs import AccessLog
-from regauth.middleware import make_middleware
+from regauth.middleware import expect_continue, make_middleware
 from regauth.runtime import Runtime
 from regauth.services.token_issuer import TokenIssuer
 from regauth.signing import TokenSigner
@@ -74,7 +75,7 @@ def create_app(runtime: Runtime) -> web.Application:
 
 
 def add_routes(app: web.Application) -> None:
-    r = app.router
+    r = _Router(app.router)
     r.add_get("/token", token.get_token)
     r.add_post("/token", token.post_token)
     r.add_get("/healthz", health.healthz)
@@ -133,3 +134,16 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/admin/v1/orgs", admin_misc.create_org)
     r.add_delete("/admin/v1/orgs/{name}", admin_misc.delete_org)
     r.add_get("/openapi.json", openapi.serve)
+
+
+class _Router:
+    """The router's add_* with our Expect handler on every route: aiohttp's own answers an
+    unknown expectation with a text/plain 417 that echoes the header, and with a 500 when the
+    header holds bytes that are not UTF-8."""
+
+    def __init__(self, router: web.UrlDispatcher) -> None:
+        self.add_get = functools.partial(router.add_get, expect_handler=expect_continue)
+        self.add_post = functools.partial(router.add_post, expect_handler=expect_continue)
+        self.add_put = functools.partial(router.add_put, expect_handler=expect_continue)
+        self.add_patch = functools.partial(router.add_patch, expect_handler=expect_continue)
+        self.add_delete = functools.partial(router.add_delete, expect_handler=expect_continue)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import ast
 import asyncio
 import gzip
+import logging
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -23,6 +25,7 @@ from regauth.errors import (
     UnsupportedMediaType,
 )
 from regauth.handlers.common import read_body
+from regauth.middleware import make_middleware
 
 
 def request_with(body: bytes | BaseException, headers: dict[str, str] | None = None) -> web.Request:
@@ -56,6 +59,33 @@ async def test_a_body_read_that_fails_is_a_4xx(raised: BaseException, expected: 
         await read_body(request_with(raised))
     assert type(info.value) is expected
     assert 400 <= info.value.status < 500
+
+
+async def test_a_body_timeout_is_a_408_one_line_and_a_closed_connection(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        await read_body(request)
+        return web.Response()
+
+    async def stalled(request: web.Request) -> web.Response:
+        request.content.set_exception(TimeoutError())  # as a body-read timeout would
+        return await handler(request)
+
+    app = web.Application(middlewares=[make_middleware(access_log=None)])
+    app.router.add_post("/", stalled)
+    client = await aiohttp_client(app)
+    caplog.set_level(logging.INFO)
+    response = await client.post("/", data=b"x")
+    assert response.status == 408
+    assert response.headers["Connection"] == "close"
+    assert (await response.json())["errors"][0]["code"] == "TIMEOUT"
+    [line] = [r for r in caplog.records if r.name == "regauth.http"]
+    assert (line.getMessage(), line.fields, line.exc_info) == (  # type: ignore[attr-defined]
+        "client_timeout",
+        {"cause": "TimeoutError"},
+        None,
+    )
 
 
 async def test_a_cancelled_read_stays_cancelled() -> None:

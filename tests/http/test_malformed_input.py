@@ -7,19 +7,24 @@ get. The rows marked `# was: 500` answered 500 with a traceback before the input
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import logging
 import zlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
+from regauth.app import create_app
 from regauth.appkeys import USAGE
 from regauth.config import Config
 from regauth.runtime import Runtime
 from tests.support import raw_http
+from tests.support.builders import add_user
 from tests.support.input_app import LOGIN, InputApp, input_app, input_config
 
 JSON = (b"Content-Type", b"application/json")
@@ -71,6 +76,9 @@ ROWS = [
     Row("x-forwarded-for-zone", "GET", b"/token", 200, None, ((b"X-Forwarded-For", b"fe80::1%\xff"),), auth="pat"),
     Row("x-request-id-not-utf8", "GET", b"/token", 200, None, ((b"X-Request-Id", b"\xff\xfe"),)),
     Row("content-type-not-utf8", "POST", b"/token", 400, "BAD_REQUEST", ((b"Content-Type", b"\xff/\xfe"),), PASSWORD_FORM, oauth="invalid_request"),
+    Row("expect-not-utf8", "POST", b"/v2/users/login", 200, None, ((b"Expect", b"\xff"), JSON), LOGIN),  # was: 500, text/plain
+    Row("expect-unknown", "POST", b"/v2/users/login", 200, None, ((b"Expect", b"teapot"), JSON), LOGIN),  # was: 417, text/plain echoing it
+    Row("expect-100-continue", "POST", b"/v2/users/login", 200, None, ((b"Expect", b"100-continue"), JSON), LOGIN),
     # was: 500 (yarl read the Host header to build the `next` link)
     Row("host-not-utf8", "GET", b"/v2/access-tokens?page=2&page_size=1", 200, None, ((b"Host", b"\xff"),), auth="session"),
     # -- the query ------------------------------------------------------------------------------
@@ -180,3 +188,66 @@ async def test_the_listing_links_come_from_the_public_url(fx: InputApp) -> None:
     body = response.json()
     assert body["next"] == "http://localhost:5001/v2/access-tokens?page_size=1&page=3"
     assert body["previous"] == "http://localhost:5001/v2/access-tokens?page_size=1&page=1"
+
+
+# -- a client that hangs up mid-body ---------------------------------------------------------
+
+
+@pytest.fixture
+async def served(runtime: Runtime) -> AsyncIterator[tuple[str, int]]:
+    """The app as `regauth serve` runs it: an AppRunner without handler cancellation, so a
+    handler reading a body whose client is gone gets an exception (the test client's server
+    cancels the handler instead, and would hide the bug)."""
+    add_user(runtime, "alice", "alice-password")
+    runner = web.AppRunner(create_app(runtime), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    server = site._server
+    assert server is not None
+    yield "127.0.0.1", server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    await runner.cleanup()
+
+
+@pytest.mark.parametrize(
+    ("target", "content_type"),
+    [(b"/v2/users/login", b"application/json"), (b"/token", b"application/x-www-form-urlencoded")],
+)
+@pytest.mark.parametrize("how", ["close", "reset"])
+async def test_a_client_that_hangs_up_mid_body_is_one_short_line(
+    served: tuple[str, int],
+    target: bytes,
+    content_type: bytes,
+    how: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    head = raw_http.build(
+        "POST", target, ((b"Content-Type", content_type), (b"Content-Length", b"1000"))
+    )
+    for count in range(1, 6):
+        _, writer = await asyncio.open_connection(*served)
+        writer.write(head + b'{"username"')  # 11 of the 1,000 bytes promised
+        await writer.drain()
+        await asyncio.sleep(0.05)  # the handler is waiting for the rest
+        if how == "reset":
+            writer.transport.abort()
+        else:
+            writer.close()
+        await _log_has(caplog, count)
+    lines = _lines(caplog)
+    assert [r.getMessage() for r in lines] == ["client_disconnected"] * 5
+    assert all(r.exc_info is None and r.levelno == logging.INFO for r in lines)
+    # the cause's type, never request bytes
+    assert all(r.fields == {"cause": "ConnectionResetError"} for r in lines)  # type: ignore[attr-defined]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+
+
+def _lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name.startswith(("regauth", "aiohttp"))]
+
+
+async def _log_has(caplog: pytest.LogCaptureFixture, count: int) -> None:
+    async with asyncio.timeout(2):
+        while len(_lines(caplog)) < count:  # noqa: ASYNC110 - a log record is no event to await
+            await asyncio.sleep(0.01)
