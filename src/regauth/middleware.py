@@ -14,7 +14,7 @@ from aiohttp import HttpVersion11, hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler, Middleware
 
-from regauth import ids, logs
+from regauth import ids, logs, redaction
 from regauth.errors import (
     BadRequest,
     ClientDisconnected,
@@ -34,6 +34,12 @@ _HTTP_ERRORS: dict[int, type[RegauthError]] = {
 }
 
 
+def _usable_request_id(incoming: str) -> bool:
+    """A client's own id is kept when it is short and plain, and not a credential: a PAT
+    fits the character rule, and an id is echoed back and put on every log line."""
+    return bool(_REQUEST_ID.fullmatch(incoming)) and redaction.scrub(incoming) == incoming
+
+
 def error_response(error: RegauthError) -> web.Response:
     return web.Response(
         status=error.status,
@@ -47,7 +53,7 @@ def make_middleware(*, access_log: logs.AccessLog | None) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         incoming = request.headers.get("X-Request-Id", "")
-        rid = incoming if incoming and _REQUEST_ID.fullmatch(incoming) else ids.request_id()
+        rid = incoming if incoming and _usable_request_id(incoming) else ids.request_id()
         logs.request_id.set(rid)
         started = time.perf_counter()
         try:
