@@ -64,6 +64,13 @@ class PayloadTooLarge(RegauthError):
     default_message = "request body too large"
 
 
+class RequestTimeout(BadRequest):
+    """A request's body did not arrive within server.body_timeout_seconds."""
+
+    status = 408
+    default_message = "request body not received in time"
+
+
 class Unauthorized(RegauthError):
     status = 401
     code = "UNAUTHORIZED"

@@ -20,6 +20,7 @@ from aiohttp import web
 from regauth import handoff, logs
 from regauth.app import create_app
 from regauth.config import Config
+from regauth.connections import ConnectionLimits, Connections
 from regauth.runtime import open_runtime
 
 log = logging.getLogger("regauth.server")
@@ -54,36 +55,71 @@ def run_worker(config: Config, *, channel: socket.socket | None = None) -> None:
     """Serve until SIGTERM/SIGINT: on the configured address, or, under a supervisor, the
     connections it hands over on `channel` (handoff.py)."""
     _install_uvloop()
+    limits = ConnectionLimits.for_worker(config.server)
+    listeners = handoff.listen(config.listen_host, config.listen_port) if channel is None else []
     runtime = open_runtime(config)
     try:
         app = create_app(runtime)
         _tune_gc()
-        if channel is None:
-            web.run_app(
-                app,
-                host=config.listen_host,
-                port=config.listen_port,
-                access_log=None,
-                print=None,
-                handle_signals=True,
-                shutdown_timeout=_SHUTDOWN_TIMEOUT_SECONDS,
-            )
-        else:
-            asyncio.run(_serve_handed_over(app, channel))
+        asyncio.run(_serve_app(app, limits, listeners, channel))
     finally:
+        for listener in listeners:
+            listener.close()
         runtime.close()
 
 
-async def _serve_handed_over(app: web.Application, channel: socket.socket) -> None:
-    runner = web.AppRunner(
-        app, access_log=None, handle_signals=True, shutdown_timeout=_SHUTDOWN_TIMEOUT_SECONDS
-    )
+async def _serve_app(
+    app: web.Application,
+    limits: ConnectionLimits,
+    listeners: list[socket.socket],
+    channel: socket.socket | None,
+) -> None:
+    """Until SIGTERM/SIGINT; then no new connections, and the requests in progress finish
+    (up to the shutdown timeout) before the app's cleanup writes what is batched."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT_SECONDS)
     await runner.setup()
     try:
-        await handoff.HandoffSite(runner, channel).start()
-        await asyncio.get_running_loop().create_future()  # until a signal raises GracefulExit
+        assert runner.server is not None  # made by setup()
+        connections = Connections(runner.server, limits)
+        sites: list[web.BaseSite] = [
+            ListenerSite(runner, listener, connections) for listener in listeners
+        ]
+        if channel is not None:
+            sites.append(handoff.HandoffSite(runner, channel, connections))
+        for site in sites:
+            await site.start()
+        await stop.wait()
     finally:
         await runner.cleanup()
+
+
+class ListenerSite(web.BaseSite):
+    """Serve the connections accepted on a listening socket (handoff.listen), as aiohttp's
+    SockSite does, with regauth's connections (connections.py) instead of aiohttp's."""
+
+    __slots__ = ("_connections", "_listener")
+
+    def __init__(
+        self, runner: web.BaseRunner, listener: socket.socket, connections: Connections
+    ) -> None:
+        super().__init__(runner)
+        self._listener = listener
+        self._connections = connections
+
+    @property
+    def name(self) -> str:
+        host, port = self._listener.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    async def start(self) -> None:
+        await super().start()
+        self._server = await asyncio.get_running_loop().create_server(
+            self._connections, sock=self._listener, backlog=handoff.BACKLOG
+        )
 
 
 # Young collections after this many new container objects instead of 700: a /token request
@@ -192,7 +228,7 @@ class _Supervisor:
             self._close()  # the listeners and the other workers' channels are not its own
             run_worker(self._config, channel=channel)
         except SystemExit:
-            pass  # aiohttp's GracefulExit on SIGTERM/SIGINT: a normal stop
+            pass  # a deliberate stop (SIGTERM/SIGINT end run_worker normally)
         except BaseException:
             log.exception("worker_failed")
             code = 1

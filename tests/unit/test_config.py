@@ -69,6 +69,11 @@ def test_toml_values_and_env_overrides(tmp_path: Path) -> None:
         ("", {"REGAUTH_KEYS_X5C": "maybe"}, "keys.x5c: expected true or false"),
         ("[token]\nservice = []\n", {}, "token.service"),
         ("[server\n", {}, "is not valid TOML"),
+        ("[server]\nheader_timeout_seconds = 0\n", {}, "server.header_timeout_seconds: must be"),
+        ("", {"REGAUTH_SERVER_BODY_TIMEOUT_SECONDS": "-1"}, "server.body_timeout_seconds"),
+        # milliseconds where seconds are meant
+        ("[server]\nbody_timeout_seconds = 30000\n", {}, "at most 3600"),
+        ("[server]\nkeepalive_timeout_seconds = 75000000\n", {}, "at most 86400"),
     ],
 )
 def test_bad_config_stops_with_a_message_naming_the_key(

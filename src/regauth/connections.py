@@ -1,0 +1,162 @@
+"""A worker's HTTP connections: deadlines for reading a request.
+
+aiohttp on its own waits for a request's headers and body as long as the client keeps the
+connection open (one that sent the headers and one body byte was still open after 900 s).
+`Connection` is aiohttp's protocol with deadlines; `Connections` makes them for a worker's sites.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+from aiohttp.streams import StreamReader
+
+from regauth import logs
+from regauth.config import ServerConfig
+from regauth.errors import RegauthError, RequestTimeout
+
+log = logging.getLogger("regauth.server")
+
+# What a connection is doing, for its deadline. _OTHER: no request being read: idle between
+# requests (aiohttp's keep-alive timer closes it), or a complete request being answered.
+_OTHER, _HEADERS, _BODY = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    header_timeout: float
+    body_timeout: float
+    keepalive_timeout: float
+
+    @classmethod
+    def for_worker(cls, server: ServerConfig) -> ConnectionLimits:
+        return cls(
+            header_timeout=server.header_timeout_seconds,
+            body_timeout=server.body_timeout_seconds,
+            keepalive_timeout=server.keepalive_timeout_seconds,
+        )
+
+
+class Connection(web.RequestHandler):
+    """aiohttp's protocol, with a deadline while a request is read.
+
+    A request's line and headers are due `header_timeout` after its first byte (after the
+    connection opens, for its first request), its body `body_timeout` after its headers; a
+    connection still short of them then is closed. One timer per connection, armed lazily:
+    a timer that fires before the current deadline (which moved on since it was armed) is
+    armed again for it, one that fires while no request is being read is dropped, and the
+    next request's first bytes arm a new one. So a busy kept-alive connection arms it about
+    once per `header_timeout`, not once per request; `/token` pays a clock read and a few
+    attribute updates per request.
+    """
+
+    __slots__ = ("_body", "_deadline", "_limits", "_phase", "_timer", "_timer_at")
+
+    def __init__(
+        self,
+        manager: web.Server,
+        limits: ConnectionLimits,
+        *,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        super().__init__(
+            manager,
+            loop=loop,
+            keepalive_timeout=limits.keepalive_timeout,
+            # None turns aiohttp's access log off (its type says Logger; its code checks);
+            # the middleware writes regauth's own.
+            access_log=None,  # type: ignore[arg-type]
+        )
+        self._limits = limits
+        self._phase = _OTHER
+        self._deadline = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self._body: StreamReader | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._expect(_HEADERS, self._limits.header_timeout)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._phase = _OTHER
+        self._body = None
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._phase == _OTHER and data:
+            # The first bytes of the next request (aiohttp re-parses its buffer with b"").
+            self._expect(_HEADERS, self._limits.header_timeout)
+        parsed = self._request_count
+        super().data_received(data)
+        if self._request_count != parsed:
+            # A request's headers are complete, or failed to parse: its body, if any, is due.
+            body = self._messages[-1][1]
+            if body.is_eof():
+                self._phase = _OTHER
+            else:
+                self._body = body
+                self._expect(_BODY, self._limits.body_timeout)
+        elif self._phase == _BODY and self._body is not None and self._body.is_eof():
+            self._phase = _OTHER
+            self._body = None
+
+    def _fail_body(self, error: RegauthError) -> None:
+        """The handler's read of the body raises `error`, which the middleware answers; the
+        connection closes after that answer. A body read after the answer (aiohttp lingers to
+        drain it) stops at once."""
+        assert self._body is not None
+        self._body.set_exception(error)
+        self._body.feed_eof()
+        self.close()
+        self._phase = _OTHER
+        self._body = None
+
+    def _expect(self, phase: int, timeout: float) -> None:
+        self._phase = phase
+        self._deadline = deadline = self._loop.time() + timeout
+        timer = self._timer
+        if timer is None or deadline < self._timer_at:
+            # None armed, or armed for a later deadline (a body's, then the next headers').
+            if timer is not None:
+                timer.cancel()
+            self._timer = self._loop.call_at(deadline, self._expire)
+            self._timer_at = deadline
+
+    def _expire(self) -> None:
+        self._timer = None
+        if self._phase == _OTHER:
+            return
+        if self._loop.time() < self._deadline:
+            self._timer = self._loop.call_at(self._deadline, self._expire)
+            self._timer_at = self._deadline
+            return
+        reading = "headers" if self._phase == _HEADERS else "body"
+        logs.event(log, logging.DEBUG, "request_timed_out", reading=reading, remote=_remote(self))
+        if self._phase == _BODY:
+            self._fail_body(RequestTimeout())  # the client is told, as far as it listens
+        else:
+            self.force_close()  # no request yet to answer
+
+
+def _remote(connection: Connection) -> str | None:
+    peer = connection.peername
+    return str(peer[0]) if isinstance(peer, tuple) else None
+
+
+class Connections:
+    """The protocol factory for a worker's sites: regauth's connections, not aiohttp's."""
+
+    def __init__(self, server: web.Server, limits: ConnectionLimits) -> None:
+        self._server = server
+        self._limits = limits
+        self._loop = asyncio.get_running_loop()
+
+    def __call__(self) -> Connection:
+        return Connection(self._server, self._limits, loop=self._loop)

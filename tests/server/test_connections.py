@@ -1,0 +1,273 @@
+"""`regauth serve` against slow clients, on raw sockets, in one process and with a supervisor
+dealing to two workers: requests stalled part-way are closed in time."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PATHS = pytest.mark.parametrize("workers", [1, 2], ids=["one-process", "two-workers"])
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[bytes]
+    port: int
+    stderr: Path
+    setup_output: list[str]
+
+    def log(self) -> list[dict[str, Any]]:
+        """The JSON lines written to stderr so far."""
+        lines = self.stderr.read_text(errors="replace").splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        return [entry for entry in self.log() if entry.get("event") == name]
+
+
+@contextmanager
+def served(
+    tmp_path: Path,
+    *,
+    workers: int,
+    setup: tuple[list[str], ...] = (),
+    open_files: tuple[int, int] | None = None,
+    **settings: str,
+) -> Iterator[Served]:
+    """`regauth serve` on a free port with stderr kept, after the CLI commands in `setup`;
+    stopped with SIGTERM at the end, which it must obey with exit status 0."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "REGAUTH_STORAGE_PATH": str(tmp_path / "db.sqlite"),
+        "REGAUTH_KEYS_DIR": str(tmp_path / "keys"),
+        "REGAUTH_SERVER_LISTEN": f"127.0.0.1:{port}",
+        "REGAUTH_SERVER_WORKERS": str(workers),
+        **settings,
+    }
+    outputs = [
+        subprocess.run(
+            [sys.executable, "-m", "regauth", *args],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        for args in setup
+    ]
+
+    def limit_open_files() -> None:  # in the child, before regauth starts
+        if open_files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, open_files)
+
+    stderr = tmp_path / "stderr.log"
+    with stderr.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "regauth", "serve"],
+            env=env,
+            stderr=sink,
+            start_new_session=True,
+            preexec_fn=limit_open_files,
+        )
+    server = Served(process, port, stderr, outputs)
+    try:
+        _wait_healthy(port, workers)
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=20)
+    assert code == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _health(port: int, timeout: float = 5) -> tuple[int, str]:
+    """/healthz on a new connection: (status, the answering worker's request-id prefix)."""
+    url = f"http://127.0.0.1:{port}/healthz"
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        response.read()
+        return response.status, response.headers["X-Request-Id"][:8]
+
+
+def _wait_healthy(port: int, workers: int) -> None:
+    """Until every worker has answered (each draws its own request-id prefix)."""
+    prefixes: set[str] = set()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            status, prefix = _health(port)
+        except (OSError, urllib.error.URLError):
+            time.sleep(0.1)
+            continue
+        if status == 200:
+            prefixes.add(prefix)
+            if len(prefixes) == workers:
+                return
+    raise AssertionError(f"{len(prefixes)} of {workers} workers answered in 30 s")
+
+
+# --- Requests stalled part-way are closed when their time is up -------------------------------
+
+HEADER_TIMEOUT, BODY_TIMEOUT, KEEPALIVE_TIMEOUT = 1.0, 2.5, 4.0
+# Scheduling on a loaded machine; the ranges of the three timeouts stay apart with it.
+MARGIN = 1.0
+TIMEOUTS = {
+    "REGAUTH_SERVER_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT),
+    "REGAUTH_SERVER_BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT),
+    "REGAUTH_SERVER_KEEPALIVE_TIMEOUT_SECONDS": str(KEEPALIVE_TIMEOUT),
+}
+FORM = b"Content-Type: application/x-www-form-urlencoded\r\n"
+A_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: regauth\r\n\r\n"
+
+
+@dataclass
+class Stalled:
+    """A client that sends `first` (after `before`, a complete request and its answer, on
+    the same connection), then one byte of `dribble` every 0.2 s, and otherwise nothing."""
+
+    first: bytes
+    timeout: float  # the one that must close it
+    before: bytes = b""
+    dribble: bytes = b""
+    answer: bytes = b""  # how what the server sends after `first`, if anything, begins
+
+
+STALLED = {
+    "nothing at all": Stalled(b"", HEADER_TIMEOUT),
+    "part of the request line": Stalled(b"GET /tok", HEADER_TIMEOUT),
+    "part of the headers": Stalled(
+        b"GET /token HTTP/1.1\r\nHost: regauth\r\nAuthorization: Ba", HEADER_TIMEOUT
+    ),
+    # Slowloris: the header deadline counts from the first byte, not from the last.
+    "headers a byte at a time": Stalled(
+        b"G", HEADER_TIMEOUT, dribble=b"ET /token HTTP/1.1\r\nHost: regauth\r\n" + b"X" * 100
+    ),
+    # POST /token reads its form: it is answered 408 when the body's time is up.
+    "headers and 1 body byte of a POST /token": Stalled(
+        b"POST /token HTTP/1.1\r\nHost: regauth\r\n" + FORM + b"Content-Length: 100\r\n\r\ng",
+        BODY_TIMEOUT,
+        answer=b"HTTP/1.1 408 ",
+    ),
+    # /healthz answers without reading the body; aiohttp then drains it for up to 10 s.
+    "headers and 1 body byte of a GET /healthz": Stalled(
+        b"GET /healthz HTTP/1.1\r\nHost: regauth\r\nContent-Length: 100\r\n\r\ng",
+        BODY_TIMEOUT,
+        answer=b"HTTP/1.1 200 ",
+    ),
+    "a body a byte at a time": Stalled(
+        b"POST /token HTTP/1.1\r\nHost: regauth\r\n" + FORM + b"Content-Length: 100\r\n\r\n",
+        BODY_TIMEOUT,
+        dribble=b"grant_type=password&username=alice&password=x" * 2,
+        answer=b"HTTP/1.1 408 ",
+    ),
+    "idle after a request": Stalled(b"", KEEPALIVE_TIMEOUT, before=A_REQUEST),
+    "part of a second request": Stalled(b"GET /heal", HEADER_TIMEOUT, before=A_REQUEST),
+}
+
+
+@PATHS
+def test_a_request_stalled_part_way_is_closed_when_its_time_is_up(
+    tmp_path: Path, workers: int
+) -> None:
+    with served(tmp_path, workers=workers, **TIMEOUTS) as server:
+        closed = _time_until_closed(server.port, STALLED, limit=KEEPALIVE_TIMEOUT + 2 * MARGIN)
+    for name, case in STALLED.items():
+        seconds, received = closed[name]
+        assert seconds is not None, f"{name}: still open"
+        assert case.timeout - 0.1 <= seconds <= case.timeout + MARGIN, (name, seconds)
+        assert received.startswith(case.answer), (name, received[:40])
+    # The two POSTs were answered in regauth's JSON shape.
+    body = closed["headers and 1 body byte of a POST /token"][1].split(b"\r\n\r\n", 1)[1]
+    assert json.loads(body)["errors"][0]["code"] == "BAD_REQUEST"
+
+
+def _time_until_closed(
+    port: int, cases: dict[str, Stalled], *, limit: float
+) -> dict[str, tuple[float | None, bytes]]:
+    """For each case: seconds from its stall (its last write but the dribble) until the
+    server closed the connection (None: still open after `limit`), and what it sent after
+    the stall."""
+    selector = selectors.DefaultSelector()
+    started: dict[str, float] = {}
+    received: dict[str, bytes] = {}
+    closed: dict[str, float | None] = {}
+    dribbling: dict[str, bytes] = {}
+    sockets: dict[str, socket.socket] = {}
+    try:
+        for name, case in cases.items():
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sockets[name] = sock
+            if case.before:
+                sock.sendall(case.before)
+                _read_response(sock)
+            started[name] = time.monotonic()
+            sock.sendall(case.first)
+            sock.setblocking(False)
+            selector.register(sock, selectors.EVENT_READ, name)
+            received[name] = b""
+            dribbling[name] = case.dribble
+        deadline = time.monotonic() + limit
+        next_drip = time.monotonic() + 0.2
+        while len(closed) < len(cases) and time.monotonic() < deadline:
+            for key, _ in selector.select(timeout=0.05):
+                name = key.data
+                try:
+                    chunk = sockets[name].recv(65536)
+                except ConnectionResetError:
+                    chunk = b""
+                if chunk:
+                    received[name] += chunk
+                    continue
+                closed[name] = time.monotonic() - started[name]
+                selector.unregister(sockets[name])
+                dribbling[name] = b""
+            if time.monotonic() >= next_drip:
+                next_drip += 0.2
+                for name, rest in dribbling.items():
+                    if rest:
+                        try:
+                            sockets[name].send(rest[:1])
+                        except OSError:  # closed by the server: the read sees it
+                            rest = b""
+                        dribbling[name] = rest[1:]
+    finally:
+        selector.close()
+        for sock in sockets.values():
+            sock.close()
+    return {name: (closed.get(name), received[name]) for name in cases}
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    """One whole response (headers and a Content-Length body) on a kept-alive connection."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
