@@ -36,6 +36,9 @@ class ServerConfig:
     # the pools in front of regauth (nginx and cloud load balancers: 60 s), so that a proxy never
     # sends a request on a connection regauth is closing.
     keepalive_timeout_seconds: float = 75.0
+    # Connections one worker holds at once (lowered to fit the open-files limit). At the cap the
+    # oldest connection waiting on its client is closed to make room; if none is, the new one.
+    max_connections: int = 1000
 
 
 @dataclass(frozen=True)
@@ -268,6 +271,8 @@ def _validate(config: Config) -> None:
     ):
         if not 0 < getattr(config.server, name) <= most:
             raise ConfigError(f"server.{name}: must be more than 0 and at most {most}")
+    if config.server.max_connections < 1:
+        raise ConfigError("server.max_connections: must be at least 1")
     if not config.token.service or not all(config.token.service):
         raise ConfigError("token.service: at least one non-empty audience is required")
     if not config.token.issuer:

@@ -1,14 +1,16 @@
-"""A worker's HTTP connections: deadlines for reading a request.
+"""A worker's HTTP connections: deadlines for reading a request, and a cap.
 
 aiohttp on its own waits for a request's headers and body as long as the client keeps the
-connection open (one that sent the headers and one body byte was still open after 900 s).
-`Connection` is aiohttp's protocol with deadlines; `Connections` makes them for a worker's sites.
+connection open (one that sent the headers and one body byte was still open after 900 s), and
+lets a worker take connections until it runs out of descriptors. `Connection` is aiohttp's
+protocol with deadlines; `Connections` makes them for a worker's sites and holds the cap.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import typing
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -20,6 +22,13 @@ from regauth.errors import RegauthError, RequestTimeout
 
 log = logging.getLogger("regauth.server")
 
+# Descriptors a worker needs besides its connections: its database, log and loop (~30), and
+# one accept batch (the event loop accepts up to a listen backlog of 128 connections before the
+# first of them reaches the cap, which then closes the surplus).
+_SPARE_DESCRIPTORS = 160
+# The cap's log line comes at most this often, with what was closed since the last one.
+_REPORT_EVERY_SECONDS = 10.0
+
 # What a connection is doing, for its deadline. _OTHER: no request being read: idle between
 # requests (aiohttp's keep-alive timer closes it), or a complete request being answered.
 _OTHER, _HEADERS, _BODY = 0, 1, 2
@@ -30,14 +39,22 @@ class ConnectionLimits:
     header_timeout: float
     body_timeout: float
     keepalive_timeout: float
+    max_connections: int
 
     @classmethod
-    def for_worker(cls, server: ServerConfig) -> ConnectionLimits:
+    def for_worker(cls, server: ServerConfig, *, open_files: int) -> ConnectionLimits:
         return cls(
             header_timeout=server.header_timeout_seconds,
             body_timeout=server.body_timeout_seconds,
             keepalive_timeout=server.keepalive_timeout_seconds,
+            max_connections=connection_cap(server.max_connections, open_files),
         )
+
+
+def connection_cap(configured: int, open_files: int) -> int:
+    """`max_connections`, lowered so that a worker at its cap still has descriptors to spare:
+    out of descriptors, it could not accept the connection that would replace an idle one."""
+    return max(1, min(configured, open_files - _SPARE_DESCRIPTORS))
 
 
 class Connection(web.RequestHandler):
@@ -53,11 +70,12 @@ class Connection(web.RequestHandler):
     attribute updates per request.
     """
 
-    __slots__ = ("_body", "_deadline", "_limits", "_phase", "_timer", "_timer_at")
+    __slots__ = ("_body", "_connections", "_deadline", "_limits", "_phase", "_timer", "_timer_at")
 
     def __init__(
         self,
         manager: web.Server,
+        connections: Connections,
         limits: ConnectionLimits,
         *,
         loop: asyncio.AbstractEventLoop,
@@ -70,6 +88,7 @@ class Connection(web.RequestHandler):
             # the middleware writes regauth's own.
             access_log=None,  # type: ignore[arg-type]
         )
+        self._connections = connections
         self._limits = limits
         self._phase = _OTHER
         self._deadline = 0.0
@@ -77,7 +96,16 @@ class Connection(web.RequestHandler):
         self._timer_at = 0.0
         self._body: StreamReader | None = None
 
+    @property
+    def waiting_on_client(self) -> bool:
+        """Reading a request, or idle between two: closing it loses no work of ours."""
+        return self._phase != _OTHER or not (self._request_in_progress or self._messages)
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if not self._connections.admit(self):
+            # At the cap with nothing to close instead: at once, not after a timeout.
+            typing.cast(asyncio.Transport, transport).abort()
+            return
         super().connection_made(transport)
         self._expect(_HEADERS, self._limits.header_timeout)
 
@@ -87,6 +115,7 @@ class Connection(web.RequestHandler):
             self._timer = None
         self._phase = _OTHER
         self._body = None
+        self._connections.forget(self)
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -151,12 +180,63 @@ def _remote(connection: Connection) -> str | None:
 
 
 class Connections:
-    """The protocol factory for a worker's sites: regauth's connections, not aiohttp's."""
+    """A worker's open connections: the protocol factory for its sites, and the cap.
+
+    At the cap, the oldest connection that is waiting on its client (idle between requests,
+    or still sending one) is closed to make room for the new one; only when every connection
+    is in a request of ours is the new one closed instead. Refusing new connections while
+    idle ones are held would let anyone who opens connections faster than they time out
+    keep every other client, and the health check, out.
+    """
 
     def __init__(self, server: web.Server, limits: ConnectionLimits) -> None:
         self._server = server
         self._limits = limits
         self._loop = asyncio.get_running_loop()
+        self._open: dict[Connection, None] = {}  # in the order they came
+        self._evicted = 0
+        self._refused = 0
+        self._report: asyncio.TimerHandle | None = None
 
     def __call__(self) -> Connection:
-        return Connection(self._server, self._limits, loop=self._loop)
+        return Connection(self._server, self, self._limits, loop=self._loop)
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def admit(self, connection: Connection) -> bool:
+        if len(self._open) >= self._limits.max_connections:
+            victim = next((c for c in self._open if c.waiting_on_client), None)
+            if victim is None:
+                self._refused += 1
+                self._note()
+                return False
+            del self._open[victim]
+            victim.force_close()
+            self._evicted += 1
+            self._note()
+        self._open[connection] = None
+        return True
+
+    def forget(self, connection: Connection) -> None:
+        self._open.pop(connection, None)
+
+    def _note(self) -> None:
+        if self._report is None:  # else the line that is due counts this one
+            self._report_counts()
+
+    def _report_counts(self) -> None:
+        self._report = None
+        if not (self._evicted or self._refused):
+            return
+        logs.event(
+            log,
+            logging.WARNING,
+            "connection_limit_reached",
+            max_connections=self._limits.max_connections,
+            closed_idle=self._evicted,
+            refused=self._refused,
+            period_seconds=_REPORT_EVERY_SECONDS,
+        )
+        self._evicted = self._refused = 0
+        self._report = self._loop.call_later(_REPORT_EVERY_SECONDS, self._report_counts)

@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import os
+import resource
 import selectors
 import signal
 import socket
@@ -20,7 +21,7 @@ from aiohttp import web
 from regauth import handoff, logs
 from regauth.app import create_app
 from regauth.config import Config
-from regauth.connections import ConnectionLimits, Connections
+from regauth.connections import ConnectionLimits, Connections, connection_cap
 from regauth.runtime import open_runtime
 
 log = logging.getLogger("regauth.server")
@@ -30,6 +31,18 @@ _SHUTDOWN_TIMEOUT_SECONDS = 5.0
 
 def serve(config: Config) -> None:
     logs.configure(config.log.level)
+    # Before forking: the workers inherit it.
+    open_files = raise_open_files_limit()
+    max_connections = connection_cap(config.server.max_connections, open_files)
+    if max_connections < config.server.max_connections:
+        logs.event(
+            log,
+            logging.WARNING,
+            "max_connections_lowered",
+            configured=config.server.max_connections,
+            max_connections=max_connections,
+            open_files=open_files,
+        )
     # Create keys and migrate the schema once, before any worker exists.
     runtime = open_runtime(config)
     logs.event(
@@ -38,6 +51,8 @@ def serve(config: Config) -> None:
         "starting",
         listen=config.server.listen,
         workers=config.worker_count,
+        open_files=open_files,
+        max_connections=max_connections,  # per worker
         algorithm=runtime.keyring.active.algorithm,
         kid=runtime.keyring.active.kid,
         realm=config.realm,
@@ -55,7 +70,7 @@ def run_worker(config: Config, *, channel: socket.socket | None = None) -> None:
     """Serve until SIGTERM/SIGINT: on the configured address, or, under a supervisor, the
     connections it hands over on `channel` (handoff.py)."""
     _install_uvloop()
-    limits = ConnectionLimits.for_worker(config.server)
+    limits = ConnectionLimits.for_worker(config.server, open_files=raise_open_files_limit())
     listeners = handoff.listen(config.listen_host, config.listen_port) if channel is None else []
     runtime = open_runtime(config)
     try:
@@ -120,6 +135,18 @@ class ListenerSite(web.BaseSite):
         self._server = await asyncio.get_running_loop().create_server(
             self._connections, sock=self._listener, backlog=handoff.BACKLOG
         )
+
+
+def raise_open_files_limit() -> int:
+    """The soft RLIMIT_NOFILE raised to the hard one (each connection is a descriptor, and
+    many systems start processes with 1024); returns the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):  # e.g. a hard limit of "unlimited", not settable as such
+            return soft
+    return hard
 
 
 # Young collections after this many new container objects instead of 700: a /token request

@@ -1,5 +1,6 @@
-"""`regauth serve` against slow clients, on raw sockets, in one process and with a supervisor
-dealing to two workers: requests stalled part-way are closed in time."""
+"""`regauth serve` against slow and flooding clients, on raw sockets, in one process and with a
+supervisor dealing to two workers: requests stalled part-way are closed in time, and a flood of
+idle connections does not keep the health check out."""
 
 from __future__ import annotations
 
@@ -271,3 +272,73 @@ def _read_response(sock: socket.socket) -> bytes:
     while len(body) < length:
         body += sock.recv(65536)
     return head
+
+
+# --- A flood of idle connections --------------------------------------------------------------
+
+FLOOD = 400
+
+
+@PATHS
+def test_a_flood_of_idle_connections_does_not_keep_the_health_check_out(
+    tmp_path: Path, workers: int
+) -> None:
+    # The report's case: 400 idle sockets from one address against an open-files limit of
+    # 256, which had /healthz fail every probe. regauth raises its soft limit (200 here) to
+    # the hard one, and lowers max_connections (1000) to what that leaves (256 - 160 = 96):
+    # with fewer, it would run out of descriptors before reaching its cap.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < FLOOD + 100:  # this test's own sockets
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    # Long enough that no timeout closes the flood while the test runs: the cap must.
+    long = {"REGAUTH_SERVER_HEADER_TIMEOUT_SECONDS": "120"}
+    flood: list[socket.socket] = []
+    with served(tmp_path, workers=workers, open_files=(200, 256), **long) as server:
+        try:
+            for index in range(FLOOD):
+                sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+                if index % 2:  # half send nothing, half the start of a request
+                    sock.sendall(b"GET /healthz HTTP/1.1\r\n")
+                flood.append(sock)
+            time.sleep(0.5)  # for the last ones to reach their worker
+            for _ in range(20):
+                assert _health(server.port, timeout=2)[0] == 200
+            still_open = sum(1 for sock in flood if _is_open(sock))
+        finally:
+            for sock in flood:
+                sock.close()
+        workers_pids = _children(server.process.pid) if workers > 1 else [server.process.pid]
+        assert all(_alive(pid) for pid in workers_pids)
+        starting = server.events("starting")[0]
+        lowered = server.events("max_connections_lowered")
+        reached = server.events("connection_limit_reached")
+    assert starting["open_files"] == 256 and starting["max_connections"] == 96
+    assert lowered and lowered[0]["max_connections"] == 96
+    # Each worker holds at most its cap: the oldest idle connections made room.
+    assert still_open <= workers * 96
+    # The cap is logged, but not once per connection: the first time, then a count at most
+    # every 10 s (this test takes a few seconds).
+    assert 1 <= len(reached) <= 2 * workers
+    assert all(line["max_connections"] == 96 for line in reached)
+
+
+def _is_open(sock: socket.socket) -> bool:
+    sock.setblocking(False)
+    try:
+        return sock.recv(1) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(child) for child in found.stdout.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+    except FileNotFoundError:
+        return False
