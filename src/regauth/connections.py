@@ -1,9 +1,11 @@
-"""A worker's HTTP connections: deadlines for reading a request, and a cap.
+"""A worker's HTTP connections: deadlines for reading a request, a cap, parser errors without bytes.
 
 aiohttp on its own waits for a request's headers and body as long as the client keeps the
-connection open (one that sent the headers and one body byte was still open after 900 s), and
-lets a worker take connections until it runs out of descriptors. `Connection` is aiohttp's
-protocol with deadlines; `Connections` makes them for a worker's sites and holds the cap.
+connection open (one that sent the headers and one body byte was still open after 900 s), lets
+a worker take connections until it runs out of descriptors, and logs and answers a malformed
+request with the parser's message, which quotes the offending line: often the Authorization
+header, i.e. base64 of `user:PAT`. `Connection` is aiohttp's protocol with those three changed;
+`Connections` makes them for a worker's sites and holds the cap.
 """
 
 from __future__ import annotations
@@ -12,13 +14,17 @@ import asyncio
 import logging
 import typing
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMethod, HttpProcessingError, LineTooLong
 from aiohttp.streams import StreamReader
+from aiohttp.web_protocol import _ErrInfo  # what aiohttp queues for a request that failed to parse
 
-from regauth import logs
+from regauth import ids, logs
 from regauth.config import ServerConfig
-from regauth.errors import RegauthError, RequestTimeout
+from regauth.errors import BadRequest, HeadersTooLarge, RegauthError, RequestTimeout
+from regauth.middleware import error_response
 
 log = logging.getLogger("regauth.server")
 
@@ -58,7 +64,7 @@ def connection_cap(configured: int, open_files: int) -> int:
 
 
 class Connection(web.RequestHandler):
-    """aiohttp's protocol, with a deadline while a request is read.
+    """aiohttp's protocol, with a deadline while a request is read and our own error answer.
 
     A request's line and headers are due `header_timeout` after its first byte (after the
     connection opens, for its first request), its body `body_timeout` after its headers; a
@@ -126,8 +132,14 @@ class Connection(web.RequestHandler):
         super().data_received(data)
         if self._request_count != parsed:
             # A request's headers are complete, or failed to parse: its body, if any, is due.
-            body = self._messages[-1][1]
-            if body.is_eof():
+            message, body = self._messages[-1]
+            if self._body is not None and isinstance(message, _ErrInfo):
+                # The body being read failed to parse (a bad chunk, say). aiohttp queues the
+                # error behind its request and leaves the body waiting for bytes that will
+                # never parse; the error would be answered after the body timeout.
+                _log_malformed(message.exc, BadRequest.status, _remote(self))
+                self._fail_body(BadRequest("malformed HTTP request"))
+            elif body.is_eof():
                 self._phase = _OTHER
             else:
                 self._body = body
@@ -172,6 +184,76 @@ class Connection(web.RequestHandler):
             self._fail_body(RequestTimeout())  # the client is told, as far as it listens
         else:
             self.force_close()  # no request yet to answer
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        """aiohttp's version logs the exception and answers its text; for a malformed request
+        that is the parser's message, which quotes the offending line. Here the log names the
+        error and the client gets regauth's JSON error body: neither holds the request's bytes."""
+        rid = ids.request_id()
+        logs.request_id.set(rid)  # this runs in a task of its own, as a handler does
+        error: RegauthError
+        if isinstance(exc, HttpProcessingError):
+            error = HeadersTooLarge() if _too_large(exc) else BadRequest("malformed HTTP request")
+            # Something else than HTTP (TLS, a scanner) at a connection's start is common on
+            # an open port and says nothing about regauth; aiohttp logs it at debug too.
+            quiet = isinstance(exc, BadHttpMethod) and self._request_count == 1
+            _log_malformed(exc, error.status, request.remote, quiet=quiet)
+        else:
+            # An exception past the middleware (500) or a handler's timeout (504): ours.
+            error = RegauthError()
+            log.error(
+                "unhandled_error",
+                exc_info=exc,
+                extra={"fields": {"status": status, "error": _name(exc)}},
+            )
+        if request.writer.output_size > 0:  # as aiohttp: the response has begun, too late
+            raise ConnectionError("Response is sent already, cannot send an error response")
+        response = error_response(error)
+        if error.status == 500:
+            response.set_status(status)
+        response.headers["X-Request-Id"] = rid
+        response.force_close()
+        return response
+
+    def log_exception(self, *args: Any, **kw: Any) -> None:
+        """aiohttp's other error lines ("Unhandled exception" in its connection loop, ...):
+        an exception about the client's bytes is named, never printed."""
+        exc = kw.get("exc_info")
+        if isinstance(exc, HttpProcessingError | RegauthError):
+            # A parser error, or a body failed above that was being read after the answer.
+            logs.event(log, logging.DEBUG, "connection_error", error=_name(exc))
+        else:
+            log.error("connection_error", exc_info=exc, extra={"fields": {"error": _name(exc)}})
+
+
+def _log_malformed(
+    exc: BaseException, status: int, remote: str | None, *, quiet: bool = False
+) -> None:
+    # Never str(exc), exc.message or exc.args: the parser's message quotes the request.
+    logs.event(
+        log,
+        logging.DEBUG if quiet else logging.INFO,
+        "malformed_request",
+        error=_name(exc),
+        status=status,
+        remote=remote,
+    )
+
+
+def _name(exc: BaseException | None) -> str | None:
+    return None if exc is None else type(exc).__name__
+
+
+def _too_large(exc: HttpProcessingError) -> bool:
+    # LineTooLong is the request line or a header field over its limit (aiohttp's error does
+    # not say which); "Too many headers received" is the count over max_headers.
+    return isinstance(exc, LineTooLong) or "Too many headers" in exc.message
 
 
 def _remote(connection: Connection) -> str | None:

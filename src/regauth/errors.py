@@ -64,6 +64,13 @@ class PayloadTooLarge(RegauthError):
     default_message = "request body too large"
 
 
+class HeadersTooLarge(BadRequest):
+    """A request line or header field over the parser's limit, or too many header fields."""
+
+    status = 431
+    default_message = "request header fields too large"
+
+
 class RequestTimeout(BadRequest):
     """A request's body did not arrive within server.body_timeout_seconds."""
 

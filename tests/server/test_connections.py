@@ -1,9 +1,11 @@
-"""`regauth serve` against slow and flooding clients, on raw sockets, in one process and with a
-supervisor dealing to two workers: requests stalled part-way are closed in time, and a flood of
-idle connections does not keep the health check out."""
+"""`regauth serve` against slow, flooding and malformed clients, on raw sockets, in one process
+and with a supervisor dealing to two workers: stalled requests are closed in time, a flood of
+idle connections does not keep the health check out, and a malformed request is answered and
+logged without its bytes."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import resource
@@ -342,3 +344,99 @@ def _alive(pid: int) -> bool:
         return "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
     except FileNotFoundError:
         return False
+
+
+# --- Malformed requests -----------------------------------------------------------------------
+
+
+def _malformed(pat: str) -> dict[str, tuple[bytes, int]]:
+    """Requests aiohttp's parser refuses, each carrying a credential: (bytes, status)."""
+    b64 = base64.b64encode(f"alice:{pat}".encode())
+    start = b"GET /token?service=registry&scope=repository:alice/app:pull HTTP/1.1\r\nHost: x\r\n"
+    auth = b"Authorization: Basic " + b64
+    form = f"grant_type=password&username=alice&password={pat}&service=registry".encode()
+    post = b"POST /token HTTP/1.1\r\nHost: x\r\n" + FORM
+    return {
+        # obs-fold: the value continued on the next line
+        "folded": (start + b"Authorization: Basic\r\n " + b64 + b"\r\n\r\n", 400),
+        "folded mid-value": (start + auth[:40] + b"\r\n\t" + auth[40:] + b"\r\n\r\n", 400),
+        "control character": (start + auth + b"\x01\r\n\r\n", 400),
+        "NUL in the value": (start + auth[:30] + b"\x00" + auth[30:] + b"\r\n\r\n", 400),
+        "bare LF": (start + auth + b"\nX-Next: 1\r\n\r\n", 400),
+        "over-long header": (start + auth + b"A" * 9000 + b"\r\n\r\n", 431),
+        "too many headers": (start + b"X-A: 1\r\n" * 200 + auth + b"\r\n\r\n", 431),
+        "credential as a header name": (start + b64 + b": x\r\n\r\n", 400),
+        "credential in a bad request line": (
+            b"GET /token?account=" + b64 + b"\x7f HTTP/1.1\r\nHost: x\r\n\r\n",
+            400,
+        ),
+        # The body's parse error: the password in a chunk whose size line is not hex.
+        "bad chunk in a form": (
+            post + b"Transfer-Encoding: chunked\r\n\r\nzz" + form + b"\r\n0\r\n\r\n",
+            400,
+        ),
+    }
+
+
+@PATHS
+def test_a_malformed_request_is_answered_and_logged_without_its_bytes(
+    tmp_path: Path, workers: int
+) -> None:
+    with served(
+        tmp_path,
+        workers=workers,
+        setup=(
+            ["user", "add", "alice"],
+            ["token", "create", "--user", "alice", "--description", "x", "--access", "read"],
+        ),
+    ) as server:
+        pat = server.setup_output[1]
+        assert pat.startswith("rgp_") and len(pat) == 52
+        cases = _malformed(pat)
+        answers = {name: _exchange(server.port, request) for name, (request, _) in cases.items()}
+        # The body of a request, after its headers were accepted, that then fails to parse.
+        head, body = cases["bad chunk in a form"][0].split(b"\r\n\r\n", 1)
+        answers["bad chunk after the headers"] = _exchange(
+            server.port, head + b"\r\n\r\n", body, pause=0.3
+        )
+    b64 = base64.b64encode(f"alice:{pat}".encode()).decode()
+    secrets = [pat, pat[4:24], f"alice:{pat}", b64, b64[:24]]
+    for name, (status, headers, body) in answers.items():
+        expected = cases.get(name, (b"", 400))[1]
+        assert status == expected, (name, status)
+        assert headers["content-type"].startswith("application/json"), name
+        error = json.loads(body)
+        assert error["errors"][0]["code"] == "BAD_REQUEST", name
+        assert set(error) >= {"details", "detail", "message", "errors"}, name
+        assert not sum(secret.encode() in body for secret in secrets), name
+    log = server.stderr.read_text()
+    # (Counted, not shown: a failure report must not print them either.)
+    leaked = sum(secret in log for secret in secrets)
+    assert leaked == 0, "the log holds what the client sent"
+    assert "aiohttp" not in log  # neither aiohttp's error lines nor its tracebacks
+    named = server.events("malformed_request")
+    assert len(named) == len(answers)
+    assert {line["error"] for line in named} >= {"BadHttpMessage", "LineTooLong"}
+    assert all(
+        set(line) <= {"ts", "level", "logger", "event", "request_id", "error", "status", "remote"}
+        for line in named
+    )
+
+
+def _exchange(
+    port: int, request: bytes, rest: bytes = b"", *, pause: float = 0
+) -> tuple[int, dict[str, str], bytes]:
+    """Send `request` (and, `pause` s later, `rest`); the one response, until the server
+    closes: (status, headers with lower-case names, body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request)
+        if rest:
+            time.sleep(pause)
+            sock.sendall(rest)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines)}
+    return int(status_line.split()[1]), headers, body
