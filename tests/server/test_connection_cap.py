@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -25,11 +26,10 @@ class Worker:
     release: asyncio.Event  # lets the requests to /slow finish
 
 
-@pytest.fixture
-async def worker(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Worker]:
+@asynccontextmanager
+async def worker() -> AsyncIterator[Worker]:
     """An app with a handler that waits (/slow) and one that does not (/fast), served by
     regauth's connections with a cap of 3, as a worker serves its listener."""
-    monkeypatch.setattr(connections_module, "_REPORT_EVERY_SECONDS", 0.3)
     release = asyncio.Event()
 
     async def slow(_: web.Request) -> web.Response:
@@ -90,42 +90,51 @@ class Client:
         self.writer.close()
 
 
-async def test_at_the_cap_the_oldest_client_that_keeps_us_waiting_makes_room(
-    worker: Worker, caplog: pytest.LogCaptureFixture
+# Both loops a worker may run on (`regauth serve` uses uvloop when it is installed).
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_at_the_cap_the_oldest_client_that_keeps_us_waiting_makes_room(
+    loop: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(connections_module, "_REPORT_EVERY_SECONDS", 0.3)
     caplog.set_level(logging.WARNING, "regauth.server")
-    idle = await Client.connect(worker.port)
-    busy = [await Client.connect(worker.port) for _ in range(2)]
-    for client in busy:
-        await client.get("/slow")
-    clients = [idle, *busy]
-    try:
-        # Full: the connection that sent nothing is closed for the new one...
-        newcomer = await Client.connect(worker.port)
-        clients.append(newcomer)
-        assert await idle.closed_by_server()
-        await newcomer.get("/fast")
-        assert (await newcomer.response()).endswith(b"fast")
-        # ... and then the one idle after its request, for the next one.
-        second = await Client.connect(worker.port)
-        clients.append(second)
-        assert await newcomer.closed_by_server()
-        await second.get("/slow")
-        # Now every connection is in a request of ours: the new one is closed, at once.
-        refused = await Client.connect(worker.port)
-        clients.append(refused)
-        assert await refused.closed_by_server(within=0.5)
-        # The requests in progress were not disturbed.
-        worker.release.set()
-        for client in (*busy, second):
-            assert (await client.response()).endswith(b"slow")
-        await asyncio.sleep(0.4)  # the period of the cap's log line (0.3 s here)
-    finally:
-        for client in clients:
-            client.close()
+    run = pytest.importorskip("uvloop").run if loop == "uvloop" else asyncio.run
+    run(_fill_the_cap())
     lines = [r for r in caplog.records if r.getMessage() == "connection_limit_reached"]
     # The first time at once; what followed within the period, counted in one more line.
     assert [
         (r.__dict__["fields"]["closed_idle"], r.__dict__["fields"]["refused"]) for r in lines
     ] == [(1, 0), (1, 1)]
     assert all(r.__dict__["fields"]["max_connections"] == CAP for r in lines)
+
+
+async def _fill_the_cap() -> None:
+    async with worker() as w:
+        idle = await Client.connect(w.port)
+        busy = [await Client.connect(w.port) for _ in range(2)]
+        for client in busy:
+            await client.get("/slow")
+        clients = [idle, *busy]
+        try:
+            # Full: the connection that sent nothing is closed for the new one...
+            newcomer = await Client.connect(w.port)
+            clients.append(newcomer)
+            assert await idle.closed_by_server()
+            await newcomer.get("/fast")
+            assert (await newcomer.response()).endswith(b"fast")
+            # ... and then the one idle after its request, for the next one.
+            second = await Client.connect(w.port)
+            clients.append(second)
+            assert await newcomer.closed_by_server()
+            await second.get("/slow")
+            # Now every connection is in a request of ours: the new one is closed, at once.
+            refused = await Client.connect(w.port)
+            clients.append(refused)
+            assert await refused.closed_by_server(within=0.5)
+            # The requests in progress were not disturbed.
+            w.release.set()
+            for client in (*busy, second):
+                assert (await client.response()).endswith(b"slow")
+            await asyncio.sleep(0.4)  # the period of the cap's log line (0.3 s here)
+        finally:
+            for client in clients:
+                client.close()
