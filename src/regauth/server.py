@@ -145,8 +145,10 @@ def raise_open_files_limit() -> int:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         except (ValueError, OSError):  # e.g. a hard limit of "unlimited", not settable as such
-            return soft
-    return hard
+            pass
+        else:
+            soft = hard
+    return sys.maxsize if soft == resource.RLIM_INFINITY else soft
 
 
 # Young collections after this many new container objects instead of 700: a /token request
