@@ -74,6 +74,10 @@ class Connection(web.RequestHandler):
     next request's first bytes arm a new one. So a busy kept-alive connection arms it about
     once per `header_timeout`, not once per request, and a request that arrives whole in one
     read (every `/token` request does) costs a few attribute reads, no clock read.
+
+    It reads RequestHandler's own state (`_request_count`, `_messages`, `_request_in_progress`,
+    aiohttp 3.x): there is no public hook for "headers complete" or "idle". The tests in
+    tests/server/test_connections.py and test_connection_cap.py go through each use of it.
     """
 
     __slots__ = ("_body", "_connections", "_deadline", "_limits", "_phase", "_timer", "_timer_at")
@@ -283,9 +287,6 @@ class Connections:
 
     def __call__(self) -> Connection:
         return Connection(self._server, self, self._limits, loop=self._loop)
-
-    def __len__(self) -> int:
-        return len(self._open)
 
     def admit(self, connection: Connection) -> bool:
         if len(self._open) >= self._limits.max_connections:
