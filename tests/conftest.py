@@ -12,6 +12,9 @@ from regauth.runtime import Runtime, open_runtime
 from tests.support.builders import make_config
 from tests.support.clock import FakeClock
 
+# Checks, at the end of the session, that nothing logged holds a credential.
+pytest_plugins = ["tests.support.log_check"]
+
 
 @pytest.fixture
 def clock() -> FakeClock:
@@ -20,7 +23,8 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    return make_config(tmp_path, server={"access_log": False})
+    # The access log on (the default), so the session's log check sees every request's line.
+    return make_config(tmp_path)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import binascii
 from base64 import b64decode
 from dataclasses import dataclass
 
@@ -35,7 +34,7 @@ def parse_authorization(header: str | None) -> Credentials | None:
         raise BadRequest("only Basic authorization is accepted here")
     try:
         decoded = b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and b64decode's for non-ASCII text
         raise BadRequest("malformed Basic authorization header") from None
     # Split at the first colon: the username cannot hold one, the secret may.
     username, sep, secret = decoded.partition(":")

@@ -13,6 +13,9 @@ class RegauthError(Exception):
     # OAuth2 `error` value (RFC 6749 §5.2) for the POST /token form, where one applies.
     oauth_error: ClassVar[str | None] = None
     default_message: ClassVar[str] = "internal error"
+    # For errors that say something about the connection, not the request: the middleware logs
+    # this event (one line, the cause's type, never request bytes) instead of nothing.
+    log_event: ClassVar[str | None] = None
 
     def __init__(self, message: str | None = None, **fields: Any) -> None:
         self.message = message or self.default_message
@@ -58,10 +61,43 @@ class UnsupportedGrantType(BadRequest):
     default_message = "unsupported grant_type"
 
 
+class ClientDisconnected(BadRequest):
+    """The connection ended before the request body was complete: nobody reads the answer."""
+
+    default_message = "the connection closed before the request body was complete"
+    log_event = "client_disconnected"
+
+
+class RequestTimeout(BadRequest):
+    """The request body did not arrive in time."""
+
+    status = 408
+    code = "TIMEOUT"
+    default_message = "the request body did not arrive in time"
+    log_event = "client_timeout"
+
+
 class PayloadTooLarge(RegauthError):
     status = 413
     code = "SIZE_INVALID"
+    oauth_error = "invalid_request"
     default_message = "request body too large"
+
+
+class UnsupportedMediaType(RegauthError):
+    """A Content-Encoding regauth does not decode (RFC 9110 §15.5.16: name the ones it does)."""
+
+    status = 415
+    code = "UNSUPPORTED"
+    oauth_error = "invalid_request"
+    default_message = "unsupported content encoding"
+
+    def __init__(self, message: str | None = None, *, accept_encoding: str) -> None:
+        super().__init__(message)
+        self.accept_encoding = accept_encoding
+
+    def headers(self) -> dict[str, str]:
+        return {"Accept-Encoding": self.accept_encoding}
 
 
 class HeadersTooLarge(BadRequest):
@@ -69,13 +105,6 @@ class HeadersTooLarge(BadRequest):
 
     status = 431
     default_message = "request header fields too large"
-
-
-class RequestTimeout(BadRequest):
-    """A request's body did not arrive within server.body_timeout_seconds."""
-
-    status = 408
-    default_message = "request body not received in time"
 
 
 class Unauthorized(RegauthError):

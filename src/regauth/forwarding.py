@@ -30,6 +30,10 @@ def client_ip(
 
 
 def _is_address(text: str) -> bool:
+    # No IPv6 zone ("fe80::1%eth0"): ipaddress takes any text after the "%", which would then be
+    # stored and shown as the client's address (bytes that are not UTF-8 included).
+    if "%" in text:
+        return False
     try:
         ipaddress.ip_address(text)
     except ValueError:

@@ -1,4 +1,7 @@
-"""The one middleware: request id, JSON error rendering, and one access-log line per request."""
+"""The one middleware: request id, JSON error rendering, and one access-log line per request.
+
+Also the Expect handler every route uses: both run before any handler reads its input.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,14 @@ import re
 import time
 
 import orjson
-from aiohttp import web
+from aiohttp import HttpVersion11, hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler, Middleware
 
 from regauth import ids, logs
 from regauth.errors import (
     BadRequest,
+    ClientDisconnected,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
@@ -48,7 +53,10 @@ def make_middleware(*, access_log: logs.AccessLog | None) -> Middleware:
         try:
             response = await handler(request)
         except RegauthError as exc:
-            response = error_response(exc)
+            if exc.log_event is not None:
+                response = _connection_error(exc, exc.__cause__)
+            else:
+                response = error_response(exc)
             if exc.status >= 500:
                 log.error("request_failed", extra={"fields": {"error": exc.message}})
         except web.HTTPException as exc:
@@ -58,6 +66,12 @@ def make_middleware(*, access_log: logs.AccessLog | None) -> Middleware:
             response.set_status(exc.status)
             if "Allow" in exc.headers:  # a 405 must say what is allowed (RFC 9110 §15.5.6)
                 response.headers["Allow"] = exc.headers["Allow"]
+        except ConnectionError as exc:
+            # The peer went away outside `common.read_body` (which says so itself): the same line.
+            response = _connection_error(ClientDisconnected(), exc)
+        except HttpProcessingError:
+            # A body whose framing broke (a bad chunk), read outside `common.read_body`.
+            response = error_response(BadRequest("the request body is malformed"))
         except Exception:
             # Never a stack trace to the client; the log gets the exception type and place.
             log.exception("unhandled_error")
@@ -69,3 +83,27 @@ def make_middleware(*, access_log: logs.AccessLog | None) -> Middleware:
         return response
 
     return middleware
+
+
+def _connection_error(error: RegauthError, cause: BaseException | None) -> web.Response:
+    """An answer about the connection rather than the request (the client hung up, or its body
+    did not arrive in time): one short log line, the cause's type only, and the connection
+    closed after the answer, if anyone still reads it. A slowloris run made 1,000 tracebacks."""
+    log.info(error.log_event or "client_disconnected", extra={"fields": {"cause": _name(cause)}})
+    response = error_response(error)
+    response.force_close()
+    return response
+
+
+def _name(cause: BaseException | None) -> str | None:
+    return None if cause is None else type(cause).__name__
+
+
+async def expect_continue(request: web.Request) -> None:
+    """`Expect: 100-continue` gets its interim answer; any other expectation is ignored, which
+    RFC 9110 §10.1.1 allows (a 417 is a MAY). aiohttp's own handler answered those with a
+    text/plain 417 echoing the header, and with a 500 for bytes that are not UTF-8."""
+    expect = request.headers.get(hdrs.EXPECT, "")
+    if request.version == HttpVersion11 and expect.lower() == "100-continue":
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # the interim answer is not part of the response

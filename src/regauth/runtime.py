@@ -36,6 +36,7 @@ class Runtime:
     store: Store
     keyring: KeyRing
     audit: AuditLog
+    passwords: PasswordChecker
     authenticator: Authenticator
     users: UserService
     tokens: AccessTokenService
@@ -49,6 +50,7 @@ class Runtime:
     org_tokens: OrgTokenService
 
     def close(self) -> None:
+        self.passwords.close()
         self.store.close()
 
 
@@ -93,6 +95,7 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
         store=store,
         keyring=keyring,
         audit=audit,
+        passwords=passwords,
         authenticator=authenticator,
         users=UserService(store, audit, clock=clock),
         tokens=AccessTokenService(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-import re
 import secrets
 import zlib
 from dataclasses import dataclass
@@ -105,12 +104,17 @@ def _random_base62(length: int) -> str:
     return "".join(secrets.choice(_BASE62) for _ in range(length))
 
 
-# For secret scanners (gitleaks, trufflehog custom rules); documented in the README.
-SCANNER_PATTERN = rf"\brg[paso]_[0-9A-Za-z]{{{BODY_LENGTH}}}\b"
+# Every pattern for a token is made of these two parts, so none can drift from the format.
+_PREFIXES = "rg[paso]_"  # the four kinds' prefixes (TokenKind), tests/unit/test_tokens.py
+_BASE62_CLASS = "[0-9A-Za-z]"
 
-_SCANNER = re.compile(SCANNER_PATTERN)
+# For secret scanners (gitleaks, trufflehog custom rules); published in the README ("Tokens").
+SCANNER_PATTERN = rf"\b{_PREFIXES}{_BASE62_CLASS}{{{BODY_LENGTH}}}\b"
 
-
-def redact(text: str) -> str:
-    """Client-supplied text for a log line, with anything shaped like a token blanked out."""
-    return _SCANNER.sub("<token>", text)
+# What never reaches a log line (redaction.py): a prefix in any case and more base62 characters
+# than a public id, anywhere in the text, and the word characters glued after them (another
+# token's prefix among them: `rgp_…rgp_…` is one run). Wider than the scanners' pattern on
+# purpose: a token glued to other text has no word boundary, one cut short still holds its
+# secret (cut by its checksum only, all of it), and one upper-cased (aiohttp's error for a bad
+# method quotes it so) still holds most of it.
+LEAK_PATTERN = rf"(?i:{_PREFIXES}){_BASE62_CLASS}{{{ID_LENGTH + 1},}}[0-9A-Za-z_]*"

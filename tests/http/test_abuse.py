@@ -15,7 +15,7 @@ from regauth.config import Config
 from regauth.errors import Conflict
 from regauth.models import CLI_ACTOR, AccessLevel, AuditQuery
 from regauth.runtime import Runtime, open_runtime
-from tests.support.builders import add_token, add_user, basic, make_config
+from tests.support.builders import add_token, add_user, basic, make_config, sign_in
 from tests.support.clock import FakeClock
 
 Client = TestClient[web.Request, web.Application]
@@ -117,10 +117,7 @@ async def test_password_spraying_from_one_address_is_throttled_per_ip(
 
 
 async def session(client: Client) -> dict[str, str]:
-    response = await client.post(
-        "/v2/users/login", json={"username": "alice", "password": "alice-password"}
-    )
-    return {"Authorization": f"Bearer {(await response.json())['token']}"}
+    return await sign_in(client, "alice", "alice-password")
 
 
 async def test_token_creation_is_limited_per_hour_and_visible(

@@ -12,7 +12,7 @@ from regauth.app import create_app
 from regauth.appkeys import USAGE
 from regauth.models import CLI_ACTOR, AccessLevel
 from regauth.runtime import Runtime
-from tests.support.builders import add_token, add_user, basic
+from tests.support.builders import add_token, add_user, basic, sign_in
 from tests.support.clock import FakeClock
 
 Client = TestClient[web.Request, web.Application]
@@ -32,8 +32,7 @@ def admin_key(runtime: Runtime) -> dict[str, str]:
 
 
 async def login(client: Client, username: str, secret: str) -> dict[str, str]:
-    response = await client.post("/v2/users/login", json={"username": username, "password": secret})
-    return {"Authorization": f"Bearer {(await response.json())['token']}"}
+    return await sign_in(client, username, secret)
 
 
 async def test_admin_key_and_admin_login_are_accepted(

@@ -23,7 +23,7 @@ from regauth.app import create_app
 from regauth.models import CLI_ACTOR, AccessLevel, OrgRole
 from regauth.runtime import Runtime
 from tests.http import hub_schemas as hub
-from tests.support.builders import add_token, add_user, basic
+from tests.support.builders import add_token, add_user, basic, sign_in
 from tests.support.clock import FakeClock
 
 Client = TestClient[web.Request, web.Application]
@@ -116,9 +116,7 @@ async def client(runtime: Runtime, aiohttp_client: Any) -> Client:
 async def login(client: Client, username: str, password: str) -> dict[str, str]:
     request = {"username": username, "password": password}
     conforms(request, hub.USERS_LOGIN_REQUEST)
-    response = await client.post("/v2/users/login", json=request)
-    assert response.status == 200, await response.text()
-    return {"Authorization": f"Bearer {(await response.json())['token']}"}
+    return await sign_in(client, username, password)
 
 
 async def create(client: Client, session: dict[str, str], **fields: Any) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from regauth.handlers.openapi import document
 from regauth.models import CLI_ACTOR, PULL, AccessLevel, OrgRole, OrgTokenRecord, TeamPermission
 from regauth.runtime import Runtime
 from regauth.tokens import parse_token
-from tests.support.builders import add_token, add_user, basic
+from tests.support.builders import add_token, add_user, basic, sign_in
 from tests.support.clock import FakeClock
 
 Client = TestClient[web.Request, web.Application]
@@ -172,6 +172,7 @@ class Call:
     form: dict[str, str] | None = None
     raw: bytes | None = None  # a body sent as it is, as `content_type`
     content_type: str = "application/json"
+    encoding: str | None = None  # the body's Content-Encoding
 
     def __str__(self) -> str:
         who = f" as {self.auth}" if self.auth else ""
@@ -224,6 +225,7 @@ CALLS = [
     Call("post", "/token", 400, form={"grant_type": "authorization_code"}),
     Call("post", "/token", 401, form={**PASSWORD_FORM, "password": "wrong-password"}),
     Call("post", "/token", 413, raw=BIG, content_type=FORM),
+    Call("post", "/token", 415, raw=b"grant_type=password", content_type=FORM, encoding="br"),
     Call("get", "/healthz", 200),
     Call("get", "/openapi.json", 200),
     Call("post", "/v2/users/login", 200, json=LOGIN),
@@ -231,6 +233,7 @@ CALLS = [
     Call("post", "/v2/users/login", 401, json={**LOGIN, "password": "wrong-password"}),
     Call("post", "/v2/users/login", 401, json={"username": "tess", "password": "tess-password"}),
     Call("post", "/v2/users/login", 413, raw=BIG),
+    Call("post", "/v2/users/login", 415, raw=b"{}", encoding="zstd"),
     Call("post", "/v2/users/2fa-login", 200, json={"login_2fa_token": "{ticket}", "code": "{recovery}"}),
     Call("post", "/v2/users/2fa-login", 400, json={"code": "123456"}),
     Call("post", "/v2/users/2fa-login", 401, json={"login_2fa_token": "{ticket}", "code": "000000"}),
@@ -482,11 +485,7 @@ async def setup(
     tess_session = runtime.sessions.complete_second_factor(ticket, recovery[0], None, None)
 
     async def session(username: str, secret: str) -> dict[str, str]:
-        response = await client.post(
-            "/v2/users/login", json={"username": username, "password": secret}
-        )
-        assert response.status == 200, await response.text()
-        return {"Authorization": f"Bearer {(await response.json())['token']}"}
+        return await sign_in(client, username, secret)
 
     headers = {
         "basic": basic("alice", pat),
@@ -558,6 +557,8 @@ def test_every_operation_has_a_response_check() -> None:
 async def test_responses_match_the_document(setup: Setup, call: Call) -> None:
     headers = dict(setup.headers[call.auth]) if call.auth else {}
     kwargs: dict[str, Any] = {}
+    if call.encoding is not None:
+        headers[hdrs.CONTENT_ENCODING] = call.encoding
     if call.raw is not None:
         kwargs["data"], headers[hdrs.CONTENT_TYPE] = call.raw, call.content_type
     elif call.form is not None:

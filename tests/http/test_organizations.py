@@ -13,7 +13,7 @@ from regauth.app import create_app
 from regauth.errors import Conflict
 from regauth.models import CLI_ACTOR, AccessLevel, Visibility
 from regauth.runtime import Runtime
-from tests.support.builders import add_token, add_user, basic
+from tests.support.builders import add_token, add_user, basic, sign_in
 
 Client = TestClient[web.Request, web.Application]
 
@@ -34,11 +34,7 @@ async def client(runtime: Runtime, aiohttp_client: Any) -> Client:
 
 
 async def login(client: Client, name: str, secret: str | None = None) -> dict[str, str]:
-    response = await client.post(
-        "/v2/users/login", json={"username": name, "password": secret or f"{name}-password"}
-    )
-    assert response.status == 200, await response.text()
-    return {"Authorization": f"Bearer {(await response.json())['token']}"}
+    return await sign_in(client, name, secret or f"{name}-password")
 
 
 async def granted(

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from regauth.app import create_app
 from regauth.models import CLI_ACTOR
 from regauth.runtime import Runtime
-from tests.support.builders import add_token, add_user, basic
+from tests.support.builders import add_token, add_user, basic, sign_in
 from tests.support.clock import FakeClock
 
 Client = TestClient[web.Request, web.Application]
@@ -29,9 +29,7 @@ async def client(runtime: Runtime, aiohttp_client: Any) -> Client:
 
 
 async def session(client: Client, secret: str = "alice-password") -> dict[str, str]:
-    response = await client.post("/v2/users/login", json={"username": "alice", "password": secret})
-    assert response.status == 200, await response.text()
-    return {"Authorization": f"Bearer {(await response.json())['token']}"}
+    return await sign_in(client, "alice", secret)
 
 
 async def enable(client: Client, clock: FakeClock) -> tuple[pyotp.TOTP, list[str]]:

@@ -199,9 +199,13 @@ def test_a_request_stalled_part_way_is_closed_when_its_time_is_up(
         assert seconds is not None, f"{name}: still open"
         assert case.timeout - 0.1 <= seconds <= case.timeout + MARGIN, (name, seconds)
         assert received.startswith(case.answer), (name, received[:40])
-    # The two POSTs were answered in regauth's JSON shape.
+    # The two POSTs were answered in regauth's JSON shape (errors.RequestTimeout).
     body = closed["headers and 1 body byte of a POST /token"][1].split(b"\r\n\r\n", 1)[1]
-    assert json.loads(body)["errors"][0]["code"] == "BAD_REQUEST"
+    assert json.loads(body)["errors"][0]["code"] == "TIMEOUT"
+    # A timeout is one short line (from the middleware, for a body a handler was reading),
+    # never an unhandled error with a traceback.
+    assert len(server.events("client_timeout")) == 2
+    assert not server.events("unhandled_error")
 
 
 def _time_until_closed(

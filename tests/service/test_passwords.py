@@ -20,15 +20,18 @@ async def test_successful_checks_are_remembered_until_they_expire(monkeypatch: o
         return real(h, p)
 
     monkeypatch.setattr(mod, "_verify", counting)  # type: ignore[attr-defined]
+    assert not checker.remembered("alice", "correct horse", stored)
     assert await checker.verify("alice", "correct horse", stored)
-    assert await checker.verify("alice", "correct horse", stored)
-    assert len(calls) == 1  # second answer came from memory
+    assert checker.remembered("alice", "correct horse", stored)  # no hash needed now
+    assert not checker.remembered("bob", "correct horse", stored)  # the name is in the key
+    assert len(calls) == 1
     clock.advance(61)
+    assert not checker.remembered("alice", "correct horse", stored)
     assert await checker.verify("alice", "correct horse", stored)
     assert len(calls) == 2
     assert not await checker.verify("alice", "wrong", stored)
-    assert not await checker.verify("alice", "wrong", stored)
-    assert len(calls) == 4  # failures are never remembered
+    assert not checker.remembered("alice", "wrong", stored)  # failures are never remembered
+    assert len(calls) == 3
 
 
 async def test_a_new_password_hash_misses_the_cache() -> None:
@@ -36,11 +39,13 @@ async def test_a_new_password_hash_misses_the_cache() -> None:
     old = hash_password("correct horse")
     assert await checker.verify("alice", "correct horse", old)
     new = hash_password("battery staple")
+    assert not checker.remembered("alice", "correct horse", new)
     assert not await checker.verify("alice", "correct horse", new)
 
 
 async def test_missing_user_and_oversized_password_fail() -> None:
     checker = PasswordChecker(key=b"k" * 32, cache_seconds=60, concurrency=1, clock=FakeClock())
+    assert not checker.remembered("ghost", "whatever", None)
     assert not await checker.verify("ghost", "whatever", None)
     assert not await checker.verify("alice", "x" * 5000, hash_password("correct horse"))
 

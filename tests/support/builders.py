@@ -1,4 +1,7 @@
-"""Builders for a config, a runtime on a real temp SQLite file, users and tokens."""
+"""Builders for a config, a runtime on a real temp SQLite file, users, tokens and API sessions.
+
+Every secret they make is remembered: the session's log check fails if one is ever logged.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,13 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
 from regauth.config import Config, load_config
 from regauth.models import CLI_ACTOR, AccessLevel
 from regauth.runtime import Runtime
+from tests.support.secrets import remember
 
 
 def make_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
@@ -27,6 +34,8 @@ def add_user(
     runtime: Runtime, name: str, password: str | None = "correct horse", *, admin: bool = False
 ) -> None:
     runtime.users.create(name, password, CLI_ACTOR, is_admin=admin)
+    if password is not None:
+        remember(password)
 
 
 def add_token(
@@ -44,7 +53,18 @@ def add_token(
         access=access,
         expires_at=expires_at,
     )
-    return str(created.token)
+    return remember(str(created.token))
+
+
+async def sign_in(
+    client: TestClient[web.Request, web.Application], username: str, password: str
+) -> dict[str, str]:
+    """An API session (`POST /v2/users/login`): the Authorization header that carries its JWT."""
+    response = await client.post(
+        "/v2/users/login", json={"username": username, "password": password}
+    )
+    assert response.status == 200, await response.text()
+    return {"Authorization": f"Bearer {remember((await response.json())['token'])}"}
 
 
 def basic(username: str, secret: str) -> dict[str, str]:

@@ -7,8 +7,10 @@ import os
 import re
 
 import orjson
+import pytest
 
 from regauth.logs import AccessLog
+from regauth.tokens import AccessToken, TokenKind
 
 
 def _read_all(fd: int) -> list[dict[str, object]]:
@@ -89,3 +91,39 @@ def test_hostile_values_come_out_as_the_same_escaped_json_a_dict_would_give() ->
     }
     assert lines[0] == orjson.dumps(expected, option=orjson.OPT_APPEND_NEWLINE)
     assert json.loads(lines[1])["ms"] == 1e-05
+
+
+PAT = str(AccessToken(TokenKind.PERSONAL, "AbC123xYz0", "s3cretS3cretS3cretS3cretS3cret12"))
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "rid", "logged"),
+    [
+        ("GET", f"/admin/v1/tokens/{PAT}", "r1", ("GET", "/admin/v1/tokens/rgp_AbC123xYz0<redacted>", "r1")),
+        ("DELETE", f"/v2/orgs/acme/access-tokens/{PAT}", "r2", ("DELETE", "/v2/orgs/acme/access-tokens/rgp_AbC123xYz0<redacted>", "r2")),
+        ("GET", f"/v2/access-tokens/{JWT}", "r3", ("GET", "/v2/access-tokens/<redacted jwt>", "r3")),
+        ("GET", f"/nope/{PAT[:-6]}", "r4", ("GET", "/nope/rgp_<redacted>", "r4")),
+        # X-Request-Id is the client's when it is 64 of [A-Za-z0-9._-]: a PAT fits
+        ("GET", "/token", PAT, ("GET", "/token", "rgp_AbC123xYz0<redacted>")),
+        # so does a method: any HTTP token is one
+        (PAT, "/token", "r5", ("rgp_AbC123xYz0<redacted>", "/token", "r5")),
+    ],
+)  # fmt: skip
+def test_no_token_or_jwt_in_a_line(
+    method: str, path: str, rid: str, logged: tuple[str, str, str]
+) -> None:
+    read, write = os.pipe()
+    try:
+        log = AccessLog(write, max_lines=100)
+        log.write(method, path, 404, 0.5, "127.0.0.1", rid)
+        log.flush()
+        os.set_blocking(read, False)
+        raw = os.read(read, 1 << 20)
+    finally:
+        os.close(read)
+        os.close(write)
+    assert PAT.encode() not in raw and PAT[4:-6].encode() not in raw and JWT.encode() not in raw
+    (line,) = raw.splitlines()
+    entry = json.loads(line)
+    assert (entry["method"], entry["path"], entry["request_id"]) == logged

@@ -42,6 +42,8 @@ def test_parse_authorization(header: str | None, expected: Credentials | None) -
         basic("a" * 300 + ":x"),  # username too long
         basic("ali\nce:x"),  # control character
         "Basic " + "A" * 5000,  # header too long
+        "Basic \u00e4",  # b"Basic \xc3\xa4": base64 is ASCII (b64decode raised ValueError)
+        "Basic \udcff\udcfe",  # b"Basic \xff\xfe", as aiohttp hands bytes that are not UTF-8
     ],
 )
 def test_malformed_headers_are_bad_requests(header: str) -> None:

@@ -78,7 +78,7 @@ def test_success_resets_and_an_hour_without_failures_forgets(
     t.failure("b")  # counts from one again: the earlier two are forgotten
     assert t.retry_after("b") == 0
     clock.now += FORGET_AFTER_SECONDS + 1
-    assert t.retry_after("b") == 0  # forgotten (the memory table drops the key as it reads it)
+    assert t.retry_after("b") == 0  # forgotten
     assert not t  # so the hot path skips everything again
 
 
@@ -162,7 +162,7 @@ def test_the_file_takes_the_database_mode(tmp_path: Path) -> None:
     table = SharedTable.beside(str(database), secret=SECRET)
     try:
         assert isinstance(table, SharedTable)
-        assert (tmp_path / "db.sqlite-throttle").stat().st_mode & 0o777 == 0o640
+        assert (tmp_path / "db.sqlite-throttle-v2").stat().st_mode & 0o777 == 0o640
     finally:
         table.close()
     assert isinstance(SharedTable.beside(":memory:", secret=SECRET), MemoryTable)
@@ -181,7 +181,7 @@ def test_a_tag_is_found_only_where_a_slot_starts(tmp_path: Path) -> None:
         table._map[inside : inside + 8] = needle
         assert table.get(key) is None
         throttle._SLOT.pack_into(
-            table._map, throttle._offset(first + 2), tag, 4, 0, 1_800_000_000.0, 0.0
+            table._map, throttle._offset(first + 2), tag, 4, 0, 1_800_000_000.0, 0.0, 0.0
         )
         renew_stamp(table._map, throttle._STAMP_AT)  # as put() does
         entry = table.get(key)
@@ -190,3 +190,115 @@ def test_a_tag_is_found_only_where_a_slot_starts(tmp_path: Path) -> None:
         assert table.get(key) is None
     finally:
         table.close()
+
+
+def test_simultaneous_attempts_beyond_the_free_failures_are_refused_before_any_check(
+    make_table: Callable[[], object],
+) -> None:
+    # 3 free failures: three attempts may be under way at once (all may fail); the fourth
+    # must wait for them, whether or not any has finished.
+    clock = FakeClock()
+    t = _throttle(make_table(), clock, free=3)
+    assert [t.reserve("ip\0alice") for _ in range(5)] == [0, 0, 0, 1, 1]
+    t.settle("ip\0alice", failed=True)
+    assert t.reserve("ip\0alice") == 1  # two still pending: 1 failure + 2 pending = 3
+    t.settle("ip\0alice", failed=True)
+    t.settle("ip\0alice", failed=True)  # the third failure locks for 1 s
+    assert t.reserve("ip\0alice") == 1
+    assert t.retry_after("ip\0alice") == 1
+    clock.now += 1
+    # Past the free failures, one attempt at a time, each failure doubling the lock-out.
+    assert [t.reserve("ip\0alice") for _ in range(2)] == [0, 1]
+    t.settle("ip\0alice", failed=True)
+    assert t.retry_after("ip\0alice") == 2
+    assert t.reserve("ip\0bob") == 0  # other keys are untouched
+
+
+def test_a_success_resets_the_count_and_keeps_the_other_pending_attempts(
+    make_table: Callable[[], object],
+) -> None:
+    clock = FakeClock()
+    t = _throttle(make_table(), clock, free=3)
+    t.failure("k")
+    assert [t.reserve("k") for _ in range(3)] == [0, 0, 1]
+    t.settle("k", failed=False, succeeded=True)  # the count starts over; one still pending
+    assert [t.reserve("k") for _ in range(3)] == [0, 0, 1]
+    for _ in range(3):
+        t.settle("k", failed=False)  # neither: the check never ran
+    assert [t.reserve("k") for _ in range(4)] == [0, 0, 0, 1]
+
+
+def test_a_reservation_whose_process_died_lapses(make_table: Callable[[], object]) -> None:
+    clock = FakeClock()
+    t = _throttle(make_table(), clock, free=2)
+    assert [t.reserve("k") for _ in range(3)] == [0, 0, 1]  # and never settled
+    clock.now += throttle.RESERVATION_SECONDS
+    assert [t.reserve("k") for _ in range(3)] == [0, 0, 1]
+
+
+def test_reservations_in_one_worker_count_in_the_other(
+    two_workers: tuple[SharedTable, SharedTable],
+) -> None:
+    clock = FakeClock()
+    worker_a, worker_b = (_throttle(table, clock, free=2) for table in two_workers)
+    assert worker_a.reserve("ip\0alice") == 0
+    assert worker_b.reserve("ip\0alice") == 0
+    assert worker_a.reserve("ip\0alice") == 1
+    assert worker_b.reserve("ip\0alice") == 1
+    worker_a.settle("ip\0alice", failed=True)
+    worker_b.settle("ip\0alice", failed=True)
+    assert worker_a.retry_after("ip\0alice") == 1
+
+
+def _race(path: str, rounds: int, start: float) -> int:
+    """One process of the test below: reserve and settle as fast as it can."""
+    import time
+
+    table = SharedTable(Path(path), secret=SECRET)
+    t = Throttle(clock=time.time, free_failures=10**9, max_lockout=60, table=table)
+    while time.time() < start:
+        pass
+    granted = 0
+    for _ in range(rounds):
+        if t.reserve("ip\0alice") == 0:
+            granted += 1
+            t.settle("ip\0alice", failed=True)
+    table.close()
+    return granted
+
+
+def test_reservations_and_failures_are_atomic_across_processes(tmp_path: Path) -> None:
+    # Four processes race on one key: without the lock their read-modify-writes overwrite
+    # each other, and both the pending count and the failures lose updates.
+    import concurrent.futures
+    import multiprocessing
+    import time
+
+    path = tmp_path / "db.sqlite-throttle"
+    SharedTable(path, secret=SECRET).close()
+    start = time.time() + 1.0
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(4, mp_context=context) as pool:
+        granted = list(pool.map(_race, [str(path)] * 4, [2000] * 4, [start] * 4))
+    assert granted == [2000] * 4
+    table = SharedTable(path, secret=SECRET)
+    try:
+        entry = table.get("ip\0alice")
+        assert entry is not None
+        assert (entry.failures, entry.pending) == (8000, 0)
+    finally:
+        table.close()
+
+
+def test_a_file_of_another_layout_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite-throttle"
+    SharedTable(path, secret=SECRET).close()
+    with path.open("r+b") as f:  # the layout version, as a later release might write it
+        f.seek(throttle._LAYOUT_AT)
+        f.write(throttle._LAYOUT.pack(throttle.LAYOUT_VERSION + 1, 48, throttle._SLOTS))
+    with pytest.raises(throttle.LayoutError, match="not written by this version"):
+        SharedTable(path, secret=SECRET)
+    old = tmp_path / "old-throttle"  # the unversioned layout: data, no magic
+    old.write_bytes(b"\x01" * throttle._FILE_BYTES)
+    with pytest.raises(throttle.LayoutError):
+        SharedTable(old, secret=SECRET)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -11,13 +12,13 @@ from hypothesis import strategies as st
 from regauth.errors import MalformedToken
 from regauth.tokens import (
     BODY_LENGTH,
+    LEAK_PATTERN,
     SCANNER_PATTERN,
     AccessToken,
     TokenKind,
     hash_secret,
     looks_like_token,
     parse_token,
-    redact,
     secret_matches,
 )
 
@@ -86,7 +87,14 @@ def test_keyed_hash_depends_on_key_and_compares_in_constant_time() -> None:
     assert not secret_matches(key2, "s3cret", stored)
 
 
-def test_redact_blanks_tokens_in_client_text() -> None:
-    token = str(AccessToken.generate(TokenKind.PERSONAL))
-    assert redact(f"repository:{token}:pull") == "repository:<token>:pull"
-    assert redact("repository:alice/app:pull") == "repository:alice/app:pull"
+def test_the_published_pattern_is_the_one_in_the_readme() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert f"`{SCANNER_PATTERN}`" in readme
+
+
+@pytest.mark.parametrize("kind", list(TokenKind))
+def test_both_patterns_know_every_kind(kind: TokenKind) -> None:
+    token = str(AccessToken.generate(kind))
+    assert re.fullmatch(SCANNER_PATTERN, token)
+    assert re.fullmatch(LEAK_PATTERN, token)
+    assert re.fullmatch(LEAK_PATTERN, token[:-6])  # cut short, it still holds the secret

@@ -6,7 +6,14 @@ from aiohttp import web
 
 from regauth.appkeys import RUNTIME
 from regauth.errors import BadRequest
-from regauth.handlers.common import admin, field, json_body, json_response, query_int
+from regauth.handlers.common import (
+    admin,
+    field,
+    json_body,
+    json_response,
+    query_int,
+    query_text,
+)
 from regauth.models import AuditQuery, Visibility
 from regauth.timefmt import rfc3339
 from regauth.views import audit_view, explanation_view, repository_view
@@ -32,12 +39,11 @@ async def set_visibility(request: web.Request) -> web.Response:
 
 async def list_audit(request: web.Request) -> web.Response:
     admin(request)
-    q = request.query
     query = AuditQuery(
-        actor=q.get("actor"),
-        action=q.get("action"),
-        since=query_int(request, "since", 0, low=0, high=2**40) if "since" in q else None,
-        until=query_int(request, "until", 0, low=0, high=2**40) if "until" in q else None,
+        actor=query_text(request, "actor"),
+        action=query_text(request, "action"),
+        since=query_int(request, "since", None, low=0, high=2**40),
+        until=query_int(request, "until", None, low=0, high=2**40),
         limit=query_int(request, "limit", 100, low=1, high=1000),
         offset=query_int(request, "offset", 0, low=0, high=10**9),
     )

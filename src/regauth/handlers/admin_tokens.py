@@ -6,23 +6,33 @@ from aiohttp import web
 
 from regauth.appkeys import RUNTIME
 from regauth.errors import BadRequest
-from regauth.handlers.common import admin, field, json_body, json_response, query_int
+from regauth.handlers.common import (
+    admin,
+    field,
+    json_body,
+    json_response,
+    query_choice,
+    query_int,
+    query_text,
+)
 from regauth.models import TokenQuery, TokenState
 from regauth.views import token_view
+
+_STATES = frozenset(s.value for s in TokenState)
+_KINDS = frozenset({"manual", "auto"})  # TokenRecord.generated_by
+_EPOCH = 2**40
 
 
 async def list_tokens(request: web.Request) -> web.Response:
     admin(request)
-    runtime, q = request.app[RUNTIME], request.query
-    state = q.get("state")
-    if state is not None and state not in {s.value for s in TokenState}:
-        raise BadRequest("state must be active, inactive or expired")
+    runtime = request.app[RUNTIME]
+    state = query_choice(request, "state", _STATES)
     query = TokenQuery(
-        owner=q.get("user"),
-        generated_by=q.get("kind"),
+        owner=query_text(request, "user"),
+        generated_by=query_choice(request, "kind", _KINDS),
         state=TokenState(state) if state else None,
-        last_used_before=_epoch(request, "last_used_before"),
-        last_used_after=_epoch(request, "last_used_after"),
+        last_used_before=query_int(request, "last_used_before", None, low=0, high=_EPOCH),
+        last_used_after=query_int(request, "last_used_after", None, low=0, high=_EPOCH),
         limit=query_int(request, "limit", 100, low=1, high=1000),
         offset=query_int(request, "offset", 0, low=0, high=10**9),
     )
@@ -56,7 +66,3 @@ async def delete_token(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     runtime.tokens.delete(runtime.tokens.get(request.match_info["id"]), actor)
     return web.Response(status=204)
-
-
-def _epoch(request: web.Request, name: str) -> int | None:
-    return query_int(request, name, -1, low=0, high=2**40) if name in request.query else None

@@ -1,26 +1,61 @@
-"""What every handler needs: the client's address and agent, JSON in and out, the API caller."""
+"""What every handler needs: its input read through one boundary, JSON out, the API caller.
+
+Handlers read headers, the query and the body only through the functions here (a test keeps
+it so), which decode strictly with `regauth.decoding`: input that is not well-formed is a 4xx
+in our error shape, never a 500 or a value that fails later in SQLite, orjson or argon2.
+"""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from collections.abc import Collection
+from typing import Any, TypeVar
 
 import orjson
-from aiohttp import hdrs, web
+from aiohttp import ClientPayloadError, hdrs, web
+from aiohttp.http_exceptions import ContentLengthError, HttpProcessingError
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from regauth import decoding
 from regauth.appkeys import RUNTIME, TRUSTED_PROXIES
-from regauth.errors import BadRequest
+from regauth.errors import BadRequest, ClientDisconnected, RequestTimeout
 from regauth.forwarding import client_ip
 from regauth.models import Actor, Organization
 from regauth.runtime import Runtime
 from regauth.services.sessions import ApiCaller
 
 MAX_USER_AGENT = 256
+_T = TypeVar("_T")
+
+# What reading the body raises when the client hangs up mid-body. aiohttp's connection_lost
+# sets ConnectionResetError("Connection lost") on the payload (its ClientConnectionResetError
+# is one); the parser, if it sees the end first, a ContentLengthError; EOFError covers
+# asyncio.IncompleteReadError. With handler_cancellation on, the handler is cancelled instead.
+_PEER_GONE = (ConnectionError, EOFError, ContentLengthError, ClientPayloadError)
+
+
+# Headers
+
+
+# The `isascii()` fast paths below repeat decoding's own: on GET /token a function call per
+# value was most of the boundary's cost (bench/input_boundary.py).
+
+
+def header(request: web.Request, name: str, *, ascii_only: bool = True) -> str | None:
+    value = request.headers.get(name)
+    if value is None or value.isascii():
+        return value
+    return decoding.header_text(name, value, ascii_only=ascii_only)
+
+
+def authorization(request: web.Request) -> str | None:
+    # Basic and Bearer credentials are base64 or token68 (RFC 7617, RFC 6750): ASCII.
+    return header(request, hdrs.AUTHORIZATION)
 
 
 def client(request: web.Request) -> tuple[str | None, str | None]:
-    agent = request.headers.get(hdrs.USER_AGENT)
+    # A User-Agent may hold UTF-8 (it is stored and shown), never bytes that are not UTF-8.
+    agent = header(request, hdrs.USER_AGENT, ascii_only=False)
+    # X-Forwarded-For is parsed by client_ip, which keeps only well-formed addresses.
     ip = client_ip(
         request.remote, request.headers.get("X-Forwarded-For"), request.app[TRUSTED_PROXIES]
     )
@@ -29,9 +64,7 @@ def client(request: web.Request) -> tuple[str | None, str | None]:
 
 def caller(request: web.Request) -> ApiCaller:
     ip, agent = client(request)
-    return request.app[RUNTIME].sessions.authenticate(
-        request.headers.get(hdrs.AUTHORIZATION), ip, agent
-    )
+    return request.app[RUNTIME].sessions.authenticate(authorization(request), ip, agent)
 
 
 def anonymous_actor(request: web.Request) -> Actor:
@@ -39,16 +72,68 @@ def anonymous_actor(request: web.Request) -> Actor:
     return Actor(name="", kind="anonymous", ip=ip, user_agent=agent)
 
 
+# The query
+
+
+def query_text(request: web.Request, name: str) -> str | None:
+    raw = request.query.get(name)
+    if raw is None or raw.isascii():
+        return raw
+    return decoding.query_text(name, raw)
+
+
+def query_all(request: web.Request, name: str) -> list[str]:
+    values: list[str] = request.query.getall(name, [])
+    for raw in values:
+        if not raw.isascii():
+            decoding.query_text(name, raw)
+    return values
+
+
+def query_int(request: web.Request, name: str, default: _T, *, low: int, high: int) -> int | _T:
+    raw = request.query.get(name)
+    return default if raw is None else decoding.parse_int(name, raw, low=low, high=high)
+
+
+def query_bool(request: web.Request, name: str, *, default: bool) -> bool:
+    raw = request.query.get(name)
+    return default if raw is None else decoding.parse_bool(name, raw)
+
+
+def query_choice(request: web.Request, name: str, choices: Collection[str]) -> str | None:
+    raw = request.query.get(name)
+    return None if raw is None else decoding.parse_choice(name, raw, choices)
+
+
+# The body
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The body, its content coding undone, at most `client_max_size` bytes either way (413)."""
+    try:
+        raw = await request.read()
+    except _PEER_GONE as exc:
+        raise ClientDisconnected() from exc
+    except TimeoutError as exc:
+        raise RequestTimeout() from exc
+    except HttpProcessingError:  # the body's framing is broken (e.g. a bad chunk)
+        raise BadRequest("the request body is malformed") from None
+    coding = header(request, hdrs.CONTENT_ENCODING)
+    return decoding.decode_content(raw, coding, limit=request.client_max_size)
+
+
 async def json_body(request: web.Request) -> dict[str, Any]:
+    # RFC 8259 §11 defines no charset parameter: JSON is UTF-8 whatever the header says.
     if request.content_type != "application/json":
         raise BadRequest("expected an application/json body")
-    try:
-        body = json.loads(await request.read())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequest("request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise BadRequest("request body must be a JSON object")
-    return body
+    return decoding.parse_json(await read_body(request))
+
+
+async def form_body(request: web.Request) -> dict[str, str]:
+    if request.content_type != "application/x-www-form-urlencoded":
+        raise BadRequest("expected an application/x-www-form-urlencoded form")
+    decoding.check_form_charset(request.charset)
+    return decoding.parse_form(await read_body(request))
 
 
 def field(body: dict[str, Any], name: str, kind: type, *, required: bool = False) -> Any:
@@ -62,6 +147,9 @@ def field(body: dict[str, Any], name: str, kind: type, *, required: bool = False
     return value
 
 
+# Output
+
+
 _JSON_HEADERS = CIMultiDictProxy(
     CIMultiDict({hdrs.CONTENT_TYPE: "application/json", hdrs.CACHE_CONTROL: "no-store"})
 )
@@ -71,17 +159,20 @@ def json_response(body: Any, status: int = 200) -> web.Response:
     return web.Response(status=status, body=orjson.dumps(body), headers=_JSON_HEADERS)
 
 
-def query_int(request: web.Request, name: str, default: int, *, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"query parameter {name!r} must be an integer") from None
-    if not low <= value <= high:
-        raise BadRequest(f"query parameter {name!r} must be between {low} and {high}")
-    return value
+def page_links(
+    request: web.Request, *, page: int, size: int, total: int
+) -> tuple[str | None, str | None]:
+    """Docker Hub's `next` and `previous` URLs, from the configured public URL: the client's
+    Host header may hold anything (yarl raised on some, and others were echoed back)."""
+    base = request.app[RUNTIME].config.server.public_url.rstrip("/")
+    link = f"{base}{request.rel_url.raw_path}?page_size={size}&page="
+    return (
+        f"{link}{page + 1}" if page * size < total else None,
+        f"{link}{page - 1}" if page > 1 else None,
+    )
+
+
+# Callers
 
 
 def admin(request: web.Request) -> Actor:

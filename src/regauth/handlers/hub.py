@@ -7,7 +7,15 @@ from aiohttp import web
 from regauth.appkeys import RUNTIME
 from regauth.credentials import credentials
 from regauth.errors import BadRequest
-from regauth.handlers.common import caller, client, field, json_body, json_response, query_int
+from regauth.handlers.common import (
+    caller,
+    client,
+    field,
+    json_body,
+    json_response,
+    page_links,
+    query_int,
+)
 from regauth.models import AccessLevel
 from regauth.timefmt import parse_expiry
 from regauth.views import hub_token_view
@@ -40,13 +48,13 @@ async def list_tokens(request: web.Request) -> web.Response:
     size = query_int(request, "page_size", 10, low=1, high=100)
     runtime = request.app[RUNTIME]
     result = runtime.tokens.page_for(owner, page=page, page_size=size)
-    base = f"{request.url.with_query(None)}?page_size={size}&page="
+    after, before = page_links(request, page=page, size=size, total=result.count)
     now = runtime.clock()
     return json_response(
         {
             "count": result.count,
-            "next": f"{base}{page + 1}" if page * size < result.count else None,
-            "previous": f"{base}{page - 1}" if page > 1 else None,
+            "next": after,
+            "previous": before,
             "active_count": result.active_count,
             "results": [hub_token_view(r, now) for r in result.tokens],
             # regauth addition: the account's limits, so scripts can see them coming.

@@ -7,7 +7,14 @@ from typing import Any
 from aiohttp import web
 
 from regauth.errors import BadRequest
-from regauth.handlers.common import field, json_body, json_response, org_as_owner, query_int
+from regauth.handlers.common import (
+    field,
+    json_body,
+    json_response,
+    org_as_owner,
+    page_links,
+    query_int,
+)
 from regauth.models import PULL, PUSH
 from regauth.timefmt import parse_expiry
 from regauth.views import PUBLIC_REPOSITORIES_PATH, org_token_view
@@ -45,12 +52,12 @@ async def list_tokens(request: web.Request) -> web.Response:
     size = query_int(request, "page_size", 10, low=1, high=100)
     records = runtime.org_tokens.for_org(org)
     now = runtime.clock()
-    base = f"{request.url.with_query(None)}?page_size={size}&page="
+    after, before = page_links(request, page=page, size=size, total=len(records))
     return json_response(
         {
             "total": len(records),
-            "next": f"{base}{page + 1}" if page * size < len(records) else None,
-            "previous": f"{base}{page - 1}" if page > 1 else None,
+            "next": after,
+            "previous": before,
             "results": [org_token_view(r, now) for r in records[(page - 1) * size : page * size]],
         }
     )

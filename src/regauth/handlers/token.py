@@ -4,49 +4,60 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import hdrs, web
+from aiohttp import web
 
 from regauth.appkeys import TOKEN_ISSUER
 from regauth.credentials import Credentials, credentials, parse_authorization
 from regauth.errors import BadRequest, UnsupportedGrantType
-from regauth.handlers.common import client, json_response
+from regauth.handlers.common import (
+    authorization,
+    client,
+    form_body,
+    json_response,
+    query_all,
+    query_bool,
+    query_text,
+)
 from regauth.services.token_issuer import TokenGrant, TokenRequest
 from regauth.timefmt import rfc3339
 
+# OAuth2 `access_type` (Google's extension, which containerd sends): offline asks for a refresh token.
+_ACCESS_TYPES = {"": False, "online": False, "offline": True}
+
 
 async def get_token(request: web.Request) -> web.Response:
-    query = request.query
     ip, agent = client(request)
     grant = await request.app[TOKEN_ISSUER].issue(
         TokenRequest(
-            credentials=parse_authorization(request.headers.get(hdrs.AUTHORIZATION)),
-            service=query.get("service"),
-            scopes=query.getall("scope", []),
-            account=query.get("account"),
+            credentials=parse_authorization(authorization(request)),
+            service=query_text(request, "service"),
+            scopes=query_all(request, "scope"),
+            account=query_text(request, "account"),
             client_ip=ip,
             user_agent=agent,
-            offline=query.get("offline_token", "").lower() == "true",
-            client_id=query.get("client_id"),
+            offline=query_bool(request, "offline_token", default=False),
+            client_id=query_text(request, "client_id"),
         )
     )
     return json_response(_body(grant))
 
 
 async def post_token(request: web.Request) -> web.Response:
-    if request.content_type != "application/x-www-form-urlencoded":
-        raise BadRequest("expected an application/x-www-form-urlencoded form")
-    form = await request.post()
+    form = await form_body(request)
     ip, agent = client(request)
+    access_type = form.get("access_type", "")
+    if access_type not in _ACCESS_TYPES:
+        raise BadRequest("access_type must be online or offline")
     grant = await request.app[TOKEN_ISSUER].issue(
         TokenRequest(
             credentials=_grant_credentials(form),
-            service=_field(form, "service"),
-            scopes=[_field(form, "scope")],
+            service=form.get("service", ""),
+            scopes=[form.get("scope", "")],
             account=None,
             client_ip=ip,
             user_agent=agent,
-            offline=_field(form, "access_type") == "offline",
-            client_id=_field(form, "client_id") or None,
+            offline=_ACCESS_TYPES[access_type],
+            client_id=form.get("client_id") or None,
         )
     )
     body = _body(grant)
@@ -54,13 +65,13 @@ async def post_token(request: web.Request) -> web.Response:
     return json_response(body)
 
 
-def _grant_credentials(form: Any) -> Credentials:
-    grant_type = _field(form, "grant_type")
+def _grant_credentials(form: dict[str, str]) -> Credentials:
+    grant_type = form.get("grant_type", "")
     if grant_type == "password":
-        return credentials(_field(form, "username"), _field(form, "password"))
+        return credentials(form.get("username", ""), form.get("password", ""))
     if grant_type == "refresh_token":
         # The refresh token is an auto-generated session token; it names its own owner.
-        return credentials("", _field(form, "refresh_token"))
+        return credentials("", form.get("refresh_token", ""))
     raise UnsupportedGrantType("grant_type must be 'password' or 'refresh_token'")
 
 
@@ -75,10 +86,3 @@ def _body(grant: TokenGrant) -> dict[str, Any]:
     if grant.refresh_token is not None:
         body["refresh_token"] = grant.refresh_token
     return body
-
-
-def _field(form: Any, name: str) -> str:
-    value = form.get(name, "")
-    if not isinstance(value, str):
-        raise BadRequest(f"form field {name!r} must be text")
-    return value

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from regauth import logs
+from regauth import logs, usernames
 from regauth.clock import Clock
 from regauth.models import Actor, AuditEvent, AuditQuery
+from regauth.redaction import scrub
 from regauth.store.base import Store
-from regauth.tokens import looks_like_token
 
 log = logging.getLogger("regauth.audit")
 AUTH_FAILED = "auth.failed"
@@ -25,6 +25,10 @@ class AuditLog:
         self._failures: dict[str, AuditEvent] = {}
 
     def record(self, actor: Actor, action: str, target: str | None, **details: Any) -> AuditEvent:
+        """A change by an authenticated actor (a user, an admin key, the CLI): its name is ours.
+
+        A name someone only presented goes through failed_authentication(), never here.
+        """
         event = AuditEvent(
             at=int(self._clock()),
             actor=actor.name,
@@ -32,7 +36,7 @@ class AuditLog:
             action=action,
             target=target,
             ip=actor.ip,
-            user_agent=actor.user_agent,
+            user_agent=_agent(actor.user_agent),
             details=details or None,
         )
         self._store.append_audit(event)
@@ -44,9 +48,13 @@ class AuditLog:
     def failed_authentication(
         self, username: str, ip: str | None, user_agent: str | None, reason: str
     ) -> None:
-        """Counted in memory and written with the usage batch: a flood costs no write per try."""
-        if looks_like_token(username):  # a token pasted as the username stays out of the log
-            username = "<token>"
+        """Counted in memory and written with the usage batch: a flood costs no write per try.
+
+        The username is only what was presented: a password or a token typed into the field
+        must not be kept, so anything no account could be called is kept as INVALID.
+        """
+        username = usernames.presented(username)
+        user_agent = _agent(user_agent)
         now = int(self._clock())
         window = now - now % _WINDOW_SECONDS
         key = f"{AUTH_FAILED}|{window}|{username}|{ip}|{reason}"
@@ -73,3 +81,8 @@ class AuditLog:
 
     def list(self, query: AuditQuery) -> list[AuditEvent]:
         return self._store.list_audit(query)
+
+
+def _agent(user_agent: str | None) -> str | None:
+    # The client writes it; a tool that puts a token in its User-Agent must not leak it here.
+    return scrub(user_agent) if user_agent else user_agent

@@ -12,7 +12,7 @@ from regauth.errors import SecondFactorRequired, TooManyRequests, Unauthorized
 from regauth.models import ANONYMOUS, Principal
 from regauth.passwords import PasswordChecker
 from regauth.services.audit import AuditLog
-from regauth.services.guard import SignInGuard
+from regauth.services.guard import SignInAttempt, SignInGuard
 from regauth.store.base import Store
 from regauth.tokens import AccessToken, TokenKind, looks_like_token, parse_token, secret_matches
 
@@ -57,22 +57,38 @@ class Authenticator:
             return Authenticated(ANONYMOUS, ANONYMOUS_METHOD)
         username = credentials.username
         try:
-            self.guard.check(username, ip)  # before any password work
-            authenticated = await self.authenticate(credentials)
-        except SecondFactorRequired as exc:
-            # The password was right: not a guess to throttle, but worth an audit line.
+            attempt = self.guard.begin(username, ip)  # 429 while locked out, before any work
+        except TooManyRequests as exc:
             self._audit.failed_authentication(username, ip, user_agent, exc.message)
             raise
-        except (Unauthorized, TooManyRequests) as exc:
+        try:
+            authenticated = await self.authenticate(credentials, attempt)
+        except Unauthorized as exc:
+            # SecondFactorRequired: the password was right, not a guess to throttle, but
+            # worth an audit line.
+            if isinstance(exc, SecondFactorRequired):
+                attempt.abandoned()
+            else:
+                attempt.failed()
             self._audit.failed_authentication(username, ip, user_agent, exc.message)
-            if isinstance(exc, Unauthorized):
-                self.guard.failed(username, ip)
             raise
-        self.guard.succeeded(username, ip)
+        except TooManyRequests as exc:
+            attempt.abandoned()
+            self._audit.failed_authentication(username, ip, user_agent, exc.message)
+            raise
+        except BaseException:
+            attempt.abandoned()  # a cancelled or broken check counts for nothing
+            raise
+        attempt.succeeded()
         return authenticated
 
-    async def authenticate(self, credentials: Credentials | None) -> Authenticated:
-        """Anonymous without credentials; wrong credentials are always a 401, never anonymous."""
+    async def authenticate(
+        self, credentials: Credentials | None, attempt: SignInAttempt | None = None
+    ) -> Authenticated:
+        """Anonymous without credentials; wrong credentials are always a 401, never anonymous.
+
+        With an `attempt`, a password is reserved against the sign-in throttle before it is
+        hashed (tokens are checked at once and counted by the caller)."""
         if credentials is None:
             return Authenticated(ANONYMOUS, ANONYMOUS_METHOD)
         if not credentials.secret:
@@ -81,7 +97,7 @@ class Authenticator:
             return self._remembered_token(credentials)
         if not credentials.username:
             raise Unauthorized(INCORRECT)
-        return Authenticated(await self._password(credentials), PASSWORD)
+        return Authenticated(await self._password(credentials, attempt), PASSWORD)
 
     def _remembered_token(self, credentials: Credentials) -> Authenticated:
         """A token verified once is not verified again until data changes or it expires.
@@ -169,14 +185,21 @@ class Authenticator:
         )
         return principal, record.expires_at
 
-    async def _password(self, credentials: Credentials) -> Principal:
+    async def _password(self, credentials: Credentials, attempt: SignInAttempt | None) -> Principal:
         if not self._config.password_logins:
             raise Unauthorized("password logins are disabled: use a personal access token")
-        user = self._store.get_user(credentials.username)
+        username, password = credentials.username, credentials.secret
+        user = self._store.get_user(username)
         stored = user.password_hash if user is not None else None
-        if not await self._passwords.verify(credentials.username, credentials.secret, stored):
-            raise Unauthorized(INCORRECT)
-        assert user is not None  # verify() is False for a missing user
+        if not self._passwords.remembered(username, password, stored):
+            # Counted before the hash, so that simultaneous guesses cannot all pass the
+            # throttle's count before the first of them has failed.
+            if attempt is not None:
+                attempt.reserve()
+            source = attempt.ip if attempt is not None else None
+            if not await self._passwords.verify(username, password, stored, source=source):
+                raise Unauthorized(INCORRECT)
+        assert user is not None  # no stored hash is never a match
         if user.disabled:
             raise Unauthorized("account is disabled")
         if user.totp_enabled:

@@ -22,19 +22,24 @@ class SignInGuard:
         self, limits: LimitsConfig, *, clock: Clock, table: FailureTable | None = None
     ) -> None:
         # One table for both: a pair's key ("ip\0user") never equals an address's ("ip").
-        table = table if table is not None else MemoryTable()
+        self._table = table if table is not None else MemoryTable()
         self._per_user_ip = Throttle(
             clock=clock,
             free_failures=limits.failures_per_user_ip,
             max_lockout=limits.lockout_max_seconds,
-            table=table,
+            table=self._table,
         )
         self._per_ip = Throttle(
             clock=clock,
             free_failures=limits.failures_per_ip,
             max_lockout=limits.lockout_max_seconds,
-            table=table,
+            table=self._table,
         )
+
+    def begin(self, username: str, ip: str | None) -> SignInAttempt:
+        """An attempt, after the cheap check (429 while locked out)."""
+        self.check(username, ip)
+        return SignInAttempt(self, username, ip)
 
     def check(self, username: str, ip: str | None) -> None:
         if not self._per_user_ip:  # the same table as _per_ip's
@@ -46,15 +51,73 @@ class SignInGuard:
         if wait:
             raise TooManyRequests(THROTTLED, retry_after=wait)
 
+    def reserve(self, username: str, ip: str | None) -> None:
+        """Counts an attempt before its check, atomically for both keys; 429 when the
+        attempts already under way could use up what is left of either allowance."""
+        pair, address = _pair(username, ip), _ip(ip)
+        with self._table.lock():
+            wait = self._per_user_ip.reserve(pair)
+            if not wait:
+                wait = self._per_ip.reserve(address)
+                if wait:
+                    self._per_user_ip.settle(pair, failed=False)
+        if wait:
+            raise TooManyRequests(THROTTLED, retry_after=wait)
+
+    def settle(self, username: str, ip: str | None, *, failed: bool, succeeded: bool) -> None:
+        with self._table.lock():
+            self._per_user_ip.settle(_pair(username, ip), failed=failed, succeeded=succeeded)
+            # A success resets only the pair, as succeeded() does.
+            self._per_ip.settle(_ip(ip), failed=failed)
+
     def failed(self, username: str, ip: str | None) -> None:
-        self._per_user_ip.failure(_pair(username, ip))
-        self._per_ip.failure(_ip(ip))
+        with self._table.lock():
+            self._per_user_ip.failure(_pair(username, ip))
+            self._per_ip.failure(_ip(ip))
 
     def succeeded(self, username: str, ip: str | None) -> None:
         # Only the pair: one valid account must not wipe the address's count of failures
         # against other accounts (a spray interleaved with successful sign-ins).
         if self._per_user_ip:
             self._per_user_ip.success(_pair(username, ip))
+
+
+class SignInAttempt:
+    """One sign-in, from the check to its outcome. A check that waits (a password hash) is
+    reserved first (`reserve`); a check that does not (a token's HMAC, compared in the same
+    loop turn as the check before it) is counted when it fails."""
+
+    __slots__ = ("_guard", "_reserved", "_username", "ip")
+
+    def __init__(self, guard: SignInGuard, username: str, ip: str | None) -> None:
+        self._guard = guard
+        self._username = username
+        self.ip = ip
+        self._reserved = False
+
+    def reserve(self) -> None:
+        self._guard.reserve(self._username, self.ip)
+        self._reserved = True
+
+    def failed(self) -> None:
+        self._end(failed=True, succeeded=False)
+
+    def succeeded(self) -> None:
+        self._end(failed=False, succeeded=True)
+
+    def abandoned(self) -> None:
+        """No outcome to count (the check never ran, or proved nothing to throttle)."""
+        self._end(failed=False, succeeded=False)
+
+    def _end(self, *, failed: bool, succeeded: bool) -> None:
+        guard, username, ip = self._guard, self._username, self.ip
+        if self._reserved:
+            self._reserved = False
+            guard.settle(username, ip, failed=failed, succeeded=succeeded)
+        elif failed:
+            guard.failed(username, ip)
+        elif succeeded:
+            guard.succeeded(username, ip)
 
 
 def _pair(username: str, ip: str | None) -> str:

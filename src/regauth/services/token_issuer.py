@@ -13,13 +13,13 @@ from regauth.config import TokenConfig
 from regauth.credentials import Credentials
 from regauth.errors import BadRequest, Unauthorized
 from regauth.models import Principal, TokenUse
+from regauth.redaction import scrub
 from regauth.scopes import parse_scopes
 from regauth.services.access_tokens import AccessTokenService
 from regauth.services.authentication import PASSWORD, SESSION_TOKEN, Authenticator
 from regauth.services.decisions import decide_with_store
 from regauth.signing import IssuedToken, TokenClaims
 from regauth.store.base import Store
-from regauth.tokens import redact
 from regauth.usage import UsageRecorder
 
 log = logging.getLogger("regauth.token")
@@ -107,7 +107,7 @@ class TokenIssuer:
                 token_id=principal.token_id,
                 granted=decision.scope_string(),
                 denied=[f"{d.type}:{d.name}:{d.action}: {d.reason}" for d in decision.denied],
-                rejected=[f"{redact(r.raw[:300])}: {r.reason}" for r in rejected],
+                rejected=[f"{scrub(r.raw[:300])}: {r.reason}" for r in rejected],
             )
         refresh_token = None
         if request.offline and authenticated.method == PASSWORD:

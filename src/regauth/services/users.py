@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
+from regauth import usernames
 from regauth.clock import Clock
 from regauth.errors import BadRequest, NotFoundInStore
 from regauth.models import Actor, User
@@ -11,13 +10,11 @@ from regauth.passwords import MAX_PASSWORD_LENGTH, hash_password
 from regauth.services.audit import AuditLog
 from regauth.store.base import Store
 
-# A single registry path component (distribution's grammar), so the user owns `name/...`.
-USERNAME = re.compile(r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*")
 MIN_PASSWORD_LENGTH = 8
 
 
 def validate_username(name: str) -> str:
-    if not 2 <= len(name) <= 64 or USERNAME.fullmatch(name) is None:
+    if not usernames.is_valid(name):
         raise BadRequest(
             "username must be 2-64 characters of a-z, 0-9 and single '.', '_' or '-' between them"
         )

@@ -1,0 +1,192 @@
+"""Strict decoding of what a request carries: header and query text, forms, JSON, content codings.
+
+Every function takes what aiohttp hands over (text it decoded leniently, or raw body bytes) and
+returns clean values or raises a 4xx from `errors`; none imports aiohttp. The limits are here,
+in one place, so the README and the tests can name them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import zlib
+from collections.abc import Collection
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from regauth.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+
+# A token request is a few hundred bytes; an admin call a few KiB. The limit holds for the body
+# as sent and again once its content coding is undone (so a zip bomb stops at the same size).
+MAX_BODY_BYTES = 64 * 1024
+# Our deepest body is an organization token's resources (object > list > object > list): 4.
+MAX_JSON_DEPTH = 16
+# The OAuth2 form has at most eight fields.
+MAX_FORM_FIELDS = 32
+# Our largest integer parameter is an epoch second (11 digits); Python's int() would also take
+# "١٢", " 12 " and "1_2", and spend quadratic time on thousands of digits.
+MAX_INT_DIGITS = 15
+# RFC 6749 Appendix B: the form is UTF-8 (ASCII is a subset); Go and containerd send no charset
+# or "utf-8".
+FORM_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+# Codings undone here (RFC 9110 §8.4.1); zlib is in the standard library, br and zstd are not.
+# "x-gzip" is gzip's old name, which RFC 9110 §8.4.1.3 says to accept.
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+ACCEPT_ENCODING = "gzip, deflate"
+
+_SHOWN_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+_TRUE, _FALSE = frozenset({"1", "t", "true"}), frozenset({"0", "f", "false"})
+
+
+def header_text(name: str, value: str | None, *, ascii_only: bool = True) -> str | None:
+    """A header's value as clean text.
+
+    aiohttp decodes header bytes as UTF-8 with `surrogateescape`, so invalid UTF-8 arrives as
+    lone surrogates that SQLite, orjson and argon2 refuse later (a 500, or a batch write that
+    fails every second). `str.isascii()` is O(1) in CPython: the common case costs nothing.
+    """
+    if value is None or value.isascii():
+        return value
+    if ascii_only:
+        raise BadRequest(f"header {name} must be ASCII")
+    if not _is_utf8(value):
+        raise BadRequest(f"header {name} is not valid UTF-8")
+    return value
+
+
+def query_text(name: str, value: str) -> str:
+    """A query value as clean text. yarl turns percent-escapes that are not UTF-8 into U+FFFD."""
+    if not value.isascii() and "\ufffd" in value:
+        raise BadRequest(f"query parameter {name!r} is not valid UTF-8")
+    return value
+
+
+def parse_int(name: str, raw: str, *, low: int, high: int) -> int:
+    # ASCII digits only: no sign, spaces, underscores or other scripts' digits.
+    if not (0 < len(raw) <= MAX_INT_DIGITS and raw.isascii() and raw.isdigit()):
+        raise BadRequest(f"query parameter {name!r} must be an integer")
+    value = int(raw)
+    if not low <= value <= high:
+        raise BadRequest(f"query parameter {name!r} must be between {low} and {high}")
+    return value
+
+
+def parse_bool(name: str, raw: str) -> bool:
+    """What Go's strconv.ParseBool takes (distribution's own token server reads it so), any case."""
+    lowered = raw.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise BadRequest(f"query parameter {name!r} must be true or false")
+
+
+def parse_choice(name: str, raw: str, choices: Collection[str]) -> str:
+    if raw not in choices:
+        raise BadRequest(f"{name} must be one of: {', '.join(sorted(choices))}")
+    return raw
+
+
+def decode_content(body: bytes, coding: str | None, *, limit: int = MAX_BODY_BYTES) -> bytes:
+    """Undo the request's Content-Encoding, with the same size limit as the body itself."""
+    codings = [c.strip().lower() for c in (coding or "").split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if not codings:
+        return body
+    if len(codings) > 1 or codings[0] not in _WBITS:
+        raise UnsupportedMediaType(
+            f"unsupported Content-Encoding: use {ACCEPT_ENCODING} or none",
+            accept_encoding=ACCEPT_ENCODING,
+        )
+    name = codings[0]
+    wbits = _WBITS[name]
+    if name == "deflate" and body and body[0] & 0x0F != 8:
+        # Raw deflate without the zlib header: what some clients send, and aiohttp accepted.
+        wbits = -zlib.MAX_WBITS
+    decompressor = zlib.decompressobj(wbits)
+    try:
+        data = decompressor.decompress(body, limit + 1)
+    except zlib.error:
+        raise BadRequest(f"request body is not valid {name}") from None
+    if len(data) > limit:
+        raise PayloadTooLarge("request body too large once decompressed")
+    if not decompressor.eof or decompressor.unused_data:
+        raise BadRequest(f"request body is not valid {name}: truncated or followed by other data")
+    return data
+
+
+def check_form_charset(charset: str | None) -> None:
+    if charset is not None and charset.lower() not in FORM_CHARSETS:
+        raise BadRequest("the form's charset must be UTF-8")
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    """An application/x-www-form-urlencoded body, strictly UTF-8, each field at most once."""
+    try:
+        text = body.decode("utf-8").rstrip()
+        # errors="strict": "%ff" and "%fe" must not both become U+FFFD (two passwords, one value).
+        pairs = parse_qsl(
+            text,
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=MAX_FORM_FIELDS,
+        )
+    except UnicodeDecodeError:
+        raise BadRequest("the form is not valid UTF-8") from None
+    except ValueError:  # parse_qsl's "Max number of fields exceeded"
+        raise BadRequest(f"the form has more than {MAX_FORM_FIELDS} fields") from None
+    form: dict[str, str] = {}
+    for key, value in pairs:
+        if key in form:
+            # RFC 6749 §3.1: parameters must not be repeated; §5.2 makes it invalid_request.
+            raise BadRequest(f"form field {_shown(key)} is repeated")
+        form[key] = value
+    return form
+
+
+def parse_json(body: bytes) -> dict[str, Any]:
+    """A JSON object per RFC 8259: UTF-8, no NaN, no lone surrogates, at most MAX_JSON_DEPTH deep.
+
+    orjson is strict where the stdlib is not (it takes NaN, "\\udc80" and, from bytes, UTF-16)
+    and never recurses on the C stack past its own limit of 1024 (the stdlib raised
+    RecursionError); integers past 64 bits become floats, which `field(..., int)` refuses.
+    """
+    # RFC 8259 §8.1: a parser MAY ignore a byte order mark (orjson refuses one).
+    if body.startswith(codecs.BOM_UTF8):
+        body = body[len(codecs.BOM_UTF8) :]
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise BadRequest("request body is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise BadRequest("request body must be a JSON object")
+    if _deeper_than(value, MAX_JSON_DEPTH):
+        raise BadRequest(f"request body is nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
+def _is_utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(name: str) -> str:
+    """A client's field name in a message only when it is plainly a name (it may hold anything)."""
+    return repr(name) if _SHOWN_NAME.fullmatch(name) else "with an unusual name"
