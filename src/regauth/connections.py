@@ -135,7 +135,8 @@ class Connection(web.RequestHandler):
             # A request's headers are complete, or failed to parse: its body, if any, is due.
             # (A whole request in one read, as /token's always is, costs no clock read.)
             message, body = self._messages[-1]
-            if self._body is not None and isinstance(message, _ErrInfo):
+            reading = self._body
+            if reading is not None and not reading.is_eof() and isinstance(message, _ErrInfo):
                 # The body being read failed to parse (a bad chunk, say). aiohttp queues the
                 # error behind its request and leaves the body waiting for bytes that will
                 # never parse; the error would be answered after the body timeout.
@@ -143,6 +144,7 @@ class Connection(web.RequestHandler):
                 self._fail_body(BadRequest("malformed HTTP request"))
             elif body.is_eof():
                 self._phase = _OTHER
+                self._body = None
             else:
                 self._body = body
                 self._expect(_BODY, self._limits.body_timeout)
