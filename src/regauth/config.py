@@ -27,6 +27,18 @@ class ServerConfig:
     # Worker processes; 0 means one per CPU core.
     workers: int = 0
     access_log: bool = True
+    # A request's line and headers must arrive within this many seconds of its first byte (of
+    # the connection, for its first request); its body within body_timeout_seconds after them.
+    # A client that sends part of a request and then nothing is closed, not held.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    # An idle kept-alive connection is closed after this long; longer than the idle timeout of
+    # the pools in front of regauth (nginx and cloud load balancers: 60 s), so that a proxy never
+    # sends a request on a connection regauth is closing.
+    keepalive_timeout_seconds: float = 75.0
+    # Connections one worker holds at once (lowered to fit the open-files limit). At the cap the
+    # oldest connection waiting on its client is closed to make room; if none is, the new one.
+    max_connections: int = 1000
 
 
 @dataclass(frozen=True)
@@ -251,6 +263,16 @@ def _validate(config: Config) -> None:
             ) from None
     if config.server.workers < 0:
         raise ConfigError("server.workers: must be 0 (one per core) or more")
+    # Upper bounds catch milliseconds written where seconds are meant.
+    for name, most in (
+        ("header_timeout_seconds", 3600),
+        ("body_timeout_seconds", 3600),
+        ("keepalive_timeout_seconds", 86400),
+    ):
+        if not 0 < getattr(config.server, name) <= most:
+            raise ConfigError(f"server.{name}: must be more than 0 and at most {most}")
+    if config.server.max_connections < 1:
+        raise ConfigError("server.max_connections: must be at least 1")
     if not config.token.service or not all(config.token.service):
         raise ConfigError("token.service: at least one non-empty audience is required")
     if not config.token.issuer:

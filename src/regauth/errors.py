@@ -100,6 +100,13 @@ class UnsupportedMediaType(RegauthError):
         return {"Accept-Encoding": self.accept_encoding}
 
 
+class HeadersTooLarge(BadRequest):
+    """A request line or header field over the parser's limit, or too many header fields."""
+
+    status = 431
+    default_message = "request header fields too large"
+
+
 class Unauthorized(RegauthError):
     status = 401
     code = "UNAUTHORIZED"

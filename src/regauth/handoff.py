@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -27,9 +28,10 @@ log = logging.getLogger("regauth.server")
 # Descriptors received per read of a worker's channel, at most.
 _FDS_PER_READ = 64
 _ACCEPT_BACKOFF_SECONDS = 0.1
+BACKLOG = 128  # as aiohttp's
 
 
-def listen(host: str, port: int, *, backlog: int = 128) -> list[socket.socket]:
+def listen(host: str, port: int, *, backlog: int = BACKLOG) -> list[socket.socket]:
     """Non-blocking listening sockets on every address `host` resolves to (as aiohttp binds)."""
     listeners: list[socket.socket] = []
     try:
@@ -118,11 +120,17 @@ class HandoffSite(web.BaseSite):
     more: the worker stops as on SIGTERM, finishing the requests it has.
     """
 
-    __slots__ = ("_arriving", "_channel")
+    __slots__ = ("_arriving", "_channel", "_connections")
 
-    def __init__(self, runner: web.BaseRunner, channel: socket.socket) -> None:
+    def __init__(
+        self,
+        runner: web.BaseRunner,
+        channel: socket.socket,
+        connections: Callable[[], asyncio.Protocol],
+    ) -> None:
         super().__init__(runner)
         self._channel = channel
+        self._connections = connections  # the protocol factory (connections.Connections)
         # Connections being set up: held here, as the loop keeps only weak references.
         self._arriving: set[asyncio.Task[None]] = set()
 
@@ -143,8 +151,6 @@ class HandoffSite(web.BaseSite):
         await super().stop()
 
     def _receive(self, loop: asyncio.AbstractEventLoop) -> None:
-        server = self._runner.server
-        assert server is not None  # set by runner.setup(), before any site starts
         while True:
             try:
                 message, fds, _, _ = socket.recv_fds(self._channel, 1, _FDS_PER_READ)
@@ -157,16 +163,18 @@ class HandoffSite(web.BaseSite):
             for fd in fds:
                 connection = socket.socket(fileno=fd)
                 connection.setblocking(False)
-                task = loop.create_task(_serve(loop, server, connection))
+                task = loop.create_task(_serve(loop, self._connections, connection))
                 self._arriving.add(task)
                 task.add_done_callback(self._arriving.discard)
 
 
 async def _serve(
-    loop: asyncio.AbstractEventLoop, server: web.Server, connection: socket.socket
+    loop: asyncio.AbstractEventLoop,
+    connections: Callable[[], asyncio.Protocol],
+    connection: socket.socket,
 ) -> None:
     try:
-        await loop.connect_accepted_socket(server, connection)
+        await loop.connect_accepted_socket(connections, connection)
     except OSError:  # the client left before we got to it
         with contextlib.suppress(OSError):
             connection.close()

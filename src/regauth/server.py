@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import os
+import resource
 import selectors
 import signal
 import socket
@@ -20,6 +21,7 @@ from aiohttp import web
 from regauth import handoff, logs
 from regauth.app import create_app
 from regauth.config import Config
+from regauth.connections import ConnectionLimits, Connections, connection_cap
 from regauth.runtime import open_runtime
 
 log = logging.getLogger("regauth.server")
@@ -29,6 +31,18 @@ _SHUTDOWN_TIMEOUT_SECONDS = 5.0
 
 def serve(config: Config) -> None:
     logs.configure(config.log.level)
+    # Before forking: the workers inherit it.
+    open_files = raise_open_files_limit()
+    max_connections = connection_cap(config.server.max_connections, open_files)
+    if max_connections < config.server.max_connections:
+        logs.event(
+            log,
+            logging.WARNING,
+            "max_connections_lowered",
+            configured=config.server.max_connections,
+            max_connections=max_connections,
+            open_files=open_files,
+        )
     # Create keys and migrate the schema once, before any worker exists.
     runtime = open_runtime(config)
     logs.event(
@@ -37,6 +51,8 @@ def serve(config: Config) -> None:
         "starting",
         listen=config.server.listen,
         workers=config.worker_count,
+        open_files=open_files,
+        max_connections=max_connections,  # per worker
         algorithm=runtime.keyring.active.algorithm,
         kid=runtime.keyring.active.kid,
         realm=config.realm,
@@ -54,36 +70,85 @@ def run_worker(config: Config, *, channel: socket.socket | None = None) -> None:
     """Serve until SIGTERM/SIGINT: on the configured address, or, under a supervisor, the
     connections it hands over on `channel` (handoff.py)."""
     _install_uvloop()
+    limits = ConnectionLimits.for_worker(config.server, open_files=raise_open_files_limit())
+    listeners = handoff.listen(config.listen_host, config.listen_port) if channel is None else []
     runtime = open_runtime(config)
     try:
         app = create_app(runtime)
         _tune_gc()
-        if channel is None:
-            web.run_app(
-                app,
-                host=config.listen_host,
-                port=config.listen_port,
-                access_log=None,
-                print=None,
-                handle_signals=True,
-                shutdown_timeout=_SHUTDOWN_TIMEOUT_SECONDS,
-            )
-        else:
-            asyncio.run(_serve_handed_over(app, channel))
+        asyncio.run(_serve_app(app, limits, listeners, channel))
     finally:
+        for listener in listeners:
+            listener.close()
         runtime.close()
 
 
-async def _serve_handed_over(app: web.Application, channel: socket.socket) -> None:
-    runner = web.AppRunner(
-        app, access_log=None, handle_signals=True, shutdown_timeout=_SHUTDOWN_TIMEOUT_SECONDS
-    )
+async def _serve_app(
+    app: web.Application,
+    limits: ConnectionLimits,
+    listeners: list[socket.socket],
+    channel: socket.socket | None,
+) -> None:
+    """Until SIGTERM/SIGINT; then no new connections, and the requests in progress finish
+    (up to the shutdown timeout) before the app's cleanup writes what is batched."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT_SECONDS)
     await runner.setup()
     try:
-        await handoff.HandoffSite(runner, channel).start()
-        await asyncio.get_running_loop().create_future()  # until a signal raises GracefulExit
+        assert runner.server is not None  # made by setup()
+        connections = Connections(runner.server, limits)
+        sites: list[web.BaseSite] = [
+            ListenerSite(runner, listener, connections) for listener in listeners
+        ]
+        if channel is not None:
+            sites.append(handoff.HandoffSite(runner, channel, connections))
+        for site in sites:
+            await site.start()
+        await stop.wait()
     finally:
         await runner.cleanup()
+
+
+class ListenerSite(web.BaseSite):
+    """Serve the connections accepted on a listening socket (handoff.listen), as aiohttp's
+    SockSite does, with regauth's connections (connections.py) instead of aiohttp's."""
+
+    __slots__ = ("_connections", "_listener")
+
+    def __init__(
+        self, runner: web.BaseRunner, listener: socket.socket, connections: Connections
+    ) -> None:
+        super().__init__(runner)
+        self._listener = listener
+        self._connections = connections
+
+    @property
+    def name(self) -> str:
+        host, port = self._listener.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    async def start(self) -> None:
+        await super().start()
+        self._server = await asyncio.get_running_loop().create_server(
+            self._connections, sock=self._listener, backlog=handoff.BACKLOG
+        )
+
+
+def raise_open_files_limit() -> int:
+    """The soft RLIMIT_NOFILE raised to the hard one (each connection is a descriptor, and
+    many systems start processes with 1024); returns the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):  # e.g. a hard limit of "unlimited", not settable as such
+            pass
+        else:
+            soft = hard
+    return sys.maxsize if soft == resource.RLIM_INFINITY else soft
 
 
 # Young collections after this many new container objects instead of 700: a /token request
@@ -192,7 +257,7 @@ class _Supervisor:
             self._close()  # the listeners and the other workers' channels are not its own
             run_worker(self._config, channel=channel)
         except SystemExit:
-            pass  # aiohttp's GracefulExit on SIGTERM/SIGINT: a normal stop
+            pass  # a deliberate stop (SIGTERM/SIGINT end run_worker normally)
         except BaseException:
             log.exception("worker_failed")
             code = 1

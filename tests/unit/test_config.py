@@ -69,6 +69,13 @@ def test_toml_values_and_env_overrides(tmp_path: Path) -> None:
         ("", {"REGAUTH_KEYS_X5C": "maybe"}, "keys.x5c: expected true or false"),
         ("[token]\nservice = []\n", {}, "token.service"),
         ("[server\n", {}, "is not valid TOML"),
+        ("[server]\nheader_timeout_seconds = 0\n", {}, "server.header_timeout_seconds: must be"),
+        ("", {"REGAUTH_SERVER_BODY_TIMEOUT_SECONDS": "-1"}, "server.body_timeout_seconds"),
+        # milliseconds where seconds are meant
+        ("[server]\nbody_timeout_seconds = 30000\n", {}, "at most 3600"),
+        ("[server]\nkeepalive_timeout_seconds = 75000000\n", {}, "at most 86400"),
+        ("[server]\nmax_connections = 0\n", {}, "server.max_connections: must be at least 1"),
+        ("[server]\nmax_connections = 1.5\n", {}, "server.max_connections: expected an integer"),
     ],
 )
 def test_bad_config_stops_with_a_message_naming_the_key(
