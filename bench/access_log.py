@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from regauth.domain.tokens import AccessToken, TokenKind
 from regauth.logs import _access_lines
-from regauth.tokens import AccessToken, TokenKind
 
 _PAT = str(AccessToken.generate(TokenKind.PERSONAL))
 _JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImV4cCI6MTcwMDAwMDAwMH0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"

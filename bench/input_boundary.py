@@ -17,10 +17,10 @@ import timeit
 from aiohttp import hdrs, web
 from aiohttp.test_utils import make_mocked_request
 
-from regauth.appkeys import TRUSTED_PROXIES
-from regauth.credentials import parse_authorization
-from regauth.forwarding import client_ip
-from regauth.handlers.common import authorization, client, query_all, query_bool, query_text
+from regauth.domain.credentials import parse_authorization
+from regauth.http.appkeys import TRUSTED_PROXIES
+from regauth.http.forwarding import client_ip
+from regauth.http.handlers.common import authorization, client, query_all, query_bool, query_text
 
 QUERY = "service=registry&scope=repository:alice/app:pull,push&account=alice&offline_token=true&client_id=docker"
 HEADERS = {

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from regauth.redaction import scrub, scrub_message, scrub_value
+from regauth.domain.redaction import scrub, scrub_message, scrub_value
 
 # aiohttp's own access log is replaced by ours (it would log the query string verbatim).
 REPLACED_LOGGERS = ("aiohttp.access",)

@@ -1,15 +1,15 @@
-"""Wiring: the store, keys and services one process needs, built once from the config."""
+"""The one composition root: the store, keys and services a process needs, built once from the
+config; the HTTP app and the CLI are adapters over what it builds."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from regauth.clock import Clock, system_clock
 from regauth.config import Config
-from regauth.keys import KeyRing, load_or_create_keyring
-from regauth.passwords import PasswordChecker
+from regauth.domain.clock import Clock, system_clock
 from regauth.services.access_tokens import AccessTokenService
 from regauth.services.admin_keys import AdminKeyService
 from regauth.services.audit import AuditLog
@@ -18,13 +18,20 @@ from regauth.services.explain import ExplainService
 from regauth.services.guard import SignInGuard
 from regauth.services.org_tokens import OrgTokenService
 from regauth.services.organizations import OrganizationService
+from regauth.services.passwords import PasswordChecker
 from regauth.services.repositories import RepositoryService
 from regauth.services.revocation import RevocationService
 from regauth.services.sessions import SessionService
+from regauth.services.throttle import Throttle
+from regauth.services.token_issuer import TokenIssuer
 from regauth.services.two_factor import TwoFactorService
+from regauth.services.usage import UsageRecorder
 from regauth.services.users import UserService
+from regauth.signing.batching import BatchSigner
+from regauth.signing.jwt import TokenSigner
+from regauth.signing.keys import KeyRing, load_or_create_keyring
 from regauth.store import Store, open_store
-from regauth.throttle import SharedTable
+from regauth.store.failures import SharedTable
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,14 @@ class Runtime:
     revocation: RevocationService
     organizations: OrganizationService
     org_tokens: OrgTokenService
+    usage: UsageRecorder
+    token_issuer: TokenIssuer
+    revocation_limit: Throttle
+
+    def flushers(self) -> list[Callable[[], int]]:
+        """What a serving process writes in batches (last use, failed sign-ins), at most
+        `usage_flush_seconds` late and once more at shutdown."""
+        return [self.usage.flush, self.audit.flush]
 
     def close(self) -> None:
         self.passwords.close()
@@ -89,6 +104,15 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
     )
     admin_keys = AdminKeyService(store, audit, hmac_key=key, clock=clock)
     two_factor = TwoFactorService(store, audit, hmac_key=key, clock=clock)
+    tokens = AccessTokenService(
+        store,
+        audit,
+        hmac_key=key,
+        clock=clock,
+        limits=config.limits,
+        max_lifetime_days=config.auth.max_token_lifetime_days,
+    )
+    usage = UsageRecorder(store)
     return Runtime(
         config=config,
         clock=clock,
@@ -98,14 +122,7 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
         passwords=passwords,
         authenticator=authenticator,
         users=UserService(store, audit, clock=clock),
-        tokens=AccessTokenService(
-            store,
-            audit,
-            hmac_key=key,
-            clock=clock,
-            limits=config.limits,
-            max_lifetime_days=config.auth.max_token_lifetime_days,
-        ),
+        tokens=tokens,
         repositories=RepositoryService(store, audit, clock=clock),
         admin_keys=admin_keys,
         two_factor=two_factor,
@@ -124,5 +141,18 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
         organizations=OrganizationService(store, audit, clock=clock),
         org_tokens=OrgTokenService(
             store, audit, hmac_key=key, clock=clock, per_org=config.limits.org_tokens_per_org
+        ),
+        usage=usage,
+        token_issuer=TokenIssuer(
+            store=store,
+            authenticator=authenticator,
+            signer=BatchSigner(TokenSigner(keyring.active, include_x5c=config.keys.x5c)),
+            usage=usage,
+            tokens=tokens,
+            config=config.token,
+            clock=clock,
+        ),
+        revocation_limit=Throttle(
+            clock=clock, free_failures=config.limits.revocations_per_minute, max_lockout=60
         ),
     )

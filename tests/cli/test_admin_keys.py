@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from regauth.cli import EXIT_ERROR, EXIT_USAGE
+from regauth.domain.tokens import TokenKind, parse_token
 from regauth.errors import Unauthorized
 from regauth.runtime import Runtime
-from regauth.tokens import TokenKind, parse_token
 from tests.cli.conftest import Cli
 
 

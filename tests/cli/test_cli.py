@@ -8,7 +8,7 @@ import pytest
 from cryptography import x509
 
 from regauth.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE
-from regauth.tokens import parse_token
+from regauth.domain.tokens import parse_token
 from tests.cli.conftest import Cli
 
 

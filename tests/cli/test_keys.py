@@ -7,7 +7,7 @@ from pathlib import Path
 from cryptography import x509
 
 from regauth.cli import EXIT_USAGE
-from regauth.timefmt import rfc3339
+from regauth.domain.timefmt import rfc3339
 from tests.cli.conftest import Cli
 
 LIBTRUST_KID = r"^[A-Z2-7]{4}(:[A-Z2-7]{4}){11}$"

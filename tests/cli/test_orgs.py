@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from regauth.cli import EXIT_ERROR, EXIT_USAGE
-from regauth.credentials import Credentials
+from regauth.domain.credentials import Credentials
+from regauth.domain.tokens import parse_token
 from regauth.errors import Unauthorized
 from regauth.runtime import Runtime
-from regauth.tokens import parse_token
 from tests.cli.conftest import Cli
 
 DAY = 86400

@@ -7,9 +7,9 @@ import uuid
 import pytest
 
 from regauth.cli import EXIT_ERROR, EXIT_USAGE
-from regauth.models import AccessLevel, TokenUse
+from regauth.domain.models import AccessLevel, TokenUse
 from regauth.runtime import Runtime
-from regauth.usage import UsageRecorder
+from regauth.services.usage import UsageRecorder
 from tests.cli.conftest import Cli
 
 DAY = 86400

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyotp
 import pytest
 
-from regauth.credentials import Credentials
+from regauth.domain.credentials import Credentials
 from regauth.errors import SecondFactorRequired
 from regauth.runtime import Runtime
 from tests.cli.conftest import Cli

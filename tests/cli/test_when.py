@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from regauth.cli.when import When, parse_when
-from regauth.timefmt import rfc3339
+from regauth.domain.timefmt import rfc3339
 
 NOW = 1_800_000_000  # 2027-01-15T08:00:00Z
 DAY = 86400

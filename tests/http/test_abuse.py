@@ -9,11 +9,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from regauth.app import create_app
-from regauth.appkeys import USAGE
 from regauth.config import Config
+from regauth.domain.models import CLI_ACTOR, AccessLevel, AuditQuery
 from regauth.errors import Conflict
-from regauth.models import CLI_ACTOR, AccessLevel, AuditQuery
+from regauth.http.app import create_app
+from regauth.http.appkeys import RUNTIME
 from regauth.runtime import Runtime, open_runtime
 from tests.support.builders import add_token, add_user, basic, make_config, sign_in
 from tests.support.clock import FakeClock
@@ -64,7 +64,7 @@ async def test_brute_force_ends_in_429_and_others_are_unaffected(
     # alice herself, from her own address, is not locked out by the attacker
     mine = await client.get("/token", headers=from_ip("192.0.2.1", "alice", "alice-password"))
     assert mine.status == 200
-    client.app[USAGE].flush()
+    client.app[RUNTIME].usage.flush()
     runtime.audit.flush()
     failures = runtime.audit.list(AuditQuery(action="auth.failed"))
     assert sum(e.count for e in failures) == 2001

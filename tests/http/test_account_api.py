@@ -8,9 +8,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from regauth.app import create_app
-from regauth.appkeys import USAGE
-from regauth.models import AccessLevel
+from regauth.domain.models import AccessLevel
+from regauth.http.app import create_app
+from regauth.http.appkeys import RUNTIME
 from regauth.runtime import Runtime
 from tests.support.builders import add_token, add_user, basic
 from tests.support.clock import FakeClock
@@ -219,9 +219,9 @@ async def test_login_failures_are_401_with_detail_and_audited(
     assert (await response.json())["detail"] == "incorrect username or password"
     response = await client.post("/v2/auth/token", json={"identifier": "alice", "secret": "nope"})
     assert response.status == 401
-    client.app[USAGE].flush()
+    client.app[RUNTIME].usage.flush()
     runtime.audit.flush()
-    from regauth.models import AuditQuery
+    from regauth.domain.models import AuditQuery
 
     failures = runtime.audit.list(AuditQuery(action="auth.failed"))
     assert len(failures) == 1 and failures[0].count == 2  # one row, counted
@@ -243,7 +243,7 @@ async def test_changes_are_audited_with_who_and_where(client: Client, runtime: R
     _, body = await create(client, auth)
     await client.patch(f"/v2/access-tokens/{body['uuid']}", json={"is_active": False}, headers=auth)
     await client.delete(f"/v2/access-tokens/{body['uuid']}", headers=auth)
-    from regauth.models import AuditQuery
+    from regauth.domain.models import AuditQuery
 
     events = runtime.audit.list(AuditQuery(actor="alice"))
     assert [e.action for e in events] == ["token.delete", "token.deactivate", "token.create"]

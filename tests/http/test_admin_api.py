@@ -8,9 +8,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from regauth.app import create_app
-from regauth.appkeys import USAGE
-from regauth.models import CLI_ACTOR, AccessLevel
+from regauth.domain.models import CLI_ACTOR, AccessLevel
+from regauth.http.app import create_app
+from regauth.http.appkeys import RUNTIME
 from regauth.runtime import Runtime
 from tests.support.builders import add_token, add_user, basic, sign_in
 from tests.support.clock import FakeClock
@@ -113,7 +113,7 @@ async def test_token_listing_filters_and_changes(
         assert response.status == 200, await response.text()
         return {t["id"] for t in (await response.json())["tokens"]}
 
-    client.app[USAGE].flush()
+    client.app[RUNTIME].usage.flush()
     assert await ids("") == {old[4:14], live[4:14]}
     assert await ids("user=alice") == {old[4:14]}
     assert await ids("state=expired") == {old[4:14]}

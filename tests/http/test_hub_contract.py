@@ -19,8 +19,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from yarl import URL
 
-from regauth.app import create_app
-from regauth.models import CLI_ACTOR, AccessLevel, OrgRole
+from regauth.domain.models import CLI_ACTOR, AccessLevel, OrgRole
+from regauth.http.app import create_app
 from regauth.runtime import Runtime
 from tests.http import hub_schemas as hub
 from tests.support.builders import add_token, add_user, basic, sign_in

@@ -16,7 +16,7 @@ from aiohttp.http_exceptions import ContentLengthError, TransferEncodingError
 from aiohttp.streams import StreamReader
 from aiohttp.test_utils import make_mocked_request
 
-import regauth.handlers
+import regauth.http.handlers
 from regauth.errors import (
     BadRequest,
     ClientDisconnected,
@@ -24,8 +24,8 @@ from regauth.errors import (
     RequestTimeout,
     UnsupportedMediaType,
 )
-from regauth.handlers.common import read_body
-from regauth.middleware import make_middleware
+from regauth.http.handlers.common import read_body
+from regauth.http.middleware import make_middleware
 
 
 def request_with(body: bytes | BaseException, headers: dict[str, str] | None = None) -> web.Request:
@@ -139,7 +139,7 @@ def input_reads(source: str) -> list[str]:
 
 
 def test_handlers_read_input_only_through_the_boundary() -> None:
-    folder = Path(regauth.handlers.__file__).parent
+    folder = Path(regauth.http.handlers.__file__).parent
     found = {
         path.name: reads
         for path in sorted(folder.glob("*.py"))

@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from regauth.appkeys import USAGE
 from regauth.config import Config
+from regauth.http.appkeys import RUNTIME
 from regauth.runtime import Runtime
 from tests.support import raw_http
 from tests.support.input_app import InputApp, input_app, input_config
@@ -239,7 +239,7 @@ async def _holds(fx: InputApp, data: bytes, caplog: pytest.LogCaptureFixture) ->
 
 def _writes_succeed(fx: InputApp) -> None:
     # A value that only fails when the batch is written (once a second) shows up here.
-    fx.client.app[USAGE].flush()
+    fx.client.app[RUNTIME].usage.flush()
     fx.runtime.audit.flush()
 
 

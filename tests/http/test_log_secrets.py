@@ -17,12 +17,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from regauth.app import create_app
+from regauth.domain.models import CLI_ACTOR, AuditQuery
+from regauth.domain.tokens import parse_token
+from regauth.domain.usernames import INVALID
+from regauth.http.app import create_app
 from regauth.logs import REPLACED_LOGGERS, JsonFormatter
-from regauth.models import CLI_ACTOR, AuditQuery
 from regauth.runtime import Runtime
-from regauth.tokens import parse_token
-from regauth.usernames import INVALID
 from tests.support.builders import add_token, add_user, basic, sign_in
 
 Client = TestClient[web.Request, web.Application]

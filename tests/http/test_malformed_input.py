@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from regauth.app import create_app
-from regauth.appkeys import USAGE
 from regauth.config import Config
+from regauth.http.app import create_app
+from regauth.http.appkeys import RUNTIME
 from regauth.runtime import Runtime
 from tests.support import raw_http
 from tests.support.builders import add_user
@@ -171,7 +171,7 @@ async def test_header_bytes_never_reach_the_batched_writes(fx: InputApp) -> None
         ((b"X-Forwarded-For", "fe80::1%ü".encode()),),
     ]:
         await fx.send(raw_http.build("GET", b"/token", (*headers, (b"Authorization", pat))))
-    assert fx.client.app[USAGE].flush() <= 1  # raised UnicodeEncodeError before
+    assert fx.client.app[RUNTIME].usage.flush() <= 1  # raised UnicodeEncodeError before
     fx.runtime.audit.flush()
     record = fx.runtime.tokens.get(fx.values["id"])
     assert record.last_used_ip == "127.0.0.1"  # the zone is not an address: the peer is kept

@@ -15,11 +15,18 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
 import regauth
-from regauth.app import create_app
-from regauth.handlers.openapi import document
-from regauth.models import CLI_ACTOR, PULL, AccessLevel, OrgRole, OrgTokenRecord, TeamPermission
+from regauth.domain.models import (
+    CLI_ACTOR,
+    PULL,
+    AccessLevel,
+    OrgRole,
+    OrgTokenRecord,
+    TeamPermission,
+)
+from regauth.domain.tokens import parse_token
+from regauth.http.app import create_app
+from regauth.http.handlers.openapi import document
 from regauth.runtime import Runtime
-from regauth.tokens import parse_token
 from tests.support.builders import add_token, add_user, basic, sign_in
 from tests.support.clock import FakeClock
 

@@ -9,9 +9,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from regauth.app import create_app
+from regauth.domain.models import CLI_ACTOR, AccessLevel, Visibility
 from regauth.errors import Conflict
-from regauth.models import CLI_ACTOR, AccessLevel, Visibility
+from regauth.http.app import create_app
 from regauth.runtime import Runtime
 from tests.support.builders import add_token, add_user, basic, sign_in
 

@@ -8,8 +8,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from regauth.app import create_app
-from regauth.models import CLI_ACTOR, AccessLevel
+from regauth.domain.models import CLI_ACTOR, AccessLevel
+from regauth.http.app import create_app
 from regauth.runtime import Runtime
 from tests.support.builders import add_token, add_user, basic
 from tests.support.clock import FakeClock

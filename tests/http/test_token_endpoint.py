@@ -11,9 +11,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from regauth.app import create_app
-from regauth.appkeys import USAGE
-from regauth.models import CLI_ACTOR, AccessLevel, Visibility
+from regauth.domain.models import CLI_ACTOR, AccessLevel, Visibility
+from regauth.http.app import create_app
+from regauth.http.appkeys import RUNTIME
 from regauth.runtime import Runtime
 from tests.support.builders import add_token, add_user, basic
 from tests.support.clock import FakeClock
@@ -296,7 +296,7 @@ async def test_use_is_recorded_in_a_batch(
         {**basic("alice", pat), "User-Agent": "docker/28.2.2", "X-Forwarded-For": "9.9.9.9"},
     )
     assert runtime.tokens.get(token_id).last_used_at is None  # not written per request
-    assert client.app[USAGE].flush() == 1
+    assert client.app[RUNTIME].usage.flush() == 1
     record = runtime.tokens.get(token_id)
     assert record.last_used_at == int(clock.now)
     assert record.last_used_ip == "127.0.0.1"  # X-Forwarded-For from an untrusted peer is ignored

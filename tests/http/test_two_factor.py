@@ -9,8 +9,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from regauth.app import create_app
-from regauth.models import CLI_ACTOR
+from regauth.domain.models import CLI_ACTOR
+from regauth.http.app import create_app
 from regauth.runtime import Runtime
 from tests.support.builders import add_token, add_user, basic, sign_in
 from tests.support.clock import FakeClock

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import pytest
 from aiohttp import web
 
-from regauth import connections as connections_module
-from regauth import handoff
-from regauth.connections import ConnectionLimits, Connections
-from regauth.server import ListenerSite
+from regauth.http import connections as connections_module
+from regauth.http.connections import ConnectionLimits, Connections
+from regauth.server import handoff
+from regauth.server.worker import ListenerSite
 
 CAP = 3
 

@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 
 from regauth.config import load_config
-from regauth.models import CLI_ACTOR
+from regauth.domain.models import CLI_ACTOR
 from regauth.runtime import open_runtime
 from tests.server.test_workers import _serve, _wait_healthy
 

@@ -18,7 +18,7 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
-from regauth import server
+from regauth.server import worker as server
 
 
 def free_port() -> int:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from regauth.domain.models import CLI_ACTOR, AccessLevel
 from regauth.errors import BadRequest, Conflict
-from regauth.models import CLI_ACTOR, AccessLevel
 from regauth.runtime import open_runtime
 from tests.support.builders import make_config
 from tests.support.clock import FakeClock

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from regauth.models import Actor, AuditQuery
+from regauth.domain.models import Actor, AuditQuery
+from regauth.domain.tokens import AccessToken, TokenKind
+from regauth.domain.usernames import INVALID
 from regauth.runtime import Runtime
-from regauth.tokens import AccessToken, TokenKind
-from regauth.usernames import INVALID
 
 PAT = str(AccessToken(TokenKind.PERSONAL, "AbC123xYz0", "s3cretS3cretS3cretS3cretS3cret12"))
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from regauth.credentials import Credentials
+from regauth.domain.credentials import Credentials
+from regauth.domain.models import CLI_ACTOR, AccessLevel
+from regauth.domain.tokens import AccessToken, parse_token
 from regauth.errors import Unauthorized
-from regauth.models import CLI_ACTOR, AccessLevel
 from regauth.runtime import Runtime, open_runtime
-from regauth.store import sqlite_base
 from regauth.store.changes import ChangeSignal
-from regauth.store.sqlite import SQLiteStore
-from regauth.tokens import AccessToken, parse_token
+from regauth.store.sqlite import base as sqlite_base
+from regauth.store.sqlite.store import SQLiteStore
 from tests.service.test_store import make_token
 from tests.support.builders import make_config
 from tests.support.clock import FakeClock

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from regauth.passwords import PasswordChecker, hash_password
+from regauth.services.passwords import PasswordChecker, hash_password
 from tests.support.clock import FakeClock
 
 
@@ -11,7 +11,7 @@ async def test_successful_checks_are_remembered_until_they_expire(monkeypatch: o
     checker = PasswordChecker(key=b"k" * 32, cache_seconds=60, concurrency=1, clock=clock)
     stored = hash_password("correct horse")
     calls = []
-    import regauth.passwords as mod
+    import regauth.services.passwords as mod
 
     real = mod._verify
 

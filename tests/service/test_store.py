@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from regauth.domain.models import AccessLevel, TokenUse, Visibility
 from regauth.errors import Conflict
-from regauth.models import AccessLevel, TokenUse, Visibility
-from regauth.store.migrations import SCHEMA_VERSION
-from regauth.store.sqlite import SQLiteStore
+from regauth.store.sqlite.migrations import SCHEMA_VERSION
+from regauth.store.sqlite.store import SQLiteStore
 
 
 @pytest.fixture

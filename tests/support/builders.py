@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from regauth.config import Config, load_config
-from regauth.models import CLI_ACTOR, AccessLevel
+from regauth.domain.models import CLI_ACTOR, AccessLevel
 from regauth.runtime import Runtime
 from tests.support.secrets import remember
 

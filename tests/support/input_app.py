@@ -10,11 +10,11 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from regauth.app import create_app
 from regauth.config import Config
-from regauth.models import CLI_ACTOR, AccessLevel
+from regauth.domain.models import CLI_ACTOR, AccessLevel
+from regauth.domain.tokens import parse_token
+from regauth.http.app import create_app
 from regauth.runtime import Runtime
-from regauth.tokens import parse_token
 from tests.support import raw_http
 from tests.support.builders import add_token, add_user, make_config
 

@@ -9,8 +9,8 @@ import re
 import orjson
 import pytest
 
+from regauth.domain.tokens import AccessToken, TokenKind
 from regauth.logs import AccessLog
-from regauth.tokens import AccessToken, TokenKind
 
 
 def _read_all(fd: int) -> list[dict[str, object]]:

@@ -9,9 +9,9 @@ from typing import Any
 import jwt
 import pytest
 
-from regauth.batching import BatchSigner
-from regauth.keys import generate_signing_key
-from regauth.signing import IssuedToken, TokenClaims, TokenSigner, UnsignedToken
+from regauth.signing.batching import BatchSigner
+from regauth.signing.jwt import IssuedToken, TokenClaims, TokenSigner, UnsignedToken
+from regauth.signing.keys import generate_signing_key
 
 KEY = generate_signing_key("ES256", "libtrust", now=datetime.now(UTC))
 NOW = 1_800_000_000.0

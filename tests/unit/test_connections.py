@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from regauth.config import ServerConfig
-from regauth.connections import ConnectionLimits, connection_cap
+from regauth.http.connections import ConnectionLimits, connection_cap
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from regauth.credentials import Credentials, parse_authorization
+from regauth.domain.credentials import Credentials, parse_authorization
 from regauth.errors import BadRequest
 
 

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from regauth import decoding
 from regauth.errors import BadRequest, PayloadTooLarge, RegauthError, UnsupportedMediaType
+from regauth.http import decoding
 
 
 def refused(call: Any, *args: Any, **kwargs: Any) -> RegauthError:

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from regauth.errors import TooManyRequests
-from regauth.fairshare import FairLimiter, source_of
+from regauth.services.fairshare import FairLimiter, source_of
 
 
 async def _hold(limiter: FairLimiter, source: str, log: list[str], gate: asyncio.Event) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from regauth.forwarding import client_ip, parse_networks
+from regauth.http.forwarding import client_ip, parse_networks
 
 TRUSTED = parse_networks(["10.0.0.0/8"])
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from regauth import handoff
+from regauth.server import handoff
 
 
 @pytest.fixture

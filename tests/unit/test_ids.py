@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 
-from regauth import ids
+from regauth.domain import ids
 
 _JTI = re.compile(r"[A-Za-z0-9_-]{22}")
 

@@ -22,7 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from regauth.errors import ConfigError
-from regauth.keys import (
+from regauth.signing.jwt import TokenClaims, TokenSigner
+from regauth.signing.keys import (
     BUNDLE_FILE,
     CERT_FILE,
     HMAC_FILE,
@@ -42,7 +43,6 @@ from regauth.keys import (
     public_jwk,
     rotate_keyring,
 )
-from regauth.signing import TokenClaims, TokenSigner
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 LIBTRUST_KID = re.compile(r"[A-Z2-7]{4}(:[A-Z2-7]{4}){11}")

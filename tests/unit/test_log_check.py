@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from regauth.redaction import scrub_message
-from regauth.tokens import AccessToken, TokenKind
+from regauth.domain.redaction import scrub_message
+from regauth.domain.tokens import AccessToken, TokenKind
 from tests.support import log_check
 from tests.support.secrets import find_leaks
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from regauth import logs
-from regauth.credentials import Credentials
-from regauth.tokens import AccessToken, TokenKind
+from regauth.domain.credentials import Credentials
+from regauth.domain.tokens import AccessToken, TokenKind
 
 TOKEN = AccessToken(TokenKind.PERSONAL, "AbC123xYz0", "s3cretS3cretS3cretS3cretS3cret12")
 PAT = str(TOKEN)

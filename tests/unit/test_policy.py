@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from regauth.models import ANONYMOUS, AccessLevel, Principal
-from regauth.policy import decide, repositories_needing_visibility
-from regauth.scopes import Scope
+from regauth.domain.models import ANONYMOUS, AccessLevel, Principal
+from regauth.domain.policy import decide, repositories_needing_visibility
+from regauth.domain.scopes import Scope
 
 ALICE = Principal("alice")
 ADMIN = Principal("root", is_admin=True)

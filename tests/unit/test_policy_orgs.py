@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from regauth.models import (
+from regauth.domain.models import (
     ANONYMOUS,
     AccessLevel,
     OrgMembership,
@@ -15,8 +15,8 @@ from regauth.models import (
     TeamPermission,
     TeamRule,
 )
-from regauth.policy import decide, namespaces_needing_membership, pattern_matches
-from regauth.scopes import Scope
+from regauth.domain.policy import decide, namespaces_needing_membership, pattern_matches
+from regauth.domain.scopes import Scope
 
 PUBLIC = frozenset({"acme/site"})
 ALL = ("delete", "pull", "push")

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from regauth.redaction import scrub, scrub_message, scrub_value
-from regauth.tokens import AccessToken, TokenKind
+from regauth.domain.redaction import scrub, scrub_message, scrub_value
+from regauth.domain.tokens import AccessToken, TokenKind
 
 PAT = str(AccessToken(TokenKind.PERSONAL, "AbC123xYz0", "s3cretS3cretS3cretS3cretS3cret12"))
 SESSION = str(AccessToken(TokenKind.SESSION, "SeSsIoN001", "x" * 32))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from regauth.scopes import RejectedScope, Scope, parse_scope, parse_scopes
+from regauth.domain.scopes import RejectedScope, Scope, parse_scope, parse_scopes
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from regauth.keys import Algorithm, PublicKey, SigningKey, generate_signing_key
-from regauth.signing import TokenClaims, TokenSigner
+from regauth.signing.jwt import TokenClaims, TokenSigner
+from regauth.signing.keys import Algorithm, PublicKey, SigningKey, generate_signing_key
 
 NOW = 1_800_000_000.75
 ACCESS = [{"type": "repository", "name": "team/app", "actions": ["pull", "push"]}]

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from regauth import throttle
-from regauth.sharedmem import renew_stamp
-from regauth.throttle import FORGET_AFTER_SECONDS, MemoryTable, SharedTable, Throttle
+from regauth.services.throttle import Throttle
+from regauth.store import failures as throttle
+from regauth.store.failures import FORGET_AFTER_SECONDS, MemoryTable, SharedTable
+from regauth.store.sharedmem import renew_stamp
 
 SECRET = b"k" * 32
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from regauth.domain.timefmt import parse_expiry, rfc3339
 from regauth.errors import BadRequest
-from regauth.timefmt import parse_expiry, rfc3339
 
 NOW = 1_800_000_000  # 2027-01-15T08:00:00Z
 

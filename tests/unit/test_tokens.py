@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from regauth.errors import MalformedToken
-from regauth.tokens import (
+from regauth.domain.tokens import (
     BODY_LENGTH,
     LEAK_PATTERN,
     SCANNER_PATTERN,
@@ -21,6 +20,7 @@ from regauth.tokens import (
     parse_token,
     secret_matches,
 )
+from regauth.errors import MalformedToken
 
 
 def test_generated_token_parses_back_to_itself() -> None:

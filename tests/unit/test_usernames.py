@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from regauth import usernames
-from regauth.tokens import AccessToken, TokenKind
+from regauth.domain import usernames
+from regauth.domain.tokens import AccessToken, TokenKind
 
 PAT = str(AccessToken(TokenKind.PERSONAL, "AbC123xYz0", "s3cretS3cretS3cretS3cretS3cret12"))
 

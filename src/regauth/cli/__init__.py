@@ -20,8 +20,8 @@ from regauth.cli import (
     users,
 )
 from regauth.cli.runner import EXIT_ERROR, EXIT_OK, EXIT_USAGE
-from regauth.clock import Clock, system_clock
 from regauth.config import Config, load_config
+from regauth.domain.clock import Clock, system_clock
 from regauth.errors import ConfigError, RegauthError
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "main"]
@@ -79,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(config: Config, _clock: Clock, _args: argparse.Namespace) -> int:
-    from regauth.server import serve  # imports aiohttp only when serving
+    from regauth.server.supervisor import serve  # imports aiohttp only when serving
 
     serve(config)
     return EXIT_OK

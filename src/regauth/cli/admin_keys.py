@@ -7,9 +7,9 @@ import sys
 
 from regauth.cli.output import print_json, print_table
 from regauth.cli.runner import EXIT_OK, Subcommands, add_json, with_runtime
-from regauth.models import CLI_ACTOR
+from regauth.domain.models import CLI_ACTOR
+from regauth.http.views import admin_key_view
 from regauth.runtime import Runtime
-from regauth.views import admin_key_view
 
 _COLUMNS = [
     "id",

@@ -8,9 +8,9 @@ from regauth.cli.output import print_json, print_table
 from regauth.cli.runner import EXIT_OK, Subcommands, add_json, add_limit, with_runtime
 from regauth.cli.when import HELP as WHEN_HELP
 from regauth.cli.when import parse_when
-from regauth.models import AuditQuery
+from regauth.domain.models import AuditQuery
+from regauth.http.views import audit_view
 from regauth.runtime import Runtime
-from regauth.views import audit_view
 
 _COLUMNS = ["at", "actor", "action", "target", "count", "ip", "details"]
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from regauth.cli.output import print_json, print_table
 from regauth.cli.runner import EXIT_OK, Subcommands, add_json, with_runtime
+from regauth.http.views import explanation_view
 from regauth.runtime import Runtime
 from regauth.services.explain import Explanation
-from regauth.views import explanation_view
 
 _COLUMNS = ["result", "type", "name", "action", "reason"]
 

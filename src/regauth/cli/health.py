@@ -8,8 +8,8 @@ import sys
 import urllib.request
 
 from regauth.cli.runner import EXIT_ERROR, EXIT_OK, Subcommands
-from regauth.clock import Clock
 from regauth.config import Config
+from regauth.domain.clock import Clock
 
 TIMEOUT_SECONDS = 2.0
 

@@ -10,9 +10,12 @@ from typing import Any
 
 from regauth.cli.output import print_fields, print_json
 from regauth.cli.runner import EXIT_OK, Subcommands, add_json
-from regauth.clock import Clock
 from regauth.config import Config
-from regauth.keys import (
+from regauth.domain.clock import Clock
+from regauth.domain.models import CLI_ACTOR
+from regauth.domain.timefmt import rfc3339
+from regauth.runtime import load_keyring, open_runtime
+from regauth.signing.keys import (
     BUNDLE_FILE,
     JWKS_FILE,
     KeyRing,
@@ -23,9 +26,6 @@ from regauth.keys import (
     libtrust_kid,
     rotate_keyring,
 )
-from regauth.models import CLI_ACTOR
-from regauth.runtime import load_keyring, open_runtime
-from regauth.timefmt import rfc3339
 
 
 def register(commands: Subcommands) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from regauth.cli.output import print_fields, print_json, print_table
 from regauth.cli.runner import EXIT_OK, EXIT_USAGE, Subcommands, add_json, with_runtime
-from regauth.models import (
+from regauth.domain.models import (
     CLI_ACTOR,
     PULL,
     PUSH,
@@ -18,10 +18,10 @@ from regauth.models import (
     Team,
     TeamPermission,
 )
+from regauth.domain.timefmt import parse_expiry, rfc3339
+from regauth.domain.tokens import looks_like_token, parse_token
+from regauth.http.views import org_member_view, org_token_view, team_view
 from regauth.runtime import Runtime
-from regauth.timefmt import parse_expiry, rfc3339
-from regauth.tokens import looks_like_token, parse_token
-from regauth.views import org_member_view, org_token_view, team_view
 
 _PATTERN_HELP = "relative to the organization: 'app' (ORG/app), a prefix 'ci/*', or '*'"
 _TOKEN_ID_HELP = "the token's public id or uuid (or the whole token, e.g. one found leaked)"

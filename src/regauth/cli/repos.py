@@ -6,9 +6,9 @@ import argparse
 
 from regauth.cli.output import print_json, print_table
 from regauth.cli.runner import EXIT_OK, Subcommands, add_json, with_runtime
-from regauth.models import CLI_ACTOR, Visibility
+from regauth.domain.models import CLI_ACTOR, Visibility
+from regauth.http.views import repository_view
 from regauth.runtime import Runtime
-from regauth.views import repository_view
 
 
 def register(commands: Subcommands) -> None:

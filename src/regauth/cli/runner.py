@@ -6,8 +6,8 @@ import argparse
 from collections.abc import Callable
 from typing import TypeAlias
 
-from regauth.clock import Clock
 from regauth.config import Config
+from regauth.domain.clock import Clock
 from regauth.runtime import Runtime, open_runtime
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2

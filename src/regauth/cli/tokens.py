@@ -9,11 +9,11 @@ from regauth.cli.output import print_fields, print_json, print_table
 from regauth.cli.runner import EXIT_OK, Subcommands, add_json, add_limit, with_runtime
 from regauth.cli.when import HELP as WHEN_HELP
 from regauth.cli.when import parse_when
-from regauth.models import CLI_ACTOR, AccessLevel, TokenQuery, TokenState, token_state
+from regauth.domain.models import CLI_ACTOR, AccessLevel, TokenQuery, TokenState, token_state
+from regauth.domain.timefmt import parse_expiry, rfc3339
+from regauth.domain.tokens import looks_like_token, parse_token
+from regauth.http.views import token_view
 from regauth.runtime import Runtime
-from regauth.timefmt import parse_expiry, rfc3339
-from regauth.tokens import looks_like_token, parse_token
-from regauth.views import token_view
 
 _ID_HELP = "the token's public id (or the whole token, e.g. one found leaked)"
 _COLUMNS = [

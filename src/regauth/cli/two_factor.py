@@ -6,7 +6,7 @@ import argparse
 
 from regauth.cli.output import print_json
 from regauth.cli.runner import EXIT_OK, Subcommands, add_json, with_runtime
-from regauth.models import CLI_ACTOR
+from regauth.domain.models import CLI_ACTOR
 from regauth.runtime import Runtime
 
 

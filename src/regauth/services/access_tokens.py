@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from regauth.clock import Clock
 from regauth.config import LimitsConfig
-from regauth.errors import BadRequest, Conflict, NotFoundInStore, TooManyRequests
-from regauth.models import (
+from regauth.domain.clock import Clock
+from regauth.domain.models import (
     AccessLevel,
     Actor,
     TokenQuery,
@@ -17,10 +16,11 @@ from regauth.models import (
     User,
     token_state,
 )
+from regauth.domain.timefmt import rfc3339
+from regauth.domain.tokens import AccessToken, TokenKind
+from regauth.errors import BadRequest, Conflict, NotFoundInStore, TooManyRequests
 from regauth.services.audit import AuditLog
 from regauth.store.base import Store
-from regauth.timefmt import rfc3339
-from regauth.tokens import AccessToken, TokenKind
 
 MAX_DESCRIPTION_LENGTH = 100
 

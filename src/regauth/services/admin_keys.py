@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from regauth.clock import Clock
+from regauth.domain.clock import Clock
+from regauth.domain.models import Actor, AdminKey
+from regauth.domain.tokens import AccessToken, TokenKind, parse_token, secret_matches
 from regauth.errors import NotFoundInStore, Unauthorized
-from regauth.models import Actor, AdminKey
 from regauth.services.access_tokens import validate_description
 from regauth.services.audit import AuditLog
 from regauth.store.base import Store
-from regauth.tokens import AccessToken, TokenKind, parse_token, secret_matches
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from regauth import logs, usernames
-from regauth.clock import Clock
-from regauth.models import Actor, AuditEvent, AuditQuery
-from regauth.redaction import scrub
+from regauth import logs
+from regauth.domain import usernames
+from regauth.domain.clock import Clock
+from regauth.domain.models import Actor, AuditEvent, AuditQuery
+from regauth.domain.redaction import scrub
 from regauth.store.base import Store
 
 log = logging.getLogger("regauth.audit")

@@ -5,16 +5,22 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from regauth.clock import Clock
 from regauth.config import AuthConfig
-from regauth.credentials import Credentials
+from regauth.domain.clock import Clock
+from regauth.domain.credentials import Credentials
+from regauth.domain.models import ANONYMOUS, Principal
+from regauth.domain.tokens import (
+    AccessToken,
+    TokenKind,
+    looks_like_token,
+    parse_token,
+    secret_matches,
+)
 from regauth.errors import SecondFactorRequired, TooManyRequests, Unauthorized
-from regauth.models import ANONYMOUS, Principal
-from regauth.passwords import PasswordChecker
 from regauth.services.audit import AuditLog
 from regauth.services.guard import SignInAttempt, SignInGuard
+from regauth.services.passwords import PasswordChecker
 from regauth.store.base import Store
-from regauth.tokens import AccessToken, TokenKind, looks_like_token, parse_token, secret_matches
 
 INCORRECT = "incorrect username or password"
 SESSION_ENDED = "this sign-in session has ended: run docker login again"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from regauth import policy
-from regauth.models import Principal
-from regauth.scopes import Scope
+from regauth.domain import policy
+from regauth.domain.models import Principal
+from regauth.domain.scopes import Scope
 from regauth.store.base import Store
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from regauth import policy
-from regauth.clock import Clock
+from regauth.domain import policy
+from regauth.domain.clock import Clock
+from regauth.domain.models import Principal, TokenState, token_state
+from regauth.domain.scopes import RejectedScope, parse_scopes
 from regauth.errors import NotFoundInStore
-from regauth.models import Principal, TokenState, token_state
-from regauth.scopes import RejectedScope, parse_scopes
 from regauth.services.decisions import decide_with_store
 from regauth.store.base import Store
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from regauth.clock import Clock
 from regauth.config import LimitsConfig
+from regauth.domain.clock import Clock
 from regauth.errors import TooManyRequests
-from regauth.throttle import FailureTable, MemoryTable, Throttle
+from regauth.services.throttle import Throttle
+from regauth.store.failures import FailureTable, MemoryTable
 
 THROTTLED = "too many failed sign-ins: try again later"
 

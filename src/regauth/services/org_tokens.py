@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from regauth.clock import Clock
+from regauth.domain.clock import Clock
+from regauth.domain.models import PULL, PUSH, Actor, Organization, OrgTokenRecord
+from regauth.domain.scopes import is_repository_name
+from regauth.domain.tokens import AccessToken, TokenKind
 from regauth.errors import BadRequest, Conflict, NotFoundInStore
-from regauth.models import PULL, PUSH, Actor, Organization, OrgTokenRecord
-from regauth.scopes import is_repository_name
 from regauth.services.access_tokens import validate_description
 from regauth.services.audit import AuditLog
 from regauth.store.base import Store
-from regauth.tokens import AccessToken, TokenKind
 
 MAX_RESOURCES = 50
 ORG_TOKEN_ACTIONS = frozenset({PULL, PUSH})

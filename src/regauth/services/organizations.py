@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import re
 
-from regauth.clock import Clock
+from regauth.domain.callers import ApiCaller
+from regauth.domain.clock import Clock
+from regauth.domain.models import (
+    Actor,
+    Organization,
+    OrgMember,
+    OrgRole,
+    Team,
+    TeamPermission,
+    User,
+)
+from regauth.domain.scopes import is_repository_name
 from regauth.errors import BadRequest, Conflict, Forbidden, NotFoundInStore
-from regauth.models import Actor, Organization, OrgMember, OrgRole, Team, TeamPermission, User
-from regauth.scopes import is_repository_name
 from regauth.services.audit import AuditLog
-from regauth.services.sessions import ApiCaller
 from regauth.services.users import validate_username
 from regauth.store.base import Store
 

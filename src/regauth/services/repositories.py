@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from regauth.clock import Clock
+from regauth.domain.clock import Clock
+from regauth.domain.models import Actor, Repository, Visibility
+from regauth.domain.scopes import is_repository_name
 from regauth.errors import BadRequest
-from regauth.models import Actor, Repository, Visibility
-from regauth.scopes import is_repository_name
 from regauth.services.audit import AuditLog
 from regauth.store.base import Store
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from regauth.domain.models import Actor
+from regauth.domain.tokens import TokenKind, parse_token, secret_matches
 from regauth.errors import MalformedToken
-from regauth.models import Actor
 from regauth.services.admin_keys import AdminKeyService
 from regauth.services.audit import AuditLog
 from regauth.store.base import Store
-from regauth.tokens import TokenKind, parse_token, secret_matches
 
 MAX_CREDENTIALS = 1000
 REVOCATION_ACTOR = Actor(name="revocation-api", kind="revocation")

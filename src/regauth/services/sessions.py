@@ -4,64 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
 from typing import Any
 
 import jwt
 
-from regauth.clock import Clock
-from regauth.credentials import Credentials
-from regauth.errors import Forbidden, SecondFactorRequired, Unauthorized
-from regauth.models import Actor, User
+from regauth.domain.callers import ADMIN_KEY, PASSWORD, PAT, ApiCaller
+from regauth.domain.clock import Clock
+from regauth.domain.credentials import Credentials
+from regauth.domain.models import Actor
+from regauth.domain.tokens import TokenKind, looks_like_token
+from regauth.errors import SecondFactorRequired, Unauthorized
 from regauth.services.admin_keys import AdminKeyService
 from regauth.services.audit import AuditLog
 from regauth.services.authentication import Authenticator
 from regauth.services.two_factor import TwoFactorService
 from regauth.store.base import Store
-from regauth.tokens import TokenKind, looks_like_token
 
 _ISSUER = "regauth-api"
 _ALGORITHM = "HS256"
-PASSWORD, PAT, ADMIN_KEY = "password", "pat", "admin_key"
 _SECOND_FACTOR = "second_factor"  # a sign-in ticket, never a session
-PAT_CANNOT = (
-    "a session opened with a personal access token cannot {what}; sign in with the password"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class ApiCaller:
-    """Who calls the API and how they proved it; what they may do follows from the method."""
-
-    method: str  # PASSWORD, PAT or ADMIN_KEY
-    actor: Actor
-    user: User | None = None  # None for an admin API key
-    token_id: str | None = None
-
-    @property
-    def is_admin(self) -> bool:
-        # Personal access tokens never act as an admin, whoever owns them.
-        if self.method == ADMIN_KEY:
-            return True
-        return self.method == PASSWORD and self.user is not None and self.user.is_admin
-
-    def account(self) -> User:
-        if self.user is None:
-            raise Forbidden("an admin API key has no account of its own")
-        return self.user
-
-    def require_account_management(self, what: str) -> User:
-        """PATs may read their account's tokens but not change the account (Docker Hub's rule)."""
-        user = self.account()
-        if self.method != PASSWORD:
-            raise Forbidden(PAT_CANNOT.format(what=what))
-        return user
-
-    def require_admin(self) -> None:
-        if self.method == PAT:
-            raise Forbidden(PAT_CANNOT.format(what="use the admin API"))
-        if not self.is_admin:
-            raise Forbidden("administrator rights are required")
 
 
 class SessionService:

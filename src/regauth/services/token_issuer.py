@@ -6,21 +6,22 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from regauth import logs, policy
-from regauth.batching import BatchSigner
-from regauth.clock import Clock
+from regauth import logs
 from regauth.config import TokenConfig
-from regauth.credentials import Credentials
+from regauth.domain import policy
+from regauth.domain.clock import Clock
+from regauth.domain.credentials import Credentials
+from regauth.domain.models import Principal, TokenUse
+from regauth.domain.redaction import scrub
+from regauth.domain.scopes import parse_scopes
 from regauth.errors import BadRequest, Unauthorized
-from regauth.models import Principal, TokenUse
-from regauth.redaction import scrub
-from regauth.scopes import parse_scopes
 from regauth.services.access_tokens import AccessTokenService
 from regauth.services.authentication import PASSWORD, SESSION_TOKEN, Authenticator
 from regauth.services.decisions import decide_with_store
-from regauth.signing import IssuedToken, TokenClaims
+from regauth.services.usage import UsageRecorder
+from regauth.signing.batching import BatchSigner
+from regauth.signing.jwt import IssuedToken, TokenClaims
 from regauth.store.base import Store
-from regauth.usage import UsageRecorder
 
 log = logging.getLogger("regauth.token")
 

@@ -12,9 +12,9 @@ import pyotp
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from regauth.clock import Clock
+from regauth.domain.clock import Clock
+from regauth.domain.models import Actor, User
 from regauth.errors import BadRequest, Conflict, Unauthorized
-from regauth.models import Actor, User
 from regauth.services.audit import AuditLog
 from regauth.store.base import Store
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from regauth import usernames
-from regauth.clock import Clock
+from regauth.domain import usernames
+from regauth.domain.clock import Clock
+from regauth.domain.models import Actor, User
 from regauth.errors import BadRequest, NotFoundInStore
-from regauth.models import Actor, User
-from regauth.passwords import MAX_PASSWORD_LENGTH, hash_password
 from regauth.services.audit import AuditLog
+from regauth.services.passwords import MAX_PASSWORD_LENGTH, hash_password
 from regauth.store.base import Store
 
 MIN_PASSWORD_LENGTH = 8

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from regauth.store.base import Store
-from regauth.store.sqlite import SQLiteStore
+from regauth.store.sqlite.store import SQLiteStore
 
 __all__ = ["SQLiteStore", "Store", "open_store"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from regauth.models import (
+from regauth.domain.models import (
     AccessLevel,
     AdminKey,
     AuditEvent,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import mmap
 from pathlib import Path
 
-from regauth.sharedmem import STAMP_BYTES, Buffer, map_file, read_stamp, renew_stamp
+from regauth.store.sharedmem import STAMP_BYTES, Buffer, map_file, read_stamp, renew_stamp
 
 
 class ChangeSignal:

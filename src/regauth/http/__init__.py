@@ -1,0 +1,1 @@
+"""The HTTP adapter: the aiohttp app, its middleware and connection handling, handlers, OpenAPI."""

@@ -1,0 +1,1 @@
+"""Running the service: the supervisor, its workers and the hand-off of connections between them."""

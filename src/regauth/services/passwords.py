@@ -1,0 +1,136 @@
+"""Account passwords: argon2id hashes, checked off the event loop, successes remembered briefly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hashlib
+import hmac
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import argon2
+
+from regauth.services.fairshare import FairLimiter, source_of
+
+# OWASP's argon2id minimum (19 MiB, 2 passes): memory-hard, yet ~25 ms, so a handful of
+# concurrent checks cannot exhaust memory.
+_HASHER = argon2.PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+MAX_PASSWORD_LENGTH = 1024
+_CACHE_SIZE = 10_000
+# Checks one address may have waiting per worker beyond those running; more are a 429.
+QUEUE_PER_SOURCE = 8
+# A crowding source's checks run at this nice value: when both want a core, Linux gives a
+# normal thread about 28 times the share of one at 15 (CFS weights 1024 and 36).
+_BACKGROUND_NICE = 15
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked when the user does not exist, so timing does not reveal which names do.
+
+    Made on first use, not at import: every CLI call and worker start would pay for it.
+    """
+    return _HASHER.hash("regauth-dummy-password")
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+class PasswordChecker:
+    """Verifies passwords in worker threads, shared fairly between client addresses
+    (fairshare.py), with a short-lived cache of successes.
+
+    The cache key is an HMAC over the username, the password and the stored hash, so it
+    holds no password, and a password change (new stored hash) misses it at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        key: bytes,
+        cache_seconds: int,
+        concurrency: int,
+        clock: Callable[[], float],
+        queue_per_source: int = QUEUE_PER_SOURCE,
+    ) -> None:
+        self._key = key
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        # One address may hold at most half the slots (at least one), so that a flood from
+        # it leaves the rest to everyone else.
+        self._limit = FairLimiter(
+            concurrency,
+            per_source=max(1, concurrency // 2),
+            queue_per_source=queue_per_source,
+        )
+        self._remembered: OrderedDict[bytes, float] = OrderedDict()
+        self._foreground = ThreadPoolExecutor(concurrency, thread_name_prefix="password")
+        self._background = ThreadPoolExecutor(
+            concurrency, thread_name_prefix="password-low", initializer=_lower_priority
+        )
+
+    def close(self) -> None:
+        for pool in (self._foreground, self._background):
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def remembered(self, username: str, password: str, stored_hash: str | None) -> bool:
+        """True when this password was verified for this stored hash a moment ago: no hash."""
+        if stored_hash is None or len(password) > MAX_PASSWORD_LENGTH:
+            return False
+        expiry = self._remembered.get(self._cache_key(username, password, stored_hash))
+        return expiry is not None and expiry > self._clock()
+
+    async def verify(
+        self, username: str, password: str, stored_hash: str | None, *, source: str | None = None
+    ) -> bool:
+        """The memory-hard check (after `remembered` said no), queued fairly by `source`;
+        429 when that source already has a full queue."""
+        if len(password) > MAX_PASSWORD_LENGTH:
+            return False
+        if stored_hash is None:
+            await self._check(_dummy_hash(), password, source)
+            return False
+        if not await self._check(stored_hash, password, source):
+            return False
+        if self._cache_seconds:
+            key = self._cache_key(username, password, stored_hash)
+            self._remember(key, self._clock() + self._cache_seconds)
+        return True
+
+    async def _check(self, stored_hash: str, password: str, source: str | None) -> bool:
+        async with self._limit.slot(source_of(source)) as crowding:
+            # A source with several checks at once (a flood, or many users behind one NAT)
+            # hashes at a lower CPU priority: it gets every core nobody else wants, and the
+            # one sign-in of another address is not slowed down by sharing a core with it.
+            pool = self._background if crowding else self._foreground
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(pool, _verify, stored_hash, password)
+
+    def _cache_key(self, username: str, password: str, stored_hash: str) -> bytes:
+        message = b"\0".join(s.encode() for s in (username, password, stored_hash))
+        return hmac.digest(self._key, message, hashlib.sha256)
+
+    def _remember(self, cache_key: bytes, expiry: float) -> None:
+        self._remembered[cache_key] = expiry
+        self._remembered.move_to_end(cache_key)
+        while len(self._remembered) > _CACHE_SIZE:
+            self._remembered.popitem(last=False)
+
+
+def _lower_priority() -> None:
+    """Runs in each background thread: Linux gives every thread a nice value of its own."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _BACKGROUND_NICE)
+
+
+def _verify(stored_hash: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(stored_hash, password)
+    except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+        return False

@@ -1,0 +1,59 @@
+"""SQLite table of admin API keys (hashes only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from regauth.domain.models import AdminKey
+from regauth.store.sqlite.base import SQLiteBase
+
+_COLUMNS = (
+    "id, description, secret_hash, created_at, created_by, revoked_at, last_used_at, last_used_ip"
+)
+
+
+class AdminKeysTable(SQLiteBase):
+    def create_admin_key(
+        self, key_id: str, *, description: str, secret_hash: bytes, created_by: str, now: int
+    ) -> AdminKey:
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO admin_keys (id, description, secret_hash, created_at, created_by) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (key_id, description, secret_hash, now, created_by),
+            )
+        key = self.get_admin_key(key_id)
+        assert key is not None
+        return key
+
+    def get_admin_key(self, key_id: str) -> AdminKey | None:
+        row = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM admin_keys WHERE id = ?", (key_id,)
+        ).fetchone()
+        return _key(row) if row else None
+
+    def list_admin_keys(self) -> list[AdminKey]:
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM admin_keys ORDER BY created_at DESC, id"
+        ).fetchall()
+        return [_key(r) for r in rows]
+
+    def revoke_admin_key(self, key_id: str, *, now: int) -> bool:
+        with self._transaction() as conn:
+            cur = conn.execute(
+                "UPDATE admin_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (now, key_id),
+            )
+        return cur.rowcount > 0
+
+    def touch_admin_key(self, key_id: str, *, now: int, ip: str | None) -> None:
+        # Admin calls are rare; a write per call is cheap here, unlike on /token.
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE admin_keys SET last_used_at = ?, last_used_ip = ? WHERE id = ?",
+                (now, ip, key_id),
+            )
+
+
+def _key(row: tuple[Any, ...]) -> AdminKey:
+    return AdminKey(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7])

@@ -1,0 +1,85 @@
+"""SQLite audit log: one row per change, failed sign-ins counted into one row per key and hour."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from regauth.domain.models import AuditEvent, AuditQuery
+from regauth.store.sqlite.base import SQLiteBase
+
+_COLUMNS = "id, at, actor, actor_kind, action, target, ip, user_agent, details, count"
+
+
+class AuditTable(SQLiteBase):
+    def append_audit(self, event: AuditEvent) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO audit_events (at, actor, actor_kind, action, target, ip, user_agent, "
+                "details, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                _values(event),
+            )
+
+    def add_aggregated_audit(self, events: Sequence[tuple[str, AuditEvent]]) -> None:
+        """Upsert counted events by key: a flood adds to a count instead of adding rows."""
+        if not events:
+            return
+        with self._transaction() as conn:
+            conn.executemany(
+                "INSERT INTO audit_events (at, actor, actor_kind, action, target, ip, user_agent, "
+                "details, count, aggregate_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(aggregate_key) DO UPDATE SET count = count + excluded.count, "
+                "at = max(at, excluded.at), user_agent = excluded.user_agent",
+                [(*_values(event), key) for key, event in events],
+            )
+
+    def list_audit(self, query: AuditQuery) -> list[AuditEvent]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value, op in (
+            ("actor", query.actor, "="),
+            ("action", query.action, "="),
+            ("at", query.since, ">="),
+            ("at", query.until, "<="),
+        ):
+            if value is not None:
+                clauses.append(f"{column} {op} ?")
+                params.append(value)
+        if query.subject is not None:
+            clauses.append("(actor = ? OR target = ? OR json_extract(details, '$.owner') = ?)")
+            params += [query.subject] * 3
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM audit_events {where} ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
+            (*params, query.limit, query.offset),
+        ).fetchall()
+        return [
+            AuditEvent(
+                id=r[0],
+                at=r[1],
+                actor=r[2],
+                actor_kind=r[3],
+                action=r[4],
+                target=r[5],
+                ip=r[6],
+                user_agent=r[7],
+                details=json.loads(r[8]) if r[8] else None,
+                count=r[9],
+            )
+            for r in rows
+        ]
+
+
+def _values(event: AuditEvent) -> tuple[Any, ...]:
+    return (
+        event.at,
+        event.actor,
+        event.actor_kind,
+        event.action,
+        event.target,
+        event.ip,
+        event.user_agent,
+        json.dumps(event.details, sort_keys=True) if event.details else None,
+        event.count,
+    )

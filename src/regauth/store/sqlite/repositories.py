@@ -1,0 +1,39 @@
+"""SQLite table of repositories with a recorded visibility."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from regauth.domain.models import Repository, Visibility
+from regauth.store.sqlite.base import SQLiteBase
+
+
+class RepositoriesTable(SQLiteBase):
+    def public_repositories(self, names: Iterable[str]) -> frozenset[str]:
+        wanted = list(dict.fromkeys(names))
+        if not wanted:
+            return frozenset()
+        marks = ",".join("?" * len(wanted))
+        rows = self._conn.execute(
+            f"SELECT name FROM repositories WHERE visibility = 'public' AND name IN ({marks})",
+            wanted,
+        ).fetchall()
+        return frozenset(r[0] for r in rows)
+
+    def set_visibility(self, name: str, visibility: Visibility, *, now: int) -> Repository:
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO repositories (name, visibility, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET visibility = excluded.visibility",
+                (name, visibility.value, now),
+            )
+            row = conn.execute(
+                "SELECT name, visibility, created_at FROM repositories WHERE name = ?", (name,)
+            ).fetchone()
+        return Repository(row[0], Visibility(row[1]), row[2])
+
+    def list_repositories(self) -> list[Repository]:
+        return [
+            Repository(r["name"], Visibility(r["visibility"]), r["created_at"])
+            for r in self._db.query("SELECT * FROM repositories ORDER BY name")
+        ]
