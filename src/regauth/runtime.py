@@ -136,7 +136,7 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
             ttl_seconds=config.auth.session_ttl_seconds,
             clock=clock,
         ),
-        explain=ExplainService(store, clock=clock),
+        explain=ExplainService(store, authenticator),
         revocation=RevocationService(store, audit, admin_keys, hmac_key=key),
         organizations=OrganizationService(store, audit, clock=clock),
         org_tokens=OrgTokenService(
