@@ -19,10 +19,10 @@ from regauth.services.guard import SignInGuard
 from regauth.services.org_tokens import OrgTokenService
 from regauth.services.organizations import OrganizationService
 from regauth.services.passwords import PasswordChecker
+from regauth.services.rate_limit import RateLimit
 from regauth.services.repositories import RepositoryService
 from regauth.services.revocation import RevocationService
 from regauth.services.sessions import SessionService
-from regauth.services.throttle import Throttle
 from regauth.services.token_issuer import TokenIssuer
 from regauth.services.two_factor import TwoFactorService
 from regauth.services.usage import UsageRecorder
@@ -57,7 +57,6 @@ class Runtime:
     org_tokens: OrgTokenService
     usage: UsageRecorder
     token_issuer: TokenIssuer
-    revocation_limit: Throttle
 
     def flushers(self) -> list[Callable[[], int]]:
         """What a serving process writes in batches (last use, failed sign-ins), at most
@@ -137,7 +136,20 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
             clock=clock,
         ),
         explain=ExplainService(store, authenticator),
-        revocation=RevocationService(store, audit, admin_keys, hmac_key=key),
+        revocation=RevocationService(
+            store,
+            audit,
+            admin_keys,
+            hmac_key=key,
+            limit=RateLimit(
+                clock=clock,
+                calls=config.limits.revocations_per_minute,
+                window_seconds=60,
+                # A file of its own: in the sign-in throttle's, these calls would wake its
+                # fast path (idle while nobody fails to sign in) and could evict lock-outs.
+                table=SharedTable.beside(config.storage.path, secret=key, name="revocations"),
+            ),
+        ),
         organizations=OrganizationService(store, audit, clock=clock),
         org_tokens=OrgTokenService(
             store, audit, hmac_key=key, clock=clock, per_org=config.limits.org_tokens_per_org
@@ -151,8 +163,5 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
             tokens=tokens,
             config=config.token,
             clock=clock,
-        ),
-        revocation_limit=Throttle(
-            clock=clock, free_failures=config.limits.revocations_per_minute, max_lockout=60
         ),
     )
