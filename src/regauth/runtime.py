@@ -3,6 +3,7 @@ config; the HTTP app and the CLI are adapters over what it builds."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +34,8 @@ from regauth.signing.keys import KeyRing, load_or_create_keyring
 from regauth.store import Store, open_store
 from regauth.store.failures import SharedTable
 
+log = logging.getLogger("regauth.runtime")
+
 
 @dataclass(frozen=True)
 class Runtime:
@@ -59,11 +62,19 @@ class Runtime:
     token_issuer: TokenIssuer
 
     def flushers(self) -> list[Callable[[], int]]:
-        """What a serving process writes in batches (last use, failed sign-ins), at most
-        `usage_flush_seconds` late and once more at shutdown."""
+        """What a serving process writes in batches (last use; failed sign-ins and audit
+        events a failed write left behind), at most `usage_flush_seconds` late and once more
+        at shutdown."""
         return [self.usage.flush, self.audit.flush]
 
     def close(self) -> None:
+        # What a failed write left pending is written now: a CLI command has no periodic
+        # flush, and a server's last one may have failed. Past this it would be lost.
+        for flush in self.flushers():
+            try:
+                flush()
+            except Exception:
+                log.exception("flush_failed_at_close")
         self.passwords.close()
         self.store.close()
 
