@@ -62,9 +62,9 @@ class Runtime:
     token_issuer: TokenIssuer
 
     def flushers(self) -> list[Callable[[], int]]:
-        """What a serving process writes in batches (last use; failed sign-ins and audit
-        events a failed write left behind), at most `usage_flush_seconds` late and once more
-        at shutdown."""
+        """What a serving process writes in batches (last use of tokens and admin keys;
+        failed sign-ins and audit events a failed write left behind), at most
+        `usage_flush_seconds` late and once more at shutdown."""
         return [self.usage.flush, self.audit.flush]
 
     def close(self) -> None:
@@ -112,7 +112,8 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
         audit=audit,
         clock=clock,
     )
-    admin_keys = AdminKeyService(store, audit, hmac_key=key, clock=clock)
+    usage = UsageRecorder(store)
+    admin_keys = AdminKeyService(store, audit, usage, hmac_key=key, clock=clock)
     two_factor = TwoFactorService(store, audit, hmac_key=key, clock=clock)
     tokens = AccessTokenService(
         store,
@@ -122,7 +123,6 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
         limits=config.limits,
         max_lifetime_days=config.auth.max_token_lifetime_days,
     )
-    usage = UsageRecorder(store)
     return Runtime(
         config=config,
         clock=clock,
