@@ -13,7 +13,6 @@ import logging
 import os
 import zlib
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote_from_bytes
 
 import orjson
@@ -25,6 +24,7 @@ from regauth.config import Config
 from regauth.http.appkeys import RUNTIME
 from regauth.runtime import Runtime
 from tests.support import raw_http
+from tests.support.builders import Client
 from tests.support.input_app import InputApp, input_app, input_config
 
 _BASE = settings(
@@ -43,8 +43,8 @@ def config(tmp_path: Path) -> Config:
 
 
 @pytest.fixture
-async def fx(runtime: Runtime, aiohttp_client: Any) -> InputApp:
-    return await input_app(runtime, aiohttp_client)
+async def fx(runtime: Runtime, client: Client) -> InputApp:
+    return await input_app(runtime, client)
 
 
 # -- strategies ---------------------------------------------------------------------------------
