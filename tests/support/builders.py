@@ -12,6 +12,7 @@ import enum
 from pathlib import Path
 from typing import Any, Literal
 
+import pyotp
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -92,6 +93,17 @@ def add_admin_key(runtime: Runtime, description: str = "ops") -> dict[str, str]:
 def add_org(runtime: Runtime, name: str, owner: str) -> Organization:
     """An organization that `owner`, an existing account, owns (what `regauth org create` does)."""
     return runtime.organizations.create(name, runtime.users.get(owner), CLI_ACTOR)
+
+
+def enable_two_factor(runtime: Runtime, user: str) -> tuple[pyotp.TOTP, list[str]]:
+    """Two-factor authentication on for `user`, confirmed with the code of the runtime's clock
+    (so the next code accepted is the next step's): the authenticator app and the recovery
+    codes."""
+    account = runtime.users.get(user)
+    enrollment = runtime.two_factor.enroll(account, CLI_ACTOR)
+    totp = pyotp.TOTP(remember(enrollment.secret))
+    codes = runtime.two_factor.confirm(account, CLI_ACTOR, totp.at(runtime.clock()))
+    return totp, [remember(code) for code in codes]
 
 
 # -- credentials and sessions of the real app ---------------------------------------------------
