@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_aiohttp import AiohttpClient
@@ -12,7 +13,7 @@ from pytest_aiohttp import AiohttpClient
 from regauth.config import Config
 from regauth.http.app import create_app
 from regauth.runtime import Runtime, open_runtime
-from tests.support.builders import Client, make_config
+from tests.support.builders import Client, OpenRuntime, make_config, reconfigured
 from tests.support.clock import FakeClock
 
 # Checks, at the end of the session, that nothing logged holds a credential.
@@ -36,6 +37,22 @@ def runtime(config: Config, clock: FakeClock) -> Iterator[Runtime]:
     rt = open_runtime(config, clock=clock)
     yield rt
     rt.close()
+
+
+@pytest.fixture
+def another_runtime(config: Config, clock: FakeClock) -> Iterator[OpenRuntime]:
+    """Opens more runtimes on the test's data (`config`, the same clock): another worker's, the
+    CLI's, or with `sections` the same data under another config (as `make_config` takes
+    them). Each is closed at the end of the test."""
+    opened: list[Runtime] = []
+
+    def open_another(**sections: dict[str, Any]) -> Runtime:
+        opened.append(open_runtime(reconfigured(config, **sections), clock=clock))
+        return opened[-1]
+
+    yield open_another
+    for rt in opened:
+        rt.close()
 
 
 @pytest.fixture

@@ -12,13 +12,13 @@ from regauth.domain.credentials import Credentials
 from regauth.domain.models import CLI_ACTOR, AuditQuery
 from regauth.domain.tokens import parse_token
 from regauth.errors import Forbidden, TooManyRequests, Unauthorized
-from regauth.runtime import Runtime, open_runtime
+from regauth.runtime import Runtime
 from tests.support.builders import (
+    OpenRuntime,
     add_admin_key,
     add_token,
     add_user,
     enable_two_factor,
-    make_config,
     password_of,
 )
 from tests.support.clock import FakeClock
@@ -99,16 +99,13 @@ async def test_a_changed_session_is_refused(runtime: Runtime) -> None:
 
 
 async def test_a_session_is_good_only_with_the_keys_that_made_it(
-    runtime: Runtime, tmp_path: Path, clock: FakeClock
+    runtime: Runtime, tmp_path: Path, another_runtime: OpenRuntime
 ) -> None:
     session = await sign_in(runtime, "alice")
     # the same database, a keys folder of its own (another installation's, or a replaced one)
-    other = open_runtime(make_config(tmp_path, keys={"dir": str(tmp_path / "other")}), clock=clock)
-    try:
-        with pytest.raises(Unauthorized, match=INVALID_SESSION):
-            other.sessions.authenticate(bearer(session), None, None)
-    finally:
-        other.close()
+    other = another_runtime(keys={"dir": str(tmp_path / "other")})
+    with pytest.raises(Unauthorized, match=INVALID_SESSION):
+        other.sessions.authenticate(bearer(session), None, None)
     assert runtime.sessions.authenticate(bearer(session), None, None).user is not None
 
 
@@ -144,18 +141,13 @@ async def test_wrong_credentials_are_refused_and_audited(runtime: Runtime) -> No
 
 
 async def test_with_password_logins_off_only_a_pat_signs_in(
-    tmp_path: Path, clock: FakeClock
+    another_runtime: OpenRuntime,
 ) -> None:
-    config = make_config(tmp_path, auth={"password_logins": False})
-    runtime = open_runtime(config, clock=clock)
-    try:
-        add_user(runtime, "bob")
-        with pytest.raises(Unauthorized, match="password logins are disabled"):
-            await sign_in(runtime, "bob")
-        session = await sign_in(runtime, "bob", add_token(runtime, "bob"))
-        assert runtime.sessions.authenticate(bearer(session), None, None).method == PAT
-    finally:
-        runtime.close()
+    runtime = another_runtime(auth={"password_logins": False})
+    with pytest.raises(Unauthorized, match="password logins are disabled"):
+        await sign_in(runtime, "alice")
+    session = await sign_in(runtime, "alice", add_token(runtime, "alice"))
+    assert runtime.sessions.authenticate(bearer(session), None, None).method == PAT
 
 
 # -- PAT sessions ---------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ import pytest
 
 from regauth.domain.models import CLI_ACTOR, Actor, AuditQuery, User
 from regauth.errors import BadRequest, Conflict, Unauthorized
-from regauth.runtime import Runtime, open_runtime
+from regauth.runtime import Runtime
 from regauth.services.two_factor import TwoFactorService
-from tests.support.builders import add_token, add_user, enable_two_factor, make_config
+from tests.support.builders import OpenRuntime, add_token, add_user, enable_two_factor
 from tests.support.clock import FakeClock
 
 STEP = 30
@@ -226,19 +226,16 @@ def test_an_admin_resets_a_lost_device_without_a_code(
 
 
 def test_the_secret_is_sealed_with_the_servers_key(
-    runtime: Runtime, tmp_path: Path, clock: FakeClock
+    runtime: Runtime, tmp_path: Path, clock: FakeClock, another_runtime: OpenRuntime
 ) -> None:
     totp, codes = enable_two_factor(runtime, "alice")
     sealed, enabled, _ = runtime.store.get_totp(account(runtime).id)
     assert enabled and sealed is not None
     assert totp.secret.encode() not in sealed
     # The keys folder replaced (the same database, another server secret): no code can match.
-    replaced = open_runtime(make_config(tmp_path, keys={"dir": str(tmp_path / "new")}), clock=clock)
-    try:
-        alice = replaced.users.get("alice")
-        assert alice.totp_enabled
-        assert not replaced.two_factor.verify(alice, totp.at(clock.now + STEP))
-        assert not replaced.two_factor.verify(alice, codes[0])
-    finally:
-        replaced.close()
+    replaced = another_runtime(keys={"dir": str(tmp_path / "new")})
+    alice = replaced.users.get("alice")
+    assert alice.totp_enabled
+    assert not replaced.two_factor.verify(alice, totp.at(clock.now + STEP))
+    assert not replaced.two_factor.verify(alice, codes[0])
     assert runtime.two_factor.verify(account(runtime), totp.at(clock.now + STEP))

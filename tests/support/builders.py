@@ -10,7 +10,7 @@ import base64
 import dataclasses
 import enum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import pyotp
 from aiohttp import web
@@ -25,6 +25,12 @@ from tests.support.secrets import remember
 Client = TestClient[web.Request, web.Application]
 
 
+class OpenRuntime(Protocol):
+    """What the `another_runtime` fixture is: opens a runtime on the test's data."""
+
+    def __call__(self, **sections: dict[str, Any]) -> Runtime: ...
+
+
 class _Default(enum.Enum):
     PASSWORD = enum.auto()
 
@@ -35,13 +41,23 @@ def password_of(name: str) -> str:
 
 
 def make_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
+    """The defaults, with the database and the keys in `tmp_path`, and `sections` changed:
+    `make_config(tmp_path, limits={"failures_per_ip": 10})`."""
     config = load_config(None, {})
-    changes: dict[str, Any] = {
-        "storage": dataclasses.replace(config.storage, path=str(tmp_path / "regauth.db")),
-        "keys": dataclasses.replace(config.keys, dir=str(tmp_path / "keys")),
+    config = dataclasses.replace(
+        config,
+        storage=dataclasses.replace(config.storage, path=str(tmp_path / "regauth.db")),
+        keys=dataclasses.replace(config.keys, dir=str(tmp_path / "keys")),
+    )
+    return reconfigured(config, **sections)
+
+
+def reconfigured(config: Config, **sections: dict[str, Any]) -> Config:
+    """`config` with the keys of `sections` changed, as `make_config` takes them."""
+    changes = {
+        name: dataclasses.replace(getattr(config, name), **values)
+        for name, values in sections.items()
     }
-    for name, values in sections.items():
-        changes[name] = dataclasses.replace(changes.get(name, getattr(config, name)), **values)
     return dataclasses.replace(config, **changes)
 
 
