@@ -17,7 +17,7 @@ from tests.support.builders import Client, OpenRuntime, make_config, reconfigure
 from tests.support.clock import FakeClock
 
 # Checks, at the end of the session, that nothing logged holds a credential.
-pytest_plugins = ["tests.support.log_check"]
+pytest_plugins = ["tests.support.log_check", "tests.support.postgres"]
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from regauth.domain.tokens import AccessToken, TokenKind, parse_token
 from regauth.errors import Unauthorized
 from regauth.runtime import Runtime
 from regauth.services.revocation import MAX_CREDENTIALS
-from tests.support.builders import add_admin_key, add_token, add_user
+from tests.support.builders import add_admin_key, add_org, add_token, add_user
 
 REPORTER = Actor(name="anonymous", kind="anonymous", ip="203.0.113.4", user_agent="scanner/2")
 
@@ -120,3 +120,28 @@ def test_only_the_first_thousand_credentials_of_a_report_are_read(runtime: Runti
     report = [first, *(f"junk-{i}" for i in range(MAX_CREDENTIALS - 1)), last]
     assert runtime.revocation.revoke(report, REPORTER) == 1
     assert not active(runtime, first) and active(runtime, last)
+
+
+async def test_a_leaked_organization_token_is_deactivated_and_audited(runtime: Runtime) -> None:
+    acme = add_org(runtime, "acme", "alice")
+    created = runtime.org_tokens.create(
+        acme,
+        CLI_ACTOR,
+        label="ci",
+        description="",
+        resources={"acme/app": frozenset({"pull"})},
+        public_read=False,
+        expires_at=None,
+    )
+    leaked = str(created.token)
+    assert runtime.revocation.revoke([forged(leaked)], REPORTER) == 0
+    assert runtime.revocation.revoke([leaked], REPORTER) == 1
+    with pytest.raises(Unauthorized, match="organization access token is inactive"):
+        await runtime.authenticator.authenticate(Credentials("acme", leaked))
+    (event,) = runtime.audit.list(AuditQuery(action="org_token.revoked_leaked"))
+    assert (event.target, event.ip, event.details) == (
+        parse_token(leaked).public_id,
+        "203.0.113.4",
+        {"org": "acme"},
+    )
+    assert runtime.revocation.revoke([leaked], REPORTER) == 0  # already inactive

@@ -139,11 +139,6 @@ def test_each_code_is_accepted_once(
     assert not two_factor.verify(account(runtime), totp.at(clock.now - 2 * STEP))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: confirm() records the code's step, then set_totp(enabled=True) clears "
-    "totp_last_step, so the confirming code signs in once more within the drift window",
-)
 def test_the_code_that_confirmed_the_app_is_not_accepted_again(
     runtime: Runtime, two_factor: TwoFactorService, clock: FakeClock
 ) -> None:
@@ -159,12 +154,6 @@ def test_anything_but_six_digits_or_a_recovery_code_is_refused(
     assert not two_factor.verify(account(runtime), code)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="bug: six non-ASCII digits pass str.isdigit() and reach hmac.compare_digest, "
-    "which raises TypeError (a 500 at /v2/users/2fa-login and /v2/account/2fa/*)",
-)
 def test_six_digits_of_another_script_are_refused(
     runtime: Runtime, two_factor: TwoFactorService
 ) -> None:
