@@ -3,6 +3,7 @@ config; the HTTP app and the CLI are adapters over what it builds."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,10 +20,10 @@ from regauth.services.guard import SignInGuard
 from regauth.services.org_tokens import OrgTokenService
 from regauth.services.organizations import OrganizationService
 from regauth.services.passwords import PasswordChecker
+from regauth.services.rate_limit import RateLimit
 from regauth.services.repositories import RepositoryService
 from regauth.services.revocation import RevocationService
 from regauth.services.sessions import SessionService
-from regauth.services.throttle import Throttle
 from regauth.services.token_issuer import TokenIssuer
 from regauth.services.two_factor import TwoFactorService
 from regauth.services.usage import UsageRecorder
@@ -32,6 +33,8 @@ from regauth.signing.jwt import TokenSigner
 from regauth.signing.keys import KeyRing, load_or_create_keyring
 from regauth.store import Store, open_store
 from regauth.store.failures import SharedTable
+
+log = logging.getLogger("regauth.runtime")
 
 
 @dataclass(frozen=True)
@@ -57,14 +60,21 @@ class Runtime:
     org_tokens: OrgTokenService
     usage: UsageRecorder
     token_issuer: TokenIssuer
-    revocation_limit: Throttle
 
     def flushers(self) -> list[Callable[[], int]]:
-        """What a serving process writes in batches (last use, failed sign-ins), at most
+        """What a serving process writes in batches (last use of tokens and admin keys;
+        failed sign-ins and audit events a failed write left behind), at most
         `usage_flush_seconds` late and once more at shutdown."""
         return [self.usage.flush, self.audit.flush]
 
     def close(self) -> None:
+        # What a failed write left pending is written now: a CLI command has no periodic
+        # flush, and a server's last one may have failed. Past this it would be lost.
+        for flush in self.flushers():
+            try:
+                flush()
+            except Exception:
+                log.exception("flush_failed_at_close")
         self.passwords.close()
         self.store.close()
 
@@ -102,7 +112,8 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
         audit=audit,
         clock=clock,
     )
-    admin_keys = AdminKeyService(store, audit, hmac_key=key, clock=clock)
+    usage = UsageRecorder(store)
+    admin_keys = AdminKeyService(store, audit, usage, hmac_key=key, clock=clock)
     two_factor = TwoFactorService(store, audit, hmac_key=key, clock=clock)
     tokens = AccessTokenService(
         store,
@@ -112,7 +123,6 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
         limits=config.limits,
         max_lifetime_days=config.auth.max_token_lifetime_days,
     )
-    usage = UsageRecorder(store)
     return Runtime(
         config=config,
         clock=clock,
@@ -136,8 +146,21 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
             ttl_seconds=config.auth.session_ttl_seconds,
             clock=clock,
         ),
-        explain=ExplainService(store, clock=clock),
-        revocation=RevocationService(store, audit, admin_keys, hmac_key=key),
+        explain=ExplainService(store, authenticator),
+        revocation=RevocationService(
+            store,
+            audit,
+            admin_keys,
+            hmac_key=key,
+            limit=RateLimit(
+                clock=clock,
+                calls=config.limits.revocations_per_minute,
+                window_seconds=60,
+                # A file of its own: in the sign-in throttle's, these calls would wake its
+                # fast path (idle while nobody fails to sign in) and could evict lock-outs.
+                table=SharedTable.beside(config.storage.path, secret=key, name="revocations"),
+            ),
+        ),
         organizations=OrganizationService(store, audit, clock=clock),
         org_tokens=OrgTokenService(
             store, audit, hmac_key=key, clock=clock, per_org=config.limits.org_tokens_per_org
@@ -151,8 +174,5 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
             tokens=tokens,
             config=config.token,
             clock=clock,
-        ),
-        revocation_limit=Throttle(
-            clock=clock, free_failures=config.limits.revocations_per_minute, max_lockout=60
         ),
     )

@@ -17,6 +17,7 @@ def test_create_list_revoke(cli: Cli, cli_runtime: Runtime) -> None:
     assert secret.kind is TokenKind.ADMIN_KEY and result.out.startswith("rga_")
     assert "shown only once" in result.err
     assert cli_runtime.admin_keys.authenticate(str(secret), "192.0.2.1").id == secret.public_id
+    cli_runtime.usage.flush()  # what the server does within a second
 
     created = cli.ok("admin-key", "create", "--description", "ci", "--json").json()
     assert parse_token(created["key"]).public_id == created["id"]

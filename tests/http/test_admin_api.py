@@ -42,6 +42,7 @@ async def test_admin_key_and_admin_login_are_accepted(
         response = await client.get("/admin/v1/users", headers=auth)
         assert response.status == 200
         assert {u["name"] for u in (await response.json())["users"]} == {"root", "alice"}
+    runtime.usage.flush()  # last use is written with the usage batch
     key = runtime.admin_keys.list()[0]
     assert key.last_used_at is not None and key.last_used_ip == "127.0.0.1"
 

@@ -56,7 +56,8 @@ def _b64u(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-# The P-256 key from distribution's docs/spec/auth/jwt.md (protocol.md §3.4).
+# The P-256 key from distribution's docs/spec/auth/jwt.md (v2.8.2), whose example header
+# carries its libtrust kid.
 DOC_EC_KEY = ec.EllipticCurvePublicNumbers(
     _b64u_int("m7zUpx3b-zmVE5cymSs64POG9QcyEpJaYCD82-549_Q"),
     _b64u_int("dU3biz8sZ_8GPB-odm8Wxz3lNDr1xcAQQPQaOcr1fmc"),

@@ -1,4 +1,6 @@
-"""Scope parsing: the client quirks of protocol.md §1.4 and §6, table-driven."""
+"""Scope parsing, table-driven: distribution's scope grammar (docs/spec/auth/scope.md: a name
+may hold host:port, a type may carry a class) and what clients send beside it (skopeo's `*`,
+several space-separated scopes in one parameter)."""
 
 from __future__ import annotations
 

@@ -23,7 +23,9 @@ def register(commands: Subcommands) -> None:
     subject = explain.add_mutually_exclusive_group(required=True)
     subject.add_argument("--user", metavar="NAME", help="as the user signing in with a password")
     subject.add_argument(
-        "--token", metavar="ID", help="as this personal access token (its id or UUID)"
+        "--token",
+        metavar="ID",
+        help="as this token: personal, session or organization (its id or UUID)",
     )
     explain.add_argument("scope", help="e.g. repository:alice/app:pull,push")
     add_json(explain)

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 # distribution's reference grammar for a repository path (reference/regexp.go), lower-case only.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
 REPOSITORY_NAME = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
-# An optional registry host[:port] prefix, as notary-style clients send it (protocol.md §6).
+# An optional registry host[:port] prefix, as notary-style clients send it: the scope grammar's
+# `resourcename := [ hostname '/' ] component [ '/' component ]*` (distribution
+# docs/spec/auth/scope.md).
 _HOST = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?"
 _HOSTED_NAME = re.compile(rf"(?:{_HOST}/)?{_COMPONENT}(?:/{_COMPONENT})*")
 _TYPE = re.compile(r"([a-z0-9]+)(?:\(([a-z0-9]+)\))?")

@@ -1,15 +1,17 @@
-"""Admin API keys: created by the CLI (secret shown once), hashed, revocable, last use recorded."""
+"""Admin API keys: created by the CLI (secret shown once), hashed, revocable, last use recorded
+(in the usage batch)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from regauth.domain.clock import Clock
-from regauth.domain.models import Actor, AdminKey
+from regauth.domain.models import Actor, AdminKey, TokenUse
 from regauth.domain.tokens import AccessToken, TokenKind, parse_token, secret_matches
 from regauth.errors import NotFoundInStore, Unauthorized
 from regauth.services.access_tokens import validate_description
 from regauth.services.audit import AuditLog
+from regauth.services.usage import UsageRecorder
 from regauth.store.base import Store
 
 
@@ -20,9 +22,18 @@ class CreatedAdminKey:
 
 
 class AdminKeyService:
-    def __init__(self, store: Store, audit: AuditLog, *, hmac_key: bytes, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        audit: AuditLog,
+        usage: UsageRecorder,
+        *,
+        hmac_key: bytes,
+        clock: Clock,
+    ) -> None:
         self._store = store
         self._audit = audit
+        self._usage = usage
         self._hmac_key = hmac_key
         self._clock = clock
 
@@ -57,5 +68,6 @@ class AdminKeyService:
             raise Unauthorized("invalid admin API key")
         if key.revoked_at is not None:
             raise Unauthorized("admin API key is revoked")
-        self._store.touch_admin_key(key.id, now=int(self._clock()), ip=ip)
+        # Written with the usage batch (the table keeps no user agent).
+        self._usage.record_admin_key(key.id, TokenUse(int(self._clock()), ip, None))
         return key

@@ -17,13 +17,27 @@ AUTH_FAILED = "auth.failed"
 _WINDOW_SECONDS = 3600
 # Distinct (username, ip, reason) keys kept per flush; past it a flood folds into one row per IP.
 _MAX_KEYS_PER_FLUSH = 1000
+# Events held while the database refuses writes (counted keys and changes not yet written):
+# a few MB. Past it, an event that would need a new entry is dropped and counted, and the
+# count is logged (audit_events_dropped) at the next flush; counts of held keys still grow.
+MAX_PENDING = 10_000
 
 
 class AuditLog:
-    def __init__(self, store: Store, *, clock: Clock) -> None:
+    """Changes are written at once; failed sign-ins are counted and written in batches.
+
+    A write that fails (the database locked by another process past the busy timeout, a full
+    disk) loses nothing: what was not written is kept for the next flush, up to MAX_PENDING.
+    """
+
+    def __init__(self, store: Store, *, clock: Clock, max_pending: int = MAX_PENDING) -> None:
         self._store = store
         self._clock = clock
+        self._max_pending = max_pending
         self._failures: dict[str, AuditEvent] = {}
+        # Changes whose event could not be written when they were made, oldest first.
+        self._deferred: list[AuditEvent] = []
+        self._dropped = 0
 
     def record(self, actor: Actor, action: str, target: str | None, **details: Any) -> AuditEvent:
         """A change by an authenticated actor (a user, an admin key, the CLI): its name is ours.
@@ -40,7 +54,13 @@ class AuditLog:
             user_agent=_agent(actor.user_agent),
             details=details or None,
         )
-        self._store.append_audit(event)
+        try:
+            self._store.append_audit(event)
+        except Exception:
+            # The change is already committed: raising would not undo it, only lose its event
+            # and fail a caller whose change was made. The next flush writes it.
+            log.warning("audit_write_deferred", exc_info=True)
+            self._defer(event)
         logs.event(
             log, logging.INFO, action, actor=actor.name, actor_kind=actor.kind, target=target
         )
@@ -63,6 +83,9 @@ class AuditLog:
             username, reason = "*", "many"
             key = f"{AUTH_FAILED}|{window}|*|{ip}|many"
         previous = self._failures.get(key)
+        if previous is None and self._full():
+            self._dropped += 1
+            return
         self._failures[key] = AuditEvent(
             at=now,
             actor=username,
@@ -76,9 +99,27 @@ class AuditLog:
         )
 
     def flush(self) -> int:
-        pending, self._failures = self._failures, {}
-        self._store.add_aggregated_audit(list(pending.items()))
-        return len(pending)
+        """Writes what is pending in one transaction. When that fails, everything stays
+        pending and the error is raised: later failures of the same key add to the counts
+        held, and the next flush writes them all (the write is synchronous, so nothing can
+        arrive between the write and the clearing)."""
+        if self._dropped:
+            logs.event(log, logging.ERROR, "audit_events_dropped", dropped=self._dropped)
+            self._dropped = 0
+        rows: list[tuple[str | None, AuditEvent]] = [(None, e) for e in self._deferred]
+        rows += self._failures.items()
+        self._store.add_aggregated_audit(rows)
+        self._failures, self._deferred = {}, []
+        return len(rows)
+
+    def _defer(self, event: AuditEvent) -> None:
+        if self._full():
+            self._dropped += 1
+        else:
+            self._deferred.append(event)
+
+    def _full(self) -> bool:
+        return len(self._failures) + len(self._deferred) >= self._max_pending
 
     def list(self, query: AuditQuery) -> list[AuditEvent]:
         return self._store.list_audit(query)

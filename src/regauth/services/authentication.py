@@ -1,4 +1,5 @@
-"""Who is asking: credentials (a personal access token or a password) to a principal, or 401."""
+"""Who is asking: credentials (a token or a password) to a principal, or 401; and, for explain,
+the principal and refusal of a credential named by its id."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from regauth.config import AuthConfig
 from regauth.domain.clock import Clock
 from regauth.domain.credentials import Credentials
-from regauth.domain.models import ANONYMOUS, Principal
+from regauth.domain.models import ANONYMOUS, OrgTokenRecord, Principal, TokenAuthRecord, User
 from regauth.domain.tokens import (
     AccessToken,
     TokenKind,
@@ -24,6 +25,9 @@ from regauth.store.base import Store
 
 INCORRECT = "incorrect username or password"
 SESSION_ENDED = "this sign-in session has ended: run docker login again"
+DISABLED = "account is disabled"
+PASSWORD_LOGINS_DISABLED = "password logins are disabled: use a personal access token"
+NOT_A_REGISTRY_CREDENTIAL = "admin API keys are not registry credentials: /token refuses them"
 ANONYMOUS_METHOD, TOKEN, SESSION_TOKEN, PASSWORD = "anonymous", "token", "session_token", "password"
 _MEMO = "authenticated-token"
 
@@ -33,6 +37,20 @@ class Authenticated:
     principal: Principal
     # How the caller proved who they are: ANONYMOUS, TOKEN, SESSION_TOKEN or PASSWORD.
     method: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A credential named without its secret (the admin explain view), as /token would take it
+    once the secret matched: the principal it would act as, and why /token would refuse it."""
+
+    # The token's kind; None for a user's password.
+    kind: TokenKind | None
+    # The token's public id, or the user's name.
+    id: str
+    # None when /token never acts as anyone with it (an admin API key).
+    principal: Principal | None
+    refusal: str | None
 
 
 class Authenticator:
@@ -105,6 +123,40 @@ class Authenticator:
             raise Unauthorized(INCORRECT)
         return Authenticated(await self._password(credentials, attempt), PASSWORD)
 
+    def resolve_user(self, name: str) -> Resolved | None:
+        """`name` signing in with their password; no password check, throttle or audit."""
+        user = self._store.get_user(name)
+        if user is None:
+            return None
+        return Resolved(None, user.name, _password_principal(user), self._password_refusal(user))
+
+    def resolve_token(self, token_id: str) -> Resolved | None:
+        """A token of any kind by its public id (or UUID); no secret check, throttle or audit.
+
+        The principal and the refusal are the ones _verify_token builds for the same token."""
+        record = self._store.find_token_for_auth(token_id)
+        if record is None:
+            by_uuid = self._store.get_token_by_uuid(token_id)
+            record = self._store.find_token_for_auth(by_uuid.id) if by_uuid else None
+        if record is not None:
+            kind = TokenKind.PERSONAL if record.generated_by == "manual" else TokenKind.SESSION
+            return Resolved(
+                kind, record.token_id, _token_principal(record), self._token_refusal(record)
+            )
+        org_token = self._store.get_org_token(token_id)  # by public id or UUID
+        if org_token is not None:
+            return Resolved(
+                TokenKind.ORGANIZATION,
+                org_token.id,
+                _org_token_principal(org_token),
+                self._org_token_refusal(org_token),
+            )
+        admin_key = self._store.get_admin_key(token_id)
+        if admin_key is not None:
+            # _verify_token refuses the kind before any lookup: it acts as nobody there.
+            return Resolved(TokenKind.ADMIN_KEY, admin_key.id, None, NOT_A_REGISTRY_CREDENTIAL)
+        return None
+
     def _remembered_token(self, credentials: Credentials) -> Authenticated:
         """A token verified once is not verified again until data changes or it expires.
 
@@ -153,21 +205,21 @@ class Authenticator:
             or not _names_owner(credentials.username, record.owner_name, generated_by)
         ):
             raise Unauthorized(INCORRECT)
-        label = "personal access token" if generated_by == "manual" else "session token"
         # The caller holds the real secret from here on, so the precise reason may be told.
+        refusal = self._token_refusal(record)
+        if refusal is not None:
+            raise Unauthorized(refusal)
+        return _token_principal(record), record.expires_at
+
+    def _token_refusal(self, record: TokenAuthRecord) -> str | None:
+        label = "personal access token" if record.generated_by == "manual" else "session token"
         if record.owner_disabled:
-            raise Unauthorized("account is disabled")
+            return DISABLED
         if not record.active:
-            raise Unauthorized(f"{label} is inactive")
+            return f"{label} is inactive"
         if record.expires_at is not None and self._clock() >= record.expires_at:
-            raise Unauthorized(f"{label} has expired")
-        principal = Principal(
-            name=record.owner_name,
-            is_admin=record.owner_is_admin,
-            token_id=record.token_id,
-            access=record.access,
-        )
-        return principal, record.expires_at
+            return f"{label} has expired"
+        return None
 
     def _org_token(
         self, credentials: Credentials, token: AccessToken
@@ -179,21 +231,21 @@ class Authenticator:
             or credentials.username != record.org  # docker login -u <org>
         ):
             raise Unauthorized(INCORRECT)
+        refusal = self._org_token_refusal(record)
+        if refusal is not None:
+            raise Unauthorized(refusal)
+        return _org_token_principal(record), record.expires_at
+
+    def _org_token_refusal(self, record: OrgTokenRecord) -> str | None:
         if not record.active:
-            raise Unauthorized("organization access token is inactive")
+            return "organization access token is inactive"
         if record.expired(self._clock()):
-            raise Unauthorized("organization access token has expired")
-        principal = Principal(
-            name=record.org,
-            token_id=record.id,
-            org_token_resources=record.resources,
-            public_read=record.public_read,
-        )
-        return principal, record.expires_at
+            return "organization access token has expired"
+        return None
 
     async def _password(self, credentials: Credentials, attempt: SignInAttempt | None) -> Principal:
         if not self._config.password_logins:
-            raise Unauthorized("password logins are disabled: use a personal access token")
+            raise Unauthorized(PASSWORD_LOGINS_DISABLED)
         username, password = credentials.username, credentials.secret
         user = self._store.get_user(username)
         stored = user.password_hash if user is not None else None
@@ -207,10 +259,43 @@ class Authenticator:
                 raise Unauthorized(INCORRECT)
         assert user is not None  # no stored hash is never a match
         if user.disabled:
-            raise Unauthorized("account is disabled")
+            raise Unauthorized(DISABLED)
         if user.totp_enabled:
             raise SecondFactorRequired(user.id)
-        return Principal(name=user.name, is_admin=user.is_admin)
+        return _password_principal(user)
+
+    def _password_refusal(self, user: User) -> str | None:
+        """What _password refuses when the password is right, in its order. (An account
+        without a password is taken as one whose password would be right: what it may do.)"""
+        if not self._config.password_logins:
+            return PASSWORD_LOGINS_DISABLED
+        if user.disabled:
+            return DISABLED
+        if user.totp_enabled:
+            return SecondFactorRequired.default_message
+        return None
+
+
+def _password_principal(user: User) -> Principal:
+    return Principal(name=user.name, is_admin=user.is_admin)
+
+
+def _token_principal(record: TokenAuthRecord) -> Principal:
+    return Principal(
+        name=record.owner_name,
+        is_admin=record.owner_is_admin,
+        token_id=record.token_id,
+        access=record.access,
+    )
+
+
+def _org_token_principal(record: OrgTokenRecord) -> Principal:
+    return Principal(
+        name=record.org,
+        token_id=record.id,
+        org_token_resources=record.resources,
+        public_read=record.public_read,
+    )
 
 
 def _names_owner(username: str, owner: str, generated_by: str) -> bool:

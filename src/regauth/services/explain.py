@@ -5,12 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from regauth.domain import policy
-from regauth.domain.clock import Clock
-from regauth.domain.models import Principal, TokenState, token_state
-from regauth.domain.scopes import RejectedScope, parse_scopes
+from regauth.domain.scopes import RejectedScope, Scope, parse_scopes
+from regauth.domain.tokens import TokenKind
 from regauth.errors import NotFoundInStore
+from regauth.services.authentication import Authenticator, Resolved
 from regauth.services.decisions import decide_with_store
 from regauth.store.base import Store
+
+_SUBJECTS = {
+    None: "user {name}",
+    TokenKind.PERSONAL: "token {id} of {name}",
+    TokenKind.SESSION: "session token {id} of {name}",
+    TokenKind.ORGANIZATION: "organization token {id} of {name}",
+    TokenKind.ADMIN_KEY: "admin API key {id}",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,50 +31,52 @@ class Explanation:
 
 
 class ExplainService:
-    def __init__(self, store: Store, *, clock: Clock) -> None:
+    """The principal and the refusal come from the Authenticator, as at /token, so that the
+    explanation cannot drift from what /token does with the same credential."""
+
+    def __init__(self, store: Store, authenticator: Authenticator) -> None:
         self._store = store
-        self._clock = clock
+        self._authenticator = authenticator
 
     def for_user(self, name: str, scope: str) -> Explanation:
-        user = self._store.get_user(name)
-        if user is None:
+        resolved = self._authenticator.resolve_user(name)
+        if resolved is None:
             raise NotFoundInStore(f"no such user: {name!r}")
-        principal = Principal(name=user.name, is_admin=user.is_admin)
-        refusal = "account is disabled" if user.disabled else None
-        return self._explain(f"user {user.name}", principal, scope, refusal)
+        return self._explain(resolved, scope)
 
     def for_token(self, token_id: str, scope: str) -> Explanation:
-        record = self._store.get_token(token_id) or self._store.get_token_by_uuid(token_id)
-        if record is None:
+        """A token of any kind (personal, session, organization; an admin API key is
+        explained as refused) by its public id or UUID."""
+        resolved = self._authenticator.resolve_token(token_id)
+        if resolved is None:
             raise NotFoundInStore(f"no such token: {token_id!r}")
-        owner = self._store.get_user(record.owner_name)
-        state = token_state(record, self._clock())
-        refusal = {
-            TokenState.EXPIRED: "personal access token has expired",
-            TokenState.INACTIVE: "personal access token is inactive",
-            TokenState.ACTIVE: None,
-        }[state]
-        if owner is not None and owner.disabled:
-            refusal = "account is disabled"
-        principal = Principal(
-            name=record.owner_name,
-            is_admin=owner.is_admin if owner else False,
-            token_id=record.id,
-            access=record.access,
-        )
-        return self._explain(f"token {record.id} of {record.owner_name}", principal, scope, refusal)
+        return self._explain(resolved, scope)
 
-    def _explain(
-        self, subject: str, principal: Principal, scope: str, refusal: str | None
-    ) -> Explanation:
+    def _explain(self, resolved: Resolved, scope: str) -> Explanation:
+        principal, refusal = resolved.principal, resolved.refusal
+        name = principal.name if principal is not None else ""
+        subject = _SUBJECTS[resolved.kind].format(id=resolved.id, name=name)
         scopes, rejected = parse_scopes([scope])
-        decision = decide_with_store(self._store, principal, scopes)
-        if refusal is not None:
-            # The credential would be refused at /token before any scope is looked at.
-            denied = tuple(
-                policy.Denial(g.type, g.name, a, refusal)
-                for g in decision.granted
-                for a in g.actions
-            )
-            decision = policy.Decision((), denied + decision.denied)
+        if principal is None:
+            assert refusal is not None  # only a credential /token refuses outright has none
+            decision = policy.Decision((), _deny_all(scopes, refusal))
+        else:
+            decision = decide_with_store(self._store, principal, scopes)
+            if refusal is not None:
+                # The credential would be refused at /token before any scope is looked at;
+                # what it would get otherwise is shown refused for that reason.
+                denied = tuple(
+                    policy.Denial(g.type, g.name, a, refusal)
+                    for g in decision.granted
+                    for a in g.actions
+                )
+                decision = policy.Decision((), denied + decision.denied)
         return Explanation(subject, refusal, decision, tuple(rejected))
+
+
+def _deny_all(scopes: list[Scope], reason: str) -> tuple[policy.Denial, ...]:
+    return tuple(
+        policy.Denial(s.type, s.name, action, reason)
+        for s in scopes
+        for action in sorted(s.actions)
+    )

@@ -4,27 +4,43 @@ from __future__ import annotations
 
 from regauth.domain.models import Actor
 from regauth.domain.tokens import TokenKind, parse_token, secret_matches
-from regauth.errors import MalformedToken
+from regauth.errors import MalformedToken, TooManyRequests
 from regauth.services.admin_keys import AdminKeyService
 from regauth.services.audit import AuditLog
+from regauth.services.rate_limit import RateLimit
 from regauth.store.base import Store
 
 MAX_CREDENTIALS = 1000
 REVOCATION_ACTOR = Actor(name="revocation-api", kind="revocation")
+TOO_MANY = "too many revocation requests"
 
 
 class RevocationService:
     def __init__(
-        self, store: Store, audit: AuditLog, admin_keys: AdminKeyService, *, hmac_key: bytes
+        self,
+        store: Store,
+        audit: AuditLog,
+        admin_keys: AdminKeyService,
+        *,
+        hmac_key: bytes,
+        limit: RateLimit,
     ) -> None:
         self._store = store
         self._audit = audit
         self._admin_keys = admin_keys
         self._hmac_key = hmac_key
+        # Calls per client address (`revocations_per_minute`), shared by the machine's workers.
+        self._limit = limit
 
     def revoke(self, raw_credentials: list[str], reporter: Actor) -> int:
         """Deactivate every valid credential among those reported; return how many (for logs only:
-        the caller must not tell the reporter, or the endpoint becomes a validity oracle)."""
+        the caller must not tell the reporter, or the endpoint becomes a validity oracle).
+
+        Anyone may call, and a call may check a thousand secrets: each counts against the
+        reporter's address before any is looked at (429 past the allowance)."""
+        wait = self._limit.take(f"{reporter.ip}")
+        if wait:
+            raise TooManyRequests(TOO_MANY, retry_after=wait)
         revoked = 0
         actor = Actor(
             name=REVOCATION_ACTOR.name,

@@ -114,12 +114,17 @@ class TokenIssuer:
         if request.offline and authenticated.method == PASSWORD:
             refresh_token = self._session_token(principal, request)
         elif request.offline and authenticated.method == SESSION_TOKEN and request.credentials:
-            # A refresh grant asking for offline access gets the same token back (oauth.md).
+            # A refresh grant asking for offline access gets the same token back: "this will
+            # only return the same refresh token and not a new one" (distribution
+            # docs/spec/auth/oauth.md, access_type).
             refresh_token = request.credentials.secret
         return TokenGrant(issued, decision, principal, refresh_token)
 
     def _session_token(self, principal: Principal, request: TokenRequest) -> str:
-        """Docker keeps this as its identity token instead of the password (protocol.md §4.1)."""
+        """Docker keeps this as its identity token instead of the password: the daemon's login
+        returns the token response's refresh_token as IdentityToken (moby registry/auth.go
+        loginV2, v20.10) and docker/cli stores it in place of the password
+        (cli/command/registry/login.go)."""
         owner = self._store.get_user(principal.name)
         if owner is None:
             raise Unauthorized()

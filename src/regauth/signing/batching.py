@@ -3,7 +3,8 @@ turns are signed back to back, each with its own fresh signature.
 
 An ES256 signature costs ~25 µs in a tight loop but ~60 µs inside the running server when
 each one follows a whole request's worth of other work: OpenSSL's P-256 tables and code fall
-out of the CPU caches in between (perf-notes §2c). Under load many requests reach signing
+out of the CPU caches in between (an inference, not measured directly: RS256 costs inside the
+server what it costs in a tight loop, ES256 about 2.5 times as much). Under load many requests reach signing
 in the same turn; signing them together keeps the caches warm (bench/run.py: /token went
 from ~220 to ~130 µs of CPU per request). A small batch waits one more turn, so requests
 read by the next poll can join it; a lone request waits two turns, microseconds.

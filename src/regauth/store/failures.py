@@ -1,4 +1,5 @@
-"""The tables that hold failure counts for the throttle (services/throttle.py), which decides.
+"""The tables that hold counts for the sign-in throttle (services/throttle.py) and the
+revocation limit (services/rate_limit.py), which decide.
 
 An entry holds a key's failures, its lock-out and the attempts reserved before their check.
 `MemoryTable` holds them in one process; `SharedTable` in a file beside the database that
@@ -162,11 +163,13 @@ class SharedTable:
         self._absent_stamp = b""
 
     @staticmethod
-    def beside(database: str, *, secret: bytes) -> FailureTable:
+    def beside(database: str, *, secret: bytes, name: str = "throttle") -> FailureTable:
+        """`<database>-<name>-v<layout>`: the sign-in throttle's counts ("throttle"), or another
+        count's (the revocation limit's, "revocations") in a file of its own."""
         if database == ":memory:":
             return MemoryTable()
         return SharedTable(
-            Path(f"{database}-throttle-v{LAYOUT_VERSION}"), secret=secret, like=Path(database)
+            Path(f"{database}-{name}-v{LAYOUT_VERSION}"), secret=secret, like=Path(database)
         )
 
     def active(self, now: float) -> bool:

@@ -1,7 +1,8 @@
 """Small files beside the database that every regauth process on the machine maps into memory:
-the change stamp (store/changes.py) and the sign-in failure table (throttle.py).
+the change stamp (store/changes.py) and the count tables (failures.py: the sign-in throttle's,
+the revocation limit's).
 
-Both tell readers "something was written" with a stamp: 8 fresh random bytes written after
+All tell readers "something was written" with a stamp: 8 fresh random bytes written after
 the data. A reader that compares the bytes with the ones it last saw knows whether to look
 again. Random, not a counter: two writers racing on a read-modify-write could bring a counter
 back to a value a reader already holds, while a new random value differs from every earlier

@@ -6,9 +6,11 @@ import base64
 import itertools
 import json
 import secrets
+import signal
 import sys
 import time
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -117,12 +119,21 @@ class RegauthCli:
 class RegauthServer:
     """`regauth serve` with one worker, on a free loopback port, with its data in `root`.
 
-    `limits` go to the config's `[limits]` table as they are.
+    `limits` go to the config's `[limits]` table as they are; `trusted_proxies` (a balancer in
+    front) to `[server]`.
     """
 
-    def __init__(self, root: Path, flavour: Flavour, *, limits: dict[str, int] | None = None):
+    def __init__(
+        self,
+        root: Path,
+        flavour: Flavour,
+        *,
+        limits: dict[str, int] | None = None,
+        trusted_proxies: Sequence[str] = (),
+    ):
         self.flavour = flavour
         self._limits = dict(limits or {})
+        self._trusted_proxies = list(trusted_proxies)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         root.mkdir(parents=True, exist_ok=True)
@@ -151,6 +162,11 @@ class RegauthServer:
     def stop(self) -> None:
         if self._service is not None:
             self._service.stop()
+
+    def kill(self) -> None:
+        """`kill -9`, as when its machine dies: no request it holds is answered."""
+        if self._service is not None:
+            self._service.stop(signal.SIGKILL)
 
     def log_size(self) -> int:
         """Where the log ends now, once the access lines of earlier requests are written."""
@@ -201,6 +217,7 @@ class RegauthServer:
                 # docker needs the realm reachable from the daemon; loopback is.
                 f'public_url = "{self.url}"',
                 "workers = 1",
+                f"trusted_proxies = {json.dumps(self._trusted_proxies)}",
                 "[token]",
                 f'issuer = "{ISSUER}"',
                 f'service = ["{SERVICE}"]',

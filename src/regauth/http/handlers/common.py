@@ -59,10 +59,12 @@ def authorization(request: web.Request) -> str | None:
 def client(request: web.Request) -> tuple[str | None, str | None]:
     # A User-Agent may hold UTF-8 (it is stored and shown), never bytes that are not UTF-8.
     agent = header(request, hdrs.USER_AGENT, ascii_only=False)
-    # X-Forwarded-For is parsed by client_ip, which keeps only well-formed addresses.
-    ip = client_ip(
-        request.remote, request.headers.get("X-Forwarded-For"), request.app[TRUSTED_PROXIES]
-    )
+    # X-Forwarded-For is parsed by client_ip, which keeps only well-formed addresses. Every
+    # line counts, in order: a proxy may add a line of its own after the one a client sent,
+    # and the first line alone would then be the client's own claim.
+    trusted = request.app[TRUSTED_PROXIES]
+    forwarded = ",".join(request.headers.getall("X-Forwarded-For", ())) if trusted else None
+    ip = client_ip(request.remote, forwarded, trusted)
     return ip, agent[:MAX_USER_AGENT] if agent else None
 
 

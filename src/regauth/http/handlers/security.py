@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from regauth.domain.models import AuditQuery
-from regauth.errors import BadRequest, TooManyRequests
+from regauth.errors import BadRequest
 from regauth.http.appkeys import RUNTIME
 from regauth.http.handlers.common import Body, anonymous_actor, caller, client
 from regauth.http.models.account import (
@@ -97,11 +97,6 @@ async def revoke_credentials(
     (`limits.revocations_per_minute`).
     """
     reporter = anonymous_actor(request)
-    limit = request.app[RUNTIME].revocation_limit
-    wait = limit.retry_after(f"{reporter.ip}")
-    if wait:
-        raise TooManyRequests("too many revocation requests", retry_after=wait)
-    limit.failure(f"{reporter.ip}")  # every call counts against the address
     credentials = (await body.read()).credentials
     if len(credentials) > MAX_CREDENTIALS:
         raise BadRequest(f"credentials must be a list of at most {MAX_CREDENTIALS} strings")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from regauth.domain.models import AdminKey
+from regauth.domain.models import AdminKey, TokenUse
 from regauth.store.sqlite.base import SQLiteBase
 
 _COLUMNS = (
@@ -46,12 +47,16 @@ class AdminKeysTable(SQLiteBase):
             )
         return cur.rowcount > 0
 
-    def touch_admin_key(self, key_id: str, *, now: int, ip: str | None) -> None:
-        # Admin calls are rare; a write per call is cheap here, unlike on /token.
+    def record_admin_key_uses(self, uses: Mapping[str, TokenUse]) -> None:
+        """Batched last uses (the table keeps no user agent), in one transaction."""
+        if not uses:
+            return
         with self._transaction() as conn:
-            conn.execute(
-                "UPDATE admin_keys SET last_used_at = ?, last_used_ip = ? WHERE id = ?",
-                (now, ip, key_id),
+            # Only move forward: another worker may have written a later use already.
+            conn.executemany(
+                "UPDATE admin_keys SET last_used_at = ?, last_used_ip = ? "
+                "WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)",
+                [(u.at, u.ip, key_id, u.at) for key_id, u in uses.items()],
             )
 
 

@@ -21,8 +21,9 @@ class AuditTable(SQLiteBase):
                 _values(event),
             )
 
-    def add_aggregated_audit(self, events: Sequence[tuple[str, AuditEvent]]) -> None:
-        """Upsert counted events by key: a flood adds to a count instead of adding rows."""
+    def add_aggregated_audit(self, events: Sequence[tuple[str | None, AuditEvent]]) -> None:
+        """Upsert counted events by key: a flood adds to a count instead of adding rows. An
+        event without a key is appended (NULLs never conflict on the UNIQUE key)."""
         if not events:
             return
         with self._transaction() as conn:

