@@ -299,7 +299,11 @@ class ExplainRequest(AdminRequest):
     ]
     user: Annotated[str | None, doc("Explain for this user signing in with the password.")] = None
     token: Annotated[
-        str | None, doc("Explain for this token: its public id or UUID (not the secret).")
+        str | None,
+        doc(
+            "Explain for this token (personal, session or organization): its public id or UUID "
+            "(not the secret)."
+        ),
     ] = None
 
 
