@@ -3,9 +3,8 @@
 `route()` checks with mypy that a handler takes the body or query model the route names and
 returns its response model, and wraps it for aiohttp: the handler gets a `Body` or `Params`
 that reads and decodes its input into the model when asked (after the caller is checked), and
-its result is encoded with the route's status. The same `Route`
-is what `regauth.http.openapi` documents, so what is served and what is documented cannot
-differ.
+its result is encoded with the route's status. The same `Route` is what `regauth.http.openapi`
+documents, so what is served and what is documented cannot differ.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import re
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Final, Literal, TypedDict, TypeVar, Unpack, overload
+from typing import Final, Literal, Required, TypedDict, TypeVar, Unpack, overload
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -65,10 +64,10 @@ class Answer:
 class Info(TypedDict, total=False):
     """What a route says besides its input and output (everything the document needs)."""
 
-    operation_id: str
-    tag: str
-    access: Access
-    ok: str  # what the success answer is
+    operation_id: Required[str]
+    tag: Required[str]
+    access: Required[Access]
+    ok: Required[str]  # what the success answer is
     status: int
     params: tuple[PathParam, ...]
     errors: tuple[Answer, ...]
