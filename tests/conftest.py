@@ -1,19 +1,23 @@
-"""Fixtures shared by the unit, service and HTTP tests."""
+"""Fixtures shared by the unit, service, HTTP and CLI tests: a pinned clock, a runtime on a real
+temp SQLite file, and the real app's client."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pytest_aiohttp import AiohttpClient
 
 from regauth.config import Config
+from regauth.http.app import create_app
 from regauth.runtime import Runtime, open_runtime
-from tests.support.builders import make_config
+from tests.support.builders import Client, OpenRuntime, make_config, reconfigured
 from tests.support.clock import FakeClock
 
 # Checks, at the end of the session, that nothing logged holds a credential.
-pytest_plugins = ["tests.support.log_check"]
+pytest_plugins = ["tests.support.log_check", "tests.support.postgres"]
 
 
 @pytest.fixture
@@ -24,6 +28,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
     # The access log on (the default), so the session's log check sees every request's line.
+    # A module that needs other settings overrides this fixture; `runtime` and `client` follow.
     return make_config(tmp_path)
 
 
@@ -32,3 +37,28 @@ def runtime(config: Config, clock: FakeClock) -> Iterator[Runtime]:
     rt = open_runtime(config, clock=clock)
     yield rt
     rt.close()
+
+
+@pytest.fixture
+def another_runtime(config: Config, clock: FakeClock) -> Iterator[OpenRuntime]:
+    """Opens more runtimes on the test's data (`config`, the same clock): another worker's, the
+    CLI's, or with `sections` the same data under another config (as `make_config` takes
+    them). Each is closed at the end of the test."""
+    opened: list[Runtime] = []
+
+    def open_another(**sections: dict[str, Any]) -> Runtime:
+        opened.append(open_runtime(reconfigured(config, **sections), clock=clock))
+        return opened[-1]
+
+    yield open_another
+    for rt in opened:
+        rt.close()
+
+
+@pytest.fixture
+async def client(runtime: Runtime, aiohttp_client: AiohttpClient) -> Client:
+    """The real app (`create_app`, as `regauth serve` builds it) over `runtime`, on a local port.
+
+    It reads the store on every request, so a test may add accounts before or after asking for
+    it; a module's accounts are usually an autouse fixture that takes `runtime`."""
+    return await aiohttp_client(create_app(runtime))

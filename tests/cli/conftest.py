@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,7 @@ from typing import Any
 import pytest
 
 from regauth.cli import EXIT_OK, main
-from regauth.config import load_config
-from regauth.runtime import Runtime, open_runtime
+from regauth.config import Config, load_config
 from tests.support.clock import FakeClock
 
 
@@ -73,13 +71,12 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def cli(env: dict[str, str], clock: FakeClock) -> Cli:
-    return Cli(env, clock)
+def config(env: dict[str, str]) -> Config:
+    """What the CLI loads from `env`: so `runtime` (tests/conftest.py) opens the same data the
+    CLI works on, for arranging what only the servers write (last use, failed sign-ins)."""
+    return load_config(None, env)
 
 
 @pytest.fixture
-def cli_runtime(env: dict[str, str], clock: FakeClock) -> Iterator[Runtime]:
-    """The same data the CLI works on, for arranging what only the servers write (last use)."""
-    runtime = open_runtime(load_config(None, env), clock=clock)
-    yield runtime
-    runtime.close()
+def cli(env: dict[str, str], clock: FakeClock) -> Cli:
+    return Cli(env, clock)

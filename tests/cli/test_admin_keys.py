@@ -11,13 +11,13 @@ from regauth.runtime import Runtime
 from tests.cli.conftest import Cli
 
 
-def test_create_list_revoke(cli: Cli, cli_runtime: Runtime) -> None:
+def test_create_list_revoke(cli: Cli, runtime: Runtime) -> None:
     result = cli.ok("admin-key", "create", "--description", "deploy bot")
     secret = parse_token(result.out.strip())  # stdout is exactly the key, for scripts
     assert secret.kind is TokenKind.ADMIN_KEY and result.out.startswith("rga_")
     assert "shown only once" in result.err
-    assert cli_runtime.admin_keys.authenticate(str(secret), "192.0.2.1").id == secret.public_id
-    cli_runtime.usage.flush()  # what the server does within a second
+    assert runtime.admin_keys.authenticate(str(secret), "192.0.2.1").id == secret.public_id
+    runtime.usage.flush()  # what the server does within a second
 
     created = cli.ok("admin-key", "create", "--description", "ci", "--json").json()
     assert parse_token(created["key"]).public_id == created["id"]
@@ -39,7 +39,7 @@ def test_create_list_revoke(cli: Cli, cli_runtime: Runtime) -> None:
         f"revoked admin API key {secret.public_id}"
     )
     with pytest.raises(Unauthorized, match="revoked"):
-        cli_runtime.admin_keys.authenticate(str(secret), None)
+        runtime.admin_keys.authenticate(str(secret), None)
     revoked = next(
         k for k in cli.ok("admin-key", "list", "--json").json() if k["id"] == secret.public_id
     )

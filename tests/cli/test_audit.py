@@ -12,7 +12,7 @@ HOUR = 3600
 
 
 @pytest.fixture
-def history(cli: Cli, cli_runtime: Runtime) -> Cli:
+def history(cli: Cli, runtime: Runtime) -> Cli:
     """08:00 alice is created, 09:00 made public, 10:00 a failed sign-in, 11:00 bob."""
     cli.ok("user", "add", "alice")
     cli.clock.advance(HOUR)
@@ -20,8 +20,8 @@ def history(cli: Cli, cli_runtime: Runtime) -> Cli:
     cli.clock.advance(HOUR)
     # Failed sign-ins are counted by the server and written in a batch; two become one row.
     for _ in range(2):
-        cli_runtime.audit.failed_authentication("mallory", "192.0.2.9", "curl/8", "bad password")
-    cli_runtime.audit.flush()
+        runtime.audit.failed_authentication("mallory", "192.0.2.9", "curl/8", "bad password")
+    runtime.audit.flush()
     cli.clock.advance(HOUR)
     cli.ok("user", "add", "bob")
     return cli

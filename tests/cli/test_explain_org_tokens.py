@@ -33,10 +33,10 @@ def test_an_organization_token_is_explained_by_its_id_or_uuid(cli: Cli) -> None:
     assert explained["granted"] == []
 
 
-def test_a_session_token_is_explained_with_its_own_wording(cli: Cli, cli_runtime: Runtime) -> None:
+def test_a_session_token_is_explained_with_its_own_wording(cli: Cli, runtime: Runtime) -> None:
     cli.ok("user", "add", "alice")
-    created = cli_runtime.tokens.create_session_token(
-        cli_runtime.users.get("alice"), client_id="docker", ip=None, user_agent=None
+    created = runtime.tokens.create_session_token(
+        runtime.users.get("alice"), client_id="docker", ip=None, user_agent=None
     )
     remember(str(created.token))
     cli.ok("token", "deactivate", created.record.id)

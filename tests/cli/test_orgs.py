@@ -138,7 +138,7 @@ def test_removing_a_member_takes_them_out_of_teams(acme: Cli) -> None:
     assert acme.ok("team", "show", "acme", "dev", "--json").json()["members"] == []
 
 
-async def test_org_token_authenticates_until_deactivated(acme: Cli, cli_runtime: Runtime) -> None:
+async def test_org_token_authenticates_until_deactivated(acme: Cli, runtime: Runtime) -> None:
     argv = ["org-token", "create", "acme", "--label", "ci", "--repo", "acme/app:pull,push"]
     result = acme.ok(*argv, "--repo", "acme/tools:pull", "--expires", "30d")
     secret = result.out.strip()  # stdout is exactly the secret, for scripts
@@ -146,9 +146,7 @@ async def test_org_token_authenticates_until_deactivated(acme: Cli, cli_runtime:
     assert secret.startswith("rgo_")
     assert "shown only once" in result.err and "docker login -u acme" in result.err
 
-    principal = (
-        await cli_runtime.authenticator.authenticate(Credentials("acme", secret))
-    ).principal
+    principal = (await runtime.authenticator.authenticate(Credentials("acme", secret))).principal
     assert principal.name == "acme" and principal.token_id == token_id
     assert dict(principal.org_token_resources or ()) == {
         "acme/app": frozenset({"pull", "push"}),
@@ -159,15 +157,15 @@ async def test_org_token_authenticates_until_deactivated(acme: Cli, cli_runtime:
     result = acme.ok("org-token", "deactivate", "acme", token_id)
     assert result.out.strip() == f"organization token {token_id} of acme is inactive"
     with pytest.raises(Unauthorized, match="inactive"):
-        await cli_runtime.authenticator.authenticate(Credentials("acme", secret))
+        await runtime.authenticator.authenticate(Credentials("acme", secret))
     acme.ok("org-token", "activate", "acme", secret)  # a whole (leaked) token names it too
-    await cli_runtime.authenticator.authenticate(Credentials("acme", secret))
+    await runtime.authenticator.authenticate(Credentials("acme", secret))
 
     assert acme.ok("org-token", "delete", "acme", token_id).out.strip() == (
         f"deleted organization token {token_id} of acme"
     )
     with pytest.raises(Unauthorized):
-        await cli_runtime.authenticator.authenticate(Credentials("acme", secret))
+        await runtime.authenticator.authenticate(Credentials("acme", secret))
     events = [acme.audit(a) for a in ("org_token.create", "org_token.update", "org_token.delete")]
     assert [len(e) for e in events] == [1, 2, 1]
     assert {e["actor"] for group in events for e in group} == {"cli"}

@@ -44,7 +44,7 @@ def add_auto_token(runtime: Runtime, owner: str) -> str:
     return record.id
 
 
-def test_list_across_users_with_filters(owners: Cli, cli_runtime: Runtime) -> None:
+def test_list_across_users_with_filters(owners: Cli, runtime: Runtime) -> None:
     cli, clock = owners, owners.clock
     a1 = cli.create_token("alice", description="laptop")
     clock.advance(60)
@@ -55,7 +55,7 @@ def test_list_across_users_with_filters(owners: Cli, cli_runtime: Runtime) -> No
     clock.advance(60)
     b1 = cli.create_token("bob")
     clock.advance(60)
-    b2 = add_auto_token(cli_runtime, "bob")
+    b2 = add_auto_token(runtime, "bob")
     cli.ok("token", "deactivate", a1)
 
     assert ids(cli) == [b2, b1, a2, a1]  # newest first
@@ -87,10 +87,10 @@ def test_list_across_users_with_filters(owners: Cli, cli_runtime: Runtime) -> No
     ]  # fmt: skip
 
 
-def test_list_by_last_use(owners: Cli, cli_runtime: Runtime) -> None:
+def test_list_by_last_use(owners: Cli, runtime: Runtime) -> None:
     cli, now = owners, int(owners.clock())
     old, recent, never = (cli.create_token("alice", description=d) for d in ("old", "new", "x"))
-    usage = UsageRecorder(cli_runtime.store)  # how /token records last use
+    usage = UsageRecorder(runtime.store)  # how /token records last use
     usage.record(old, TokenUse(at=now - 10 * DAY, ip="192.0.2.1", user_agent="docker/27"))
     usage.record(recent, TokenUse(at=now - DAY, ip="192.0.2.2", user_agent="podman/5"))
     usage.flush()

@@ -17,14 +17,14 @@ def people(cli: Cli) -> Cli:
     return cli
 
 
-async def test_enroll_confirm_and_disable(people: Cli, cli_runtime: Runtime) -> None:
+async def test_enroll_confirm_and_disable(people: Cli, runtime: Runtime) -> None:
     enrolled = people.ok("2fa", "enroll", "bob", "--json").json()
     assert enrolled["otpauth_uri"].startswith("otpauth://totp/regauth:bob?secret=")
     code = pyotp.TOTP(enrolled["secret"]).at(people.clock.now)
     codes = people.ok("2fa", "confirm", "bob", code, "--json").json()["recovery_codes"]
     assert len(codes) == 10
     with pytest.raises(SecondFactorRequired):
-        await cli_runtime.authenticator.authenticate(Credentials("bob", "bob-password-1"))
+        await runtime.authenticator.authenticate(Credentials("bob", "bob-password-1"))
     wrong = people("2fa", "disable", "bob", "--code", "000000")
     assert wrong.code == 1 and "not valid" in wrong.err
     assert people.ok("2fa", "disable", "bob", "--code", codes[0]).out.strip() == (

@@ -63,21 +63,21 @@ def test_grant_and_revoke_admin(people: Cli) -> None:
     assert people.audit("user.revoke_admin")[0]["target"] == "alice"
 
 
-def test_reset_password(people: Cli, cli_runtime: Runtime) -> None:
+def test_reset_password(people: Cli, runtime: Runtime) -> None:
     result = people.ok("user", "reset-password", "bob", "--password-stdin", stdin="new secret 1\n")
     assert result.out.strip() == "password of bob is reset"
     assert "new secret 1" not in result.out + result.err
-    stored = cli_runtime.users.get("bob").password_hash
+    stored = runtime.users.get("bob").password_hash
     assert stored is not None and argon2.PasswordHasher().verify(stored, "new secret 1")
     assert people.ok("user", "show", "bob", "--json").json()["has_password"] is True
     [event] = people.audit("user.password_reset")
     assert (event["actor"], event["target"]) == ("cli", "bob")
 
 
-def test_reset_password_refuses_a_short_one(people: Cli, cli_runtime: Runtime) -> None:
+def test_reset_password_refuses_a_short_one(people: Cli, runtime: Runtime) -> None:
     result = people("user", "reset-password", "alice", "--password-stdin", stdin="short\n")
     assert result.code == EXIT_ERROR and "password must be" in result.err
-    stored = cli_runtime.users.get("alice").password_hash
+    stored = runtime.users.get("alice").password_hash
     assert stored is not None and argon2.PasswordHasher().verify(stored, "correct horse")
 
 

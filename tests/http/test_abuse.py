@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
+from pathlib import Path
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientResponse
 
 from regauth.config import Config
 from regauth.domain.models import CLI_ACTOR, AccessLevel, AuditQuery
 from regauth.errors import Conflict
-from regauth.http.app import create_app
 from regauth.http.appkeys import RUNTIME
-from regauth.runtime import Runtime, open_runtime
-from tests.support.builders import add_token, add_user, basic, make_config, sign_in
+from regauth.runtime import Runtime
+from tests.support.builders import Client, add_token, add_user, basic, make_config, sign_in
 from tests.support.clock import FakeClock
-
-Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture
-def config(tmp_path: Any) -> Config:
+def config(tmp_path: Path) -> Config:
     # Trust the test client as a proxy so X-Forwarded-For can stand for other addresses.
     return make_config(
         tmp_path,
@@ -31,11 +26,10 @@ def config(tmp_path: Any) -> Config:
     )
 
 
-@pytest.fixture
-async def client(runtime: Runtime, aiohttp_client: Any) -> Client:
-    add_user(runtime, "alice", "alice-password")
-    add_user(runtime, "bob", "bob-password")
-    return await aiohttp_client(create_app(runtime))  # type: ignore[no-any-return]
+@pytest.fixture(autouse=True)
+def accounts(runtime: Runtime) -> None:
+    add_user(runtime, "alice")
+    add_user(runtime, "bob")
 
 
 def from_ip(ip: str, user: str, secret: str) -> dict[str, str]:
@@ -72,8 +66,8 @@ async def test_brute_force_ends_in_429_and_others_are_unaffected(
 
 
 async def test_the_delay_grows_and_a_success_resets_it(client: Client, clock: FakeClock) -> None:
-    async def attempt(secret: str) -> web.Response:
-        return await client.get("/token", headers=from_ip("203.0.113.5", "alice", secret))  # type: ignore[return-value]
+    async def attempt(secret: str) -> ClientResponse:
+        return await client.get("/token", headers=from_ip("203.0.113.5", "alice", secret))
 
     for _ in range(5):  # the fifth failure locks the pair for 1 s
         assert (await attempt("wrong")).status == 401
@@ -116,14 +110,10 @@ async def test_password_spraying_from_one_address_is_throttled_per_ip(
     assert 429 in statuses[50:]
 
 
-async def session(client: Client) -> dict[str, str]:
-    return await sign_in(client, "alice", "alice-password")
-
-
 async def test_token_creation_is_limited_per_hour_and_visible(
     client: Client, clock: FakeClock
 ) -> None:
-    auth = await session(client)
+    auth = await sign_in(client, "alice")
     for i in range(3):
         response = await client.post(
             "/v2/access-tokens",
@@ -142,7 +132,7 @@ async def test_token_creation_is_limited_per_hour_and_visible(
     limits = (await (await client.get("/v2/access-tokens", headers=auth)).json())["limits"]
     assert limits["token_creations_per_hour"] == 3 and limits["token_creations_remaining"] == 0
     clock.advance(3601)
-    auth = await session(client)
+    auth = await sign_in(client, "alice")
     again = await client.post(
         "/v2/access-tokens", json={"token_label": "t5", "scopes": ["repo:read"]}, headers=auth
     )
@@ -178,10 +168,7 @@ async def test_revocation_deactivates_valid_tokens_and_reveals_nothing(
     assert await first.json() == await second.json()
     assert (await client.get("/token", headers=basic("alice", leaked))).status == 401
     assert (await client.get("/token", headers=basic("bob", other))).status == 200
-    response = await client.post(
-        "/v2/users/login", json={"username": "alice", "password": "alice-password"}
-    )
-    auth = {"Authorization": f"Bearer {(await response.json())['token']}"}
+    auth = await sign_in(client, "alice")
     events = (await (await client.get("/v2/account/audit", headers=auth)).json())["events"]
     revoked = [e for e in events if e["action"] == "token.revoked_leaked"]
     assert len(revoked) == 1 and revoked[0]["target"] == leaked[4:14]
@@ -204,10 +191,6 @@ async def test_revocation_is_rate_limited_and_validates_input(client: Client) ->
     assert limited.status == 429 and "Retry-After" in limited.headers
 
 
-def test_limits_are_per_config(config: Config, clock: FakeClock) -> None:
-    runtime = open_runtime(dataclasses.replace(config), clock=clock)
-    try:
-        add_user(runtime, "carol", "carol-password")
-        assert runtime.tokens.limits_for(runtime.users.get("carol"))["max_active_tokens"] == 4
-    finally:
-        runtime.close()
+def test_limits_are_per_config(runtime: Runtime) -> None:
+    # this module's config: 4, where the default is 50
+    assert runtime.tokens.limits_for(runtime.users.get("alice"))["max_active_tokens"] == 4

@@ -5,30 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
-from regauth.domain.models import AccessLevel
-from regauth.http.app import create_app
+from regauth.domain.models import AccessLevel, AuditQuery
 from regauth.http.appkeys import RUNTIME
 from regauth.runtime import Runtime
-from tests.support.builders import add_token, add_user, basic
+from tests.support.builders import Client, add_token, add_user, basic, sign_in
 from tests.support.clock import FakeClock
 
-Client = TestClient[web.Request, web.Application]
 
-
-@pytest.fixture
-async def client(runtime: Runtime, aiohttp_client: Any) -> Client:
-    add_user(runtime, "alice", "alice-password")
-    add_user(runtime, "bob", "bob-password")
-    return await aiohttp_client(create_app(runtime))  # type: ignore[no-any-return]
-
-
-async def login(client: Client, username: str, secret: str) -> dict[str, str]:
-    response = await client.post("/v2/users/login", json={"username": username, "password": secret})
-    assert response.status == 200, await response.text()
-    return {"Authorization": f"Bearer {(await response.json())['token']}"}
+@pytest.fixture(autouse=True)
+def accounts(runtime: Runtime) -> None:
+    add_user(runtime, "alice")
+    add_user(runtime, "bob")
 
 
 async def create(client: Client, auth: dict[str, str], **body: Any) -> tuple[int, dict[str, Any]]:
@@ -43,7 +31,7 @@ async def token_status(client: Client, user: str, secret: str) -> tuple[int, str
 
 
 async def test_create_returns_the_secret_once_and_it_works_at_token(client: Client) -> None:
-    auth = await login(client, "alice", "alice-password")
+    auth = await sign_in(client, "alice")
     status, body = await create(
         client, auth, token_label="laptop", scopes=["repo:write"], expires_at="2027-03-01T00:00:00Z"
     )
@@ -62,7 +50,7 @@ async def test_create_returns_the_secret_once_and_it_works_at_token(client: Clie
 
 
 async def test_deactivate_reactivate_rename_delete(client: Client) -> None:
-    auth = await login(client, "alice", "alice-password")
+    auth = await sign_in(client, "alice")
     _, body = await create(client, auth)
     url, secret = f"/v2/access-tokens/{body['uuid']}", body["token"]
 
@@ -85,7 +73,7 @@ async def test_deactivate_reactivate_rename_delete(client: Client) -> None:
 
 
 async def test_expiration_cannot_be_edited(client: Client) -> None:
-    auth = await login(client, "alice", "alice-password")
+    auth = await sign_in(client, "alice")
     _, body = await create(client, auth, expires_at="2027-03-01")
     response = await client.patch(
         f"/v2/access-tokens/{body['uuid']}", json={"expires_at": "2099-01-01"}, headers=auth
@@ -98,10 +86,10 @@ async def test_expiration_cannot_be_edited(client: Client) -> None:
 async def test_expired_token_shows_as_expired_and_stops_working(
     client: Client, clock: FakeClock
 ) -> None:
-    auth = await login(client, "alice", "alice-password")
+    auth = await sign_in(client, "alice")
     _, body = await create(client, auth, expires_at="2027-01-16T08:00:00Z")  # a day ahead
     clock.advance(86401)
-    auth = await login(client, "alice", "alice-password")  # the old session expired too
+    auth = await sign_in(client, "alice")  # the old session expired too
     one = await (await client.get(f"/v2/access-tokens/{body['uuid']}", headers=auth)).json()
     assert one["state"] == "expired"
     assert await token_status(client, "alice", body["token"]) == (
@@ -126,7 +114,7 @@ async def test_expired_token_shows_as_expired_and_stops_working(
 async def test_create_refuses_bad_input_with_a_clear_error(
     client: Client, payload: dict[str, Any], message: str
 ) -> None:
-    auth = await login(client, "alice", "alice-password")
+    auth = await sign_in(client, "alice")
     status, body = await create(client, auth, **payload)
     assert status == 400
     assert message in body["detail"]
@@ -135,7 +123,7 @@ async def test_create_refuses_bad_input_with_a_clear_error(
 
 
 async def test_malformed_json_is_a_400(client: Client) -> None:
-    auth = await login(client, "alice", "alice-password")
+    auth = await sign_in(client, "alice")
     for raw in ("{", "[1]", "null"):
         response = await client.post(
             "/v2/access-tokens",
@@ -149,7 +137,7 @@ async def test_a_pat_session_reads_but_cannot_change_anything(
     client: Client, runtime: Runtime
 ) -> None:
     pat = add_token(runtime, "alice", AccessLevel.DELETE)
-    auth = await login(client, "alice", pat)
+    auth = await sign_in(client, "alice", pat)
     listed = await client.get("/v2/access-tokens", headers=auth)
     assert listed.status == 200
     uuid = (await listed.json())["results"][0]["uuid"]
@@ -167,8 +155,8 @@ async def test_a_pat_session_reads_but_cannot_change_anything(
 
 async def test_a_pat_session_dies_with_its_pat(client: Client, runtime: Runtime) -> None:
     pat = add_token(runtime, "alice")
-    pat_auth = await login(client, "alice", pat)
-    auth = await login(client, "alice", "alice-password")
+    pat_auth = await sign_in(client, "alice", pat)
+    auth = await sign_in(client, "alice")
     uuid = (await (await client.get("/v2/access-tokens", headers=auth)).json())["results"][0][
         "uuid"
     ]
@@ -178,8 +166,8 @@ async def test_a_pat_session_dies_with_its_pat(client: Client, runtime: Runtime)
 
 
 async def test_another_users_token_is_not_found(client: Client) -> None:
-    alice = await login(client, "alice", "alice-password")
-    bob = await login(client, "bob", "bob-password")
+    alice = await sign_in(client, "alice")
+    bob = await sign_in(client, "bob")
     _, body = await create(client, alice)
     url = f"/v2/access-tokens/{body['uuid']}"
     assert (await client.get(url, headers=bob)).status == 404
@@ -189,7 +177,7 @@ async def test_another_users_token_is_not_found(client: Client) -> None:
 
 
 async def test_pagination(client: Client) -> None:
-    auth = await login(client, "alice", "alice-password")
+    auth = await sign_in(client, "alice")
     for i in range(3):
         await create(client, auth, token_label=f"t{i}")
     page1 = await (await client.get("/v2/access-tokens?page_size=2", headers=auth)).json()
@@ -221,8 +209,6 @@ async def test_login_failures_are_401_with_detail_and_audited(
     assert response.status == 401
     client.app[RUNTIME].usage.flush()
     runtime.audit.flush()
-    from regauth.domain.models import AuditQuery
-
     failures = runtime.audit.list(AuditQuery(action="auth.failed"))
     assert len(failures) == 1 and failures[0].count == 2  # one row, counted
     assert failures[0].target == "alice"
@@ -239,12 +225,10 @@ async def test_auth_token_route_gives_an_access_token(client: Client) -> None:
 
 
 async def test_changes_are_audited_with_who_and_where(client: Client, runtime: Runtime) -> None:
-    auth = await login(client, "alice", "alice-password")
+    auth = await sign_in(client, "alice")
     _, body = await create(client, auth)
     await client.patch(f"/v2/access-tokens/{body['uuid']}", json={"is_active": False}, headers=auth)
     await client.delete(f"/v2/access-tokens/{body['uuid']}", headers=auth)
-    from regauth.domain.models import AuditQuery
-
     events = runtime.audit.list(AuditQuery(actor="alice"))
     assert [e.action for e in events] == ["token.delete", "token.deactivate", "token.create"]
     assert all(e.ip == "127.0.0.1" and e.target == body["id"] for e in events)

@@ -2,43 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from regauth.domain.models import CLI_ACTOR, AccessLevel
-from regauth.http.app import create_app
 from regauth.http.appkeys import RUNTIME
 from regauth.runtime import Runtime
-from tests.support.builders import add_token, add_user, basic, sign_in
+from tests.support.builders import Client, add_admin_key, add_token, add_user, basic, sign_in
 from tests.support.clock import FakeClock
 
-Client = TestClient[web.Request, web.Application]
 
-
-@pytest.fixture
-async def client(runtime: Runtime, aiohttp_client: Any) -> Client:
-    add_user(runtime, "root", "root-password", admin=True)
-    add_user(runtime, "alice", "alice-password")
-    return await aiohttp_client(create_app(runtime))  # type: ignore[no-any-return]
+@pytest.fixture(autouse=True)
+def accounts(runtime: Runtime) -> None:
+    add_user(runtime, "root", admin=True)
+    add_user(runtime, "alice")
 
 
 @pytest.fixture
 def admin_key(runtime: Runtime) -> dict[str, str]:
-    created = runtime.admin_keys.create("ops", CLI_ACTOR)
-    return {"Authorization": f"Bearer {created.secret}"}
-
-
-async def login(client: Client, username: str, secret: str) -> dict[str, str]:
-    return await sign_in(client, username, secret)
+    return add_admin_key(runtime)
 
 
 async def test_admin_key_and_admin_login_are_accepted(
     client: Client, admin_key: dict[str, str], runtime: Runtime
 ) -> None:
-    for auth in (admin_key, await login(client, "root", "root-password")):
+    for auth in (admin_key, await sign_in(client, "root")):
         response = await client.get("/admin/v1/users", headers=auth)
         assert response.status == 200
         assert {u["name"] for u in (await response.json())["users"]} == {"root", "alice"}
@@ -50,13 +37,13 @@ async def test_admin_key_and_admin_login_are_accepted(
 async def test_non_admins_pats_and_revoked_keys_are_refused(
     client: Client, runtime: Runtime, admin_key: dict[str, str]
 ) -> None:
-    user = await login(client, "alice", "alice-password")
+    user = await sign_in(client, "alice")
     response = await client.get("/admin/v1/users", headers=user)
     assert response.status == 403
     assert (await response.json())["detail"] == "administrator rights are required"
     # an admin's own PAT is still a PAT
     root_pat = add_token(runtime, "root", AccessLevel.DELETE)
-    pat_session = await login(client, "root", root_pat)
+    pat_session = await sign_in(client, "root", root_pat)
     assert (await client.get("/admin/v1/users", headers=pat_session)).status == 403
     raw_pat = {"Authorization": f"Bearer {root_pat}"}
     assert (await client.get("/admin/v1/users", headers=raw_pat)).status == 401

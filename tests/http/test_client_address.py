@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from multidict import CIMultiDict
 
 from regauth.config import Config
 from regauth.domain.models import AuditQuery
-from regauth.http.app import create_app
 from regauth.runtime import Runtime
-from tests.support.builders import add_user, basic, make_config
+from tests.support.builders import Client, add_user, basic, make_config
 
 
 @pytest.fixture
@@ -21,7 +19,7 @@ def config(tmp_path: Path) -> Config:
 
 
 @pytest.mark.parametrize(
-    ("lines", "client"),
+    ("lines", "address"),
     [
         (["203.0.113.5"], "203.0.113.5"),
         # A proxy that adds its own line (HAProxy's `option forwardfor`, nginx's
@@ -33,14 +31,13 @@ def config(tmp_path: Path) -> Config:
     ],
 )
 async def test_the_client_is_the_rightmost_untrusted_hop_of_all_lines(
-    runtime: Runtime, aiohttp_client: Any, lines: list[str], client: str
+    runtime: Runtime, client: Client, lines: list[str], address: str
 ) -> None:
-    add_user(runtime, "alice", "alice-password")
-    http = await aiohttp_client(create_app(runtime))
+    add_user(runtime, "alice")
     headers = CIMultiDict([*basic("alice", "wrong").items()])
     for line in lines:
         headers.add("X-Forwarded-For", line)
-    assert (await http.get("/token", headers=headers)).status == 401
+    assert (await client.get("/token", headers=headers)).status == 401
     runtime.audit.flush()
     [failure] = runtime.audit.list(AuditQuery(action="auth.failed"))
-    assert failure.ip == client
+    assert failure.ip == address

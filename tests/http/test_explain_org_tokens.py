@@ -3,38 +3,20 @@ the rest, from the same principal /token builds."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import jwt
-import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from regauth.domain.models import CLI_ACTOR
-from regauth.http.app import create_app
 from regauth.runtime import Runtime
-from tests.support.builders import add_user, basic
+from tests.support.builders import Client, add_admin_key, add_org, add_user, basic
 from tests.support.secrets import remember
-
-Client = TestClient[web.Request, web.Application]
-
-
-@pytest.fixture
-async def client(runtime: Runtime, aiohttp_client: Any) -> Client:
-    add_user(runtime, "alice", "alice-password")
-    return await aiohttp_client(create_app(runtime))  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def admin_key(runtime: Runtime) -> dict[str, str]:
-    created = runtime.admin_keys.create("ops", CLI_ACTOR)
-    return {"Authorization": f"Bearer {remember(str(created.secret))}"}
 
 
 async def test_an_organization_token_is_explained_as_token_grants_it(
-    client: Client, runtime: Runtime, admin_key: dict[str, str]
+    client: Client, runtime: Runtime
 ) -> None:
-    org = runtime.organizations.create("acme", runtime.users.get("alice"), CLI_ACTOR)
+    add_user(runtime, "alice", None)
+    admin_key = add_admin_key(runtime)
+    org = add_org(runtime, "acme", "alice")
     created = runtime.org_tokens.create(
         org,
         CLI_ACTOR,

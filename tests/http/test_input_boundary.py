@@ -7,7 +7,6 @@ import asyncio
 import gzip
 import logging
 from pathlib import Path
-from typing import Any
 from unittest import mock
 
 import pytest
@@ -15,6 +14,7 @@ from aiohttp import ClientConnectionResetError, ClientPayloadError, web
 from aiohttp.http_exceptions import ContentLengthError, TransferEncodingError
 from aiohttp.streams import StreamReader
 from aiohttp.test_utils import make_mocked_request
+from pytest_aiohttp import AiohttpClient
 
 import regauth.http.handlers
 from regauth.errors import (
@@ -62,7 +62,7 @@ async def test_a_body_read_that_fails_is_a_4xx(raised: BaseException, expected: 
 
 
 async def test_a_body_timeout_is_a_408_one_line_and_a_closed_connection(
-    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+    aiohttp_client: AiohttpClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def handler(request: web.Request) -> web.Response:
         await read_body(request)

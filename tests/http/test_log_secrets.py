@@ -14,18 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
-from regauth.domain.models import CLI_ACTOR, AuditQuery
+from regauth.domain.models import AuditQuery
 from regauth.domain.tokens import parse_token
 from regauth.domain.usernames import INVALID
-from regauth.http.app import create_app
 from regauth.logs import REPLACED_LOGGERS, JsonFormatter
 from regauth.runtime import Runtime
-from tests.support.builders import add_token, add_user, basic, sign_in
-
-Client = TestClient[web.Request, web.Application]
+from tests.support.builders import Client, add_org, add_token, add_user, basic, sign_in
 
 
 @dataclass
@@ -80,18 +75,17 @@ class App:
 @pytest.fixture
 async def app(
     runtime: Runtime,
-    aiohttp_client: Any,
+    client: Client,
     capfd: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> App:
     assert runtime.config.server.access_log  # tests/conftest.py's config: on, as by default
-    add_user(runtime, "alice", "alice-password")
-    add_user(runtime, "root", "root-password", admin=True)
-    runtime.organizations.create("acme", runtime.users.get("alice"), CLI_ACTOR)
+    add_user(runtime, "alice")
+    add_user(runtime, "root", admin=True)
+    add_org(runtime, "acme", "alice")
     pat = add_token(runtime, "alice")
-    client = await aiohttp_client(create_app(runtime))
     caplog.set_level(logging.DEBUG)
-    owner = await sign_in(client, "alice", "alice-password")
+    owner = await sign_in(client, "alice")
     response = await client.post(
         "/v2/orgs/acme/access-tokens",
         json={"label": "ci", "resources": [{"type": "TYPE_REPO", "path": "acme/app", "scopes": ["scope-image-pull"]}]},
@@ -99,7 +93,7 @@ async def app(
     )  # fmt: skip
     assert response.status == 201, await response.text()
     org_pat = (await response.json())["token"]
-    admin = await sign_in(client, "root", "root-password")
+    admin = await sign_in(client, "root")
     return App(client, runtime, pat, org_pat, admin, owner, capfd, caplog)
 
 

@@ -24,7 +24,7 @@ from regauth.http.app import create_app
 from regauth.http.appkeys import RUNTIME
 from regauth.runtime import Runtime
 from tests.support import raw_http
-from tests.support.builders import add_user
+from tests.support.builders import Client, add_user
 from tests.support.input_app import LOGIN, InputApp, input_app, input_config
 
 JSON = (b"Content-Type", b"application/json")
@@ -42,8 +42,8 @@ def config(tmp_path: Path) -> Config:
 
 
 @pytest.fixture
-async def fx(runtime: Runtime, aiohttp_client: Any) -> InputApp:
-    return await input_app(runtime, aiohttp_client)
+async def fx(runtime: Runtime, client: Client) -> InputApp:
+    return await input_app(runtime, client)
 
 
 @dataclass(frozen=True)
@@ -203,9 +203,8 @@ async def served(runtime: Runtime) -> AsyncIterator[tuple[str, int]]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    server = site._server
-    assert server is not None
-    yield "127.0.0.1", server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    host, port = runner.addresses[0][:2]
+    yield host, port
     await runner.cleanup()
 
 

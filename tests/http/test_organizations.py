@@ -6,35 +6,27 @@ from typing import Any
 
 import jwt
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from regauth.domain.models import CLI_ACTOR, AccessLevel, Visibility
-from regauth.errors import Conflict
-from regauth.http.app import create_app
 from regauth.runtime import Runtime
-from tests.support.builders import add_token, add_user, basic, sign_in
-
-Client = TestClient[web.Request, web.Application]
-
-
-@pytest.fixture
-async def client(runtime: Runtime, aiohttp_client: Any) -> Client:
-    for name in ("olivia", "mallory", "dave", "root"):
-        add_user(runtime, name, f"{name}-password", admin=name == "root")
-    app_client = await aiohttp_client(create_app(runtime))
-    key = runtime.admin_keys.create("ops", CLI_ACTOR)
-    response = await app_client.post(
-        "/admin/v1/orgs",
-        json={"name": "acme", "owner": "olivia"},
-        headers={"Authorization": f"Bearer {key.secret}"},
-    )
-    assert response.status == 201
-    return app_client  # type: ignore[no-any-return]
+from tests.support.builders import (
+    Client,
+    add_admin_key,
+    add_org,
+    add_token,
+    add_user,
+    basic,
+    sign_in,
+)
 
 
-async def login(client: Client, name: str, secret: str | None = None) -> dict[str, str]:
-    return await sign_in(client, name, secret or f"{name}-password")
+@pytest.fixture(autouse=True)
+def acme(runtime: Runtime) -> None:
+    """olivia owns acme; dave and mallory are not in it yet; root is an admin."""
+    for name in ("olivia", "mallory", "dave"):
+        add_user(runtime, name)
+    add_user(runtime, "root", admin=True)
+    add_org(runtime, "acme", "olivia")
 
 
 async def granted(
@@ -70,7 +62,7 @@ async def setup_team(
 async def test_team_permissions_reach_members_pats_within_their_level(
     client: Client, runtime: Runtime
 ) -> None:
-    owner = await login(client, "olivia")
+    owner = await sign_in(client, "olivia")
     await setup_team(client, owner, "dave", "ci/*", "write")
     write_pat = add_token(runtime, "dave", AccessLevel.WRITE)
     read_pat = add_token(runtime, "dave", AccessLevel.READ)
@@ -97,7 +89,7 @@ async def test_team_permissions_reach_members_pats_within_their_level(
 
 
 async def test_removing_a_member_ends_access_at_once(client: Client, runtime: Runtime) -> None:
-    owner = await login(client, "olivia")
+    owner = await sign_in(client, "olivia")
     await setup_team(client, owner, "dave", "app", "write")
     pat = add_token(runtime, "dave", AccessLevel.WRITE)
     assert await granted(client, runtime, "dave", pat, "repository:acme/app:pull,push") == [
@@ -118,9 +110,9 @@ async def test_removing_a_member_ends_access_at_once(client: Client, runtime: Ru
 async def test_org_tokens_reach_listed_repositories_and_outlive_their_creator(
     client: Client, runtime: Runtime
 ) -> None:
-    owner = await login(client, "olivia")
+    owner = await sign_in(client, "olivia")
     await client.put("/v2/orgs/acme/members/dave", json={"role": "owner"}, headers=owner)
-    dave = await login(client, "dave")
+    dave = await sign_in(client, "dave")
     response = await client.post(
         "/v2/orgs/acme/access-tokens",
         json={
@@ -199,7 +191,7 @@ async def test_org_tokens_reach_listed_repositories_and_outlive_their_creator(
 async def test_bad_org_token_requests_are_400(
     client: Client, resources: list[Any], message: str
 ) -> None:
-    owner = await login(client, "olivia")
+    owner = await sign_in(client, "olivia")
     response = await client.post(
         "/v2/orgs/acme/access-tokens", json={"label": "x", "resources": resources}, headers=owner
     )
@@ -208,39 +200,55 @@ async def test_bad_org_token_requests_are_400(
 
 
 async def test_only_owners_with_a_password_session_manage(client: Client, runtime: Runtime) -> None:
-    owner = await login(client, "olivia")
+    owner = await sign_in(client, "olivia")
     await client.put("/v2/orgs/acme/members/dave", json={"role": "member"}, headers=owner)
-    dave = await login(client, "dave")
-    mallory = await login(client, "mallory")
+    dave = await sign_in(client, "dave")
+    mallory = await sign_in(client, "mallory")
     assert (await client.get("/v2/orgs/acme/members", headers=dave)).status == 200  # members read
     assert (
         await client.get("/v2/orgs/acme/members", headers=mallory)
     ).status == 404  # outsiders see nothing
     r = await client.post("/v2/orgs/acme/access-tokens", json={"label": "x"}, headers=dave)
     assert r.status == 403 and "only owners" in (await r.json())["detail"]
-    owner_pat_session = await login(client, "olivia", add_token(runtime, "olivia"))
+    owner_pat_session = await sign_in(client, "olivia", add_token(runtime, "olivia"))
     r = await client.post("/v2/orgs/acme/groups", json={"name": "x"}, headers=owner_pat_session)
     assert r.status == 403 and "personal access token" in (await r.json())["detail"]
-    root = await login(client, "root")  # an admin acts as an owner
+    root = await sign_in(client, "root")  # an admin acts as an owner
     assert (
         await client.post("/v2/orgs/acme/groups", json={"name": "ops"}, headers=root)
     ).status == 201
 
 
-async def test_the_last_owner_stays_and_names_are_shared_with_users(
+async def test_the_last_owner_cannot_leave(client: Client) -> None:
+    owner = await sign_in(client, "olivia")
+    response = await client.delete("/v2/orgs/acme/members/olivia", headers=owner)
+    assert response.status == 409
+    assert (await response.json())["detail"] == "an organization keeps at least one owner"
+
+
+async def test_admins_create_organizations_through_the_admin_api(
     client: Client, runtime: Runtime
 ) -> None:
-    owner = await login(client, "olivia")
-    r = await client.delete("/v2/orgs/acme/members/olivia", headers=owner)
-    assert r.status == 409
-    with pytest.raises(Conflict):
-        runtime.users.create("acme", "whatever-pw", CLI_ACTOR)
-    with pytest.raises(Conflict):
-        runtime.organizations.create("dave", runtime.users.get("olivia"), CLI_ACTOR)
+    admin_key = add_admin_key(runtime)
+    response = await client.post(
+        "/admin/v1/orgs", json={"name": "globex", "owner": "dave"}, headers=admin_key
+    )
+    assert response.status == 201, await response.text()
+    assert (await response.json())["name"] == "globex"
+    listed = await (await client.get("/admin/v1/orgs", headers=admin_key)).json()
+    assert [o["name"] for o in listed["orgs"]] == ["acme", "globex"]
+    dave = await sign_in(client, "dave")
+    members = await (await client.get("/v2/orgs/globex/members", headers=dave)).json()
+    assert [(m["username"], m["role"]) for m in members["results"]] == [("dave", "Owner")]
+    olivia = await sign_in(client, "olivia")  # owning an organization makes no admin
+    refused = await client.post(
+        "/admin/v1/orgs", json={"name": "initech", "owner": "olivia"}, headers=olivia
+    )
+    assert refused.status == 403
 
 
 async def test_members_and_groups_in_hub_shapes(client: Client) -> None:
-    owner = await login(client, "olivia")
+    owner = await sign_in(client, "olivia")
     await setup_team(client, owner, "dave", "app", "read")
     members = await (await client.get("/v2/orgs/acme/members", headers=owner)).json()
     assert {(m["username"], m["role"]) for m in members["results"]} == {
@@ -264,7 +272,7 @@ async def test_members_and_groups_in_hub_shapes(client: Client) -> None:
 
 
 async def test_owners_set_visibility_of_their_namespace(client: Client) -> None:
-    owner = await login(client, "olivia")
+    owner = await sign_in(client, "olivia")
     r = await client.patch(
         "/v2/namespaces/acme/repositories/site", json={"is_private": False}, headers=owner
     )
@@ -273,7 +281,7 @@ async def test_owners_set_visibility_of_their_namespace(client: Client) -> None:
         "/v2/namespaces/olivia/repositories/blog", json={"is_private": False}, headers=owner
     )
     assert r.status == 200
-    mallory = await login(client, "mallory")
+    mallory = await sign_in(client, "mallory")
     r = await client.patch(
         "/v2/namespaces/olivia/repositories/blog", json={"is_private": True}, headers=mallory
     )
@@ -284,20 +292,8 @@ async def test_owners_set_visibility_of_their_namespace(client: Client) -> None:
     assert r.status == 404
 
 
-async def test_explain_covers_organizations(client: Client, runtime: Runtime) -> None:
-    owner = await login(client, "olivia")
-    await setup_team(client, owner, "dave", "app", "read")
-    explanation = runtime.explain.for_user("dave", "repository:acme/app:pull,push")
-    assert [g.reasons for g in explanation.decision.granted] == [
-        ("pull: team 'devs' has read on 'app'",)
-    ]
-    assert [d.reason for d in explanation.decision.denied] == [
-        "no team of yours in 'acme' grants push on this repository"
-    ]
-
-
 async def test_team_patterns_are_relative_to_the_organization(client: Client) -> None:
-    owner = await login(client, "olivia")
+    owner = await sign_in(client, "olivia")
     await client.post("/v2/orgs/acme/groups", json={"name": "devs"}, headers=owner)
     response = await client.put(
         "/v2/orgs/acme/groups/devs/permissions",

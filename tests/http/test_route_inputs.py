@@ -18,13 +18,10 @@ from typing import Any
 
 import msgspec
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 from msgspec import inspect
 
 from regauth.domain.models import CLI_ACTOR, PULL, OrgRole
 from regauth.domain.tokens import parse_token
-from regauth.http.app import create_app
 from regauth.http.decoding import MAX_JSON_DEPTH
 from regauth.http.routes import (
     ACCOUNT,
@@ -40,9 +37,8 @@ from regauth.http.routes import (
 )
 from regauth.http.routing import JSON, Access, Route
 from regauth.runtime import Runtime
-from tests.support.builders import add_token, add_user, sign_in
+from tests.support.builders import Client, add_token, add_user, sign_in
 
-Client = TestClient[web.Request, web.Application]
 UNKNOWN = "not_a_field"
 NOT_ALLOWED = "no-such-value"
 
@@ -199,7 +195,7 @@ class Setup:
 
 
 @pytest.fixture
-async def setup(runtime: Runtime, aiohttp_client: Any) -> Setup:
+async def setup(runtime: Runtime, client: Client) -> Setup:
     add_user(runtime, "alice", "alice-password")
     add_user(runtime, "olivia", "olivia-password")
     add_user(runtime, "dave", "dave-password")
@@ -219,7 +215,6 @@ async def setup(runtime: Runtime, aiohttp_client: Any) -> Setup:
     ).record
     pat = runtime.tokens.get(parse_token(add_token(runtime, "alice")).public_id)
     admin_key = {"Authorization": f"Bearer {runtime.admin_keys.create('tests', CLI_ACTOR).secret}"}
-    client = await aiohttp_client(create_app(runtime))
     alice = await sign_in(client, "alice", "alice-password")
     olivia = await sign_in(client, "olivia", "olivia-password")
     headers = {

@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientResponse
 
 from regauth.domain.models import CLI_ACTOR, AccessLevel
-from regauth.http.app import create_app
 from regauth.runtime import Runtime
-from tests.support.builders import add_token, add_user, basic
+from tests.support.builders import Client, add_token, add_user, basic, docker_login
 from tests.support.clock import FakeClock
 
-Client = TestClient[web.Request, web.Application]
-DOCKER_LOGIN = "/token?account=alice&client_id=docker&offline_token=true&service=registry"
 
-
-@pytest.fixture
-async def client(runtime: Runtime, aiohttp_client: Any) -> Client:
-    add_user(runtime, "alice", "alice-password")
-    return await aiohttp_client(create_app(runtime))  # type: ignore[no-any-return]
-
-
-async def docker_login(client: Client, secret: str = "alice-password") -> dict[str, Any]:
-    response = await client.get(DOCKER_LOGIN, headers=basic("alice", secret))
-    assert response.status == 200, await response.text()
-    return await response.json()  # type: ignore[no-any-return]
+@pytest.fixture(autouse=True)
+def alice(runtime: Runtime) -> None:
+    add_user(runtime, "alice")
 
 
 async def refresh(
     client: Client, refresh_token: str, scope: str = "repository:alice/app:pull,push"
-) -> Any:
+) -> ClientResponse:
     return await client.post(
         "/token",
         data={
@@ -48,7 +34,7 @@ async def refresh(
 async def test_password_login_with_offline_access_returns_a_session_token(
     client: Client, runtime: Runtime
 ) -> None:
-    body = await docker_login(client)
+    body = await docker_login(client, "alice")
     assert body["refresh_token"].startswith("rgs_")
     response = await refresh(client, body["refresh_token"])
     assert response.status == 200
@@ -67,7 +53,7 @@ async def test_password_login_with_offline_access_returns_a_session_token(
 
 
 async def test_refresh_with_offline_access_returns_the_same_token(client: Client) -> None:
-    body = await docker_login(client)
+    body = await docker_login(client, "alice")
     response = await client.post(
         "/token",
         data={
@@ -83,7 +69,7 @@ async def test_refresh_with_offline_access_returns_the_same_token(client: Client
 
 async def test_pat_login_never_mints_a_refresh_token(client: Client, runtime: Runtime) -> None:
     pat = add_token(runtime, "alice")
-    body = await docker_login(client, pat)
+    body = await docker_login(client, "alice", pat)
     assert "refresh_token" not in body
     assert len(runtime.tokens.list_for(runtime.users.get("alice"))) == 1
 
@@ -99,7 +85,7 @@ async def test_a_sixth_sign_in_evicts_the_oldest(
 ) -> None:
     tokens = []
     for _ in range(6):
-        tokens.append((await docker_login(client))["refresh_token"])
+        tokens.append((await docker_login(client, "alice"))["refresh_token"])
         clock.advance(1)
     assert (await refresh(client, tokens[0])).status == 401
     for token in tokens[1:]:
@@ -111,7 +97,7 @@ async def test_a_sixth_sign_in_evicts_the_oldest(
 
 
 async def test_a_session_token_is_not_a_personal_access_token(client: Client) -> None:
-    body = await docker_login(client)
+    body = await docker_login(client, "alice")
     # as a Basic password with the right username it is fine (docker sends "alice:" + nothing)
     response = await client.get(
         "/token?service=registry", headers=basic("bob", body["refresh_token"])
@@ -125,7 +111,7 @@ async def test_a_session_token_is_not_a_personal_access_token(client: Client) ->
 async def test_every_way_a_session_token_dies_is_a_401_at_once(
     client: Client, runtime: Runtime, clock: FakeClock, death: str
 ) -> None:
-    token = (await docker_login(client))["refresh_token"]
+    token = (await docker_login(client, "alice"))["refresh_token"]
     assert (await refresh(client, token)).status == 200
     record = runtime.tokens.list_for(runtime.users.get("alice"))[0]
     if death == "delete":
@@ -145,7 +131,7 @@ async def test_every_way_a_session_token_dies_is_a_401_at_once(
 
 async def test_password_change_keeps_personal_tokens(client: Client, runtime: Runtime) -> None:
     pat = add_token(runtime, "alice")
-    await docker_login(client)
+    await docker_login(client, "alice")
     runtime.users.reset_password("alice", CLI_ACTOR, "another-password")
     kinds = [r.generated_by for r in runtime.tokens.list_for(runtime.users.get("alice"))]
     assert kinds == ["manual"]
@@ -153,9 +139,9 @@ async def test_password_change_keeps_personal_tokens(client: Client, runtime: Ru
 
 
 async def test_an_ended_session_says_to_sign_in_again(client: Client, clock: FakeClock) -> None:
-    first = (await docker_login(client))["refresh_token"]
+    first = (await docker_login(client, "alice"))["refresh_token"]
     for _ in range(5):
         clock.advance(1)
-        await docker_login(client)
+        await docker_login(client, "alice")
     body = await (await refresh(client, first)).json()
     assert body["details"] == "this sign-in session has ended: run docker login again"

@@ -3,44 +3,36 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import jwt
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from regauth.domain.models import CLI_ACTOR, AccessLevel, Visibility
-from regauth.http.app import create_app
 from regauth.http.appkeys import RUNTIME
 from regauth.runtime import Runtime
-from tests.support.builders import add_token, add_user, basic
+from tests.support.builders import Client, add_token, add_user, basic
 from tests.support.clock import FakeClock
 
-Client = TestClient[web.Request, web.Application]
-MakeClient = Callable[[web.Application], Awaitable[Client]]
 
-
-@pytest.fixture
-async def client(runtime: Runtime, aiohttp_client: Any) -> Client:
-    add_user(runtime, "alice", "alice-password")
-    add_user(runtime, "bob", "bob-password")
-    add_user(runtime, "root", "root-password", admin=True)
+@pytest.fixture(autouse=True)
+def accounts(runtime: Runtime) -> None:
+    add_user(runtime, "alice")
+    add_user(runtime, "bob")
+    add_user(runtime, "root", admin=True)
     runtime.repositories.set_visibility("bob/public", Visibility.PUBLIC, CLI_ACTOR)
-    return await aiohttp_client(create_app(runtime))  # type: ignore[no-any-return]
 
 
 def claims(runtime: Runtime, token: str, audience: str = "registry") -> dict[str, Any]:
-    key = runtime.keyring.active.certificate.public_key()
-    return jwt.decode(  # type: ignore[no-any-return]
+    decoded: dict[str, Any] = jwt.decode(
         token,
-        key=key,  # type: ignore[arg-type]
+        key=runtime.keyring.active.private_key.public_key(),
         algorithms=[runtime.keyring.active.algorithm],
         audience=audience,
         issuer="regauth",
         options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
     )
+    return decoded
 
 
 async def get_token(

@@ -2,38 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pyotp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
-from regauth.domain.models import CLI_ACTOR
-from regauth.http.app import create_app
 from regauth.runtime import Runtime
-from tests.support.builders import add_token, add_user, basic, sign_in
+from tests.support.builders import (
+    Client,
+    add_admin_key,
+    add_token,
+    add_user,
+    basic,
+    docker_login,
+    sign_in,
+    sign_in_ticket,
+    sign_in_with_code,
+)
 from tests.support.clock import FakeClock
 
-Client = TestClient[web.Request, web.Application]
 PAT_REQUIRED = (
     "two-factor authentication is enabled for this account: "
     "use a personal access token instead of the password"
 )
 
 
-@pytest.fixture
-async def client(runtime: Runtime, aiohttp_client: Any) -> Client:
-    add_user(runtime, "alice", "alice-password")
-    return await aiohttp_client(create_app(runtime))  # type: ignore[no-any-return]
-
-
-async def session(client: Client, secret: str = "alice-password") -> dict[str, str]:
-    return await sign_in(client, "alice", secret)
+@pytest.fixture(autouse=True)
+def alice(runtime: Runtime) -> None:
+    add_user(runtime, "alice")
 
 
 async def enable(client: Client, clock: FakeClock) -> tuple[pyotp.TOTP, list[str]]:
-    auth = await session(client)
+    auth = await sign_in(client, "alice")
     enrolled = await (await client.post("/v2/account/2fa/enroll", headers=auth)).json()
     assert enrolled["otpauth_uri"].startswith("otpauth://totp/regauth:alice?secret=")
     totp = pyotp.TOTP(enrolled["secret"])
@@ -45,7 +43,7 @@ async def enable(client: Client, clock: FakeClock) -> tuple[pyotp.TOTP, list[str
 
 
 async def test_enrollment_needs_a_valid_first_code(client: Client, clock: FakeClock) -> None:
-    auth = await session(client)
+    auth = await sign_in(client, "alice")
     enrolled = await (await client.post("/v2/account/2fa/enroll", headers=auth)).json()
     totp = pyotp.TOTP(enrolled["secret"])
     wrong = await client.post(
@@ -107,12 +105,7 @@ async def test_login_answers_the_second_step_challenge(client: Client, clock: Fa
 async def test_recovery_codes_work_once(client: Client, clock: FakeClock) -> None:
     _, codes = await enable(client, clock)
     assert len(codes) == 10 and len(set(codes)) == 10
-    challenge = await (
-        await client.post(
-            "/v2/users/login", json={"username": "alice", "password": "alice-password"}
-        )
-    ).json()
-    ticket = challenge["login_2fa_token"]
+    ticket = await sign_in_ticket(client, "alice")
     first = await client.post(
         "/v2/users/2fa-login", json={"login_2fa_token": ticket, "code": codes[0]}
     )
@@ -125,15 +118,10 @@ async def test_recovery_codes_work_once(client: Client, clock: FakeClock) -> Non
 
 async def test_the_ticket_expires(client: Client, clock: FakeClock) -> None:
     totp, _ = await enable(client, clock)
-    challenge = await (
-        await client.post(
-            "/v2/users/login", json={"username": "alice", "password": "alice-password"}
-        )
-    ).json()
+    ticket = await sign_in_ticket(client, "alice")
     clock.advance(301)
     response = await client.post(
-        "/v2/users/2fa-login",
-        json={"login_2fa_token": challenge["login_2fa_token"], "code": totp.at(clock.now)},
+        "/v2/users/2fa-login", json={"login_2fa_token": ticket, "code": totp.at(clock.now)}
     )
     assert response.status == 401
 
@@ -143,30 +131,15 @@ async def test_disable_needs_a_code_and_a_password_session(
 ) -> None:
     pat = add_token(runtime, "alice")
     totp, codes = await enable(client, clock)
-    pat_session = await session(client, pat)  # a PAT skips the second step, as on Docker Hub
+    pat_session = await sign_in(
+        client, "alice", pat
+    )  # a PAT skips the second step, as on Docker Hub
     refused = await client.post(
         "/v2/account/2fa/disable", json={"code": totp.at(clock.now)}, headers=pat_session
     )
     assert refused.status == 403
-    ticket = (
-        await (
-            await client.post(
-                "/v2/users/login", json={"username": "alice", "password": "alice-password"}
-            )
-        ).json()
-    )["login_2fa_token"]
     clock.advance(30)
-    auth = {
-        "Authorization": "Bearer "
-        + (
-            await (
-                await client.post(
-                    "/v2/users/2fa-login",
-                    json={"login_2fa_token": ticket, "code": totp.at(clock.now)},
-                )
-            ).json()
-        )["token"]
-    }
+    auth = await sign_in_with_code(client, "alice", totp.at(clock.now))
     wrong = await client.post("/v2/account/2fa/disable", json={"code": "123456"}, headers=auth)
     assert wrong.status == 401
     ok = await client.post("/v2/account/2fa/disable", json={"code": codes[3]}, headers=auth)
@@ -178,11 +151,8 @@ async def test_an_admin_can_reset_a_lost_device(
     client: Client, runtime: Runtime, clock: FakeClock
 ) -> None:
     await enable(client, clock)
-    key = runtime.admin_keys.create("ops", CLI_ACTOR)
     response = await client.patch(
-        "/admin/v1/users/alice",
-        json={"two_factor": False},
-        headers={"Authorization": f"Bearer {key.secret}"},
+        "/admin/v1/users/alice", json={"two_factor": False}, headers=add_admin_key(runtime)
     )
     assert response.status == 200
     assert (await response.json())["two_factor"] is False
@@ -192,11 +162,7 @@ async def test_an_admin_can_reset_a_lost_device(
 async def test_enabling_2fa_ends_password_only_sessions(
     client: Client, runtime: Runtime, clock: FakeClock
 ) -> None:
-    login = await client.get(
-        "/token?service=registry&offline_token=true&client_id=docker",
-        headers=basic("alice", "alice-password"),
-    )
-    refresh_token = (await login.json())["refresh_token"]
+    refresh_token = (await docker_login(client, "alice"))["refresh_token"]
     await enable(client, clock)
     response = await client.post(
         "/token",

@@ -2,91 +2,69 @@
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
-
 import pytest
 
 from regauth.domain.models import CLI_ACTOR, AccessLevel
 from regauth.errors import BadRequest, Conflict
-from regauth.runtime import open_runtime
-from tests.support.builders import make_config
+from regauth.runtime import Runtime
+from tests.support.builders import OpenRuntime
 from tests.support.clock import FakeClock
 
 
-def test_operator_maximum_lifetime_forbids_never(tmp_path: Path) -> None:
-    config = make_config(tmp_path, auth={"max_token_lifetime_days": 90})
-    clock = FakeClock()
-    runtime = open_runtime(config, clock=clock)
-    try:
-        owner = runtime.users.create("alice", None, CLI_ACTOR)
-        with pytest.raises(BadRequest, match="must expire within 90 days"):
-            runtime.tokens.create(
-                owner, CLI_ACTOR, description="x", access=AccessLevel.READ, expires_at=None
-            )
-        with pytest.raises(BadRequest, match="must expire within 90 days"):
-            runtime.tokens.create(
-                owner,
-                CLI_ACTOR,
-                description="x",
-                access=AccessLevel.READ,
-                expires_at=int(clock.now) + 91 * 86400,
-            )
-        ok = runtime.tokens.create(
+def test_operator_maximum_lifetime_forbids_never(
+    another_runtime: OpenRuntime, clock: FakeClock
+) -> None:
+    runtime = another_runtime(auth={"max_token_lifetime_days": 90})
+    owner = runtime.users.create("alice", None, CLI_ACTOR)
+    with pytest.raises(BadRequest, match="must expire within 90 days"):
+        runtime.tokens.create(
+            owner, CLI_ACTOR, description="x", access=AccessLevel.READ, expires_at=None
+        )
+    with pytest.raises(BadRequest, match="must expire within 90 days"):
+        runtime.tokens.create(
             owner,
             CLI_ACTOR,
             description="x",
             access=AccessLevel.READ,
-            expires_at=int(clock.now) + 30 * 86400,
+            expires_at=int(clock.now) + 91 * 86400,
         )
-        assert ok.record.expires_at == int(clock.now) + 30 * 86400
-    finally:
-        runtime.close()
-
-
-def test_a_disabled_account_gets_no_new_tokens(tmp_path: Path) -> None:
-    runtime = open_runtime(make_config(tmp_path), clock=FakeClock())
-    try:
-        runtime.users.create("alice", None, CLI_ACTOR)
-        disabled = runtime.users.set_disabled("alice", CLI_ACTOR, True)
-        with pytest.raises(Conflict, match="disabled"):
-            runtime.tokens.create(
-                disabled, CLI_ACTOR, description="x", access=AccessLevel.READ, expires_at=None
-            )
-    finally:
-        runtime.close()
-
-
-def test_session_tokens_keep_the_newest_five(tmp_path: Path) -> None:
-    clock = FakeClock()
-    runtime = open_runtime(make_config(tmp_path), clock=clock)
-    try:
-        owner = runtime.users.create("alice", None, CLI_ACTOR)
-        created = []
-        for _ in range(7):
-            created.append(
-                runtime.tokens.create_session_token(
-                    owner, client_id="docker", ip="127.0.0.1", user_agent="docker"
-                )
-            )
-            clock.advance(1)
-        remaining = {r.id for r in runtime.tokens.list_for(owner)}
-        assert remaining == {c.record.id for c in created[2:]}
-        assert all(r.generated_by == "auto" for r in runtime.tokens.list_for(owner))
-    finally:
-        runtime.close()
-
-
-def test_config_limits_reach_the_service(tmp_path: Path) -> None:
-    config = make_config(tmp_path)
-    config = dataclasses.replace(
-        config, limits=dataclasses.replace(config.limits, session_tokens_per_account=2)
+    ok = runtime.tokens.create(
+        owner,
+        CLI_ACTOR,
+        description="x",
+        access=AccessLevel.READ,
+        expires_at=int(clock.now) + 30 * 86400,
     )
-    runtime = open_runtime(config, clock=FakeClock())
-    try:
-        owner = runtime.users.create("alice", None, CLI_ACTOR)
-        for _ in range(3):
-            runtime.tokens.create_session_token(owner, client_id=None, ip=None, user_agent=None)
-        assert len(runtime.tokens.list_for(owner)) == 2
-    finally:
-        runtime.close()
+    assert ok.record.expires_at == int(clock.now) + 30 * 86400
+
+
+def test_a_disabled_account_gets_no_new_tokens(runtime: Runtime) -> None:
+    runtime.users.create("alice", None, CLI_ACTOR)
+    disabled = runtime.users.set_disabled("alice", CLI_ACTOR, True)
+    with pytest.raises(Conflict, match="disabled"):
+        runtime.tokens.create(
+            disabled, CLI_ACTOR, description="x", access=AccessLevel.READ, expires_at=None
+        )
+
+
+def test_session_tokens_keep_the_newest_five(runtime: Runtime, clock: FakeClock) -> None:
+    owner = runtime.users.create("alice", None, CLI_ACTOR)
+    created = []
+    for _ in range(7):
+        created.append(
+            runtime.tokens.create_session_token(
+                owner, client_id="docker", ip="127.0.0.1", user_agent="docker"
+            )
+        )
+        clock.advance(1)
+    remaining = {r.id for r in runtime.tokens.list_for(owner)}
+    assert remaining == {c.record.id for c in created[2:]}
+    assert all(r.generated_by == "auto" for r in runtime.tokens.list_for(owner))
+
+
+def test_config_limits_reach_the_service(another_runtime: OpenRuntime) -> None:
+    runtime = another_runtime(limits={"session_tokens_per_account": 2})
+    owner = runtime.users.create("alice", None, CLI_ACTOR)
+    for _ in range(3):
+        runtime.tokens.create_session_token(owner, client_id=None, ip=None, user_agent=None)
+    assert len(runtime.tokens.list_for(owner)) == 2

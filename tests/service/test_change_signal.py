@@ -12,12 +12,12 @@ from regauth.domain.credentials import Credentials
 from regauth.domain.models import CLI_ACTOR, AccessLevel
 from regauth.domain.tokens import AccessToken, parse_token
 from regauth.errors import Unauthorized
-from regauth.runtime import Runtime, open_runtime
+from regauth.runtime import Runtime
 from regauth.store.changes import ChangeSignal
 from regauth.store.sqlite import base as sqlite_base
 from regauth.store.sqlite.store import SQLiteStore
 from tests.service.test_store import make_token
-from tests.support.builders import make_config
+from tests.support.builders import OpenRuntime
 from tests.support.clock import FakeClock
 
 
@@ -64,64 +64,52 @@ def test_a_write_behind_regauths_back_is_seen_within_the_backstop(
         store.close()
 
 
-def _pat_runtime(
-    tmp_path: Path, clock: FakeClock, *, expires_in: int | None
-) -> tuple[Runtime, Credentials, str]:
-    runtime = open_runtime(make_config(tmp_path), clock=clock)
+def _pat_of_alice(
+    runtime: Runtime, clock: FakeClock, *, expires_in: int | None
+) -> tuple[Credentials, str]:
     owner = runtime.users.create("alice", None, CLI_ACTOR)
     expires_at = None if expires_in is None else int(clock.now) + expires_in
     created = runtime.tokens.create(
         owner, CLI_ACTOR, description="ci", access=AccessLevel.WRITE, expires_at=expires_at
     )
-    return runtime, Credentials("alice", str(created.token)), created.record.id
+    return Credentials("alice", str(created.token)), created.record.id
 
 
-async def test_a_remembered_token_still_expires_on_time(tmp_path: Path) -> None:
-    clock = FakeClock()
-    runtime, credentials, _ = _pat_runtime(tmp_path, clock, expires_in=60)
-    try:
-        first = await runtime.authenticator.authenticate(credentials)
-        assert await runtime.authenticator.authenticate(credentials) is first  # remembered
-        clock.advance(60)
-        with pytest.raises(Unauthorized, match="has expired"):
-            await runtime.authenticator.authenticate(credentials)
-    finally:
-        runtime.close()
+async def test_a_remembered_token_still_expires_on_time(runtime: Runtime, clock: FakeClock) -> None:
+    credentials, _ = _pat_of_alice(runtime, clock, expires_in=60)
+    first = await runtime.authenticator.authenticate(credentials)
+    assert await runtime.authenticator.authenticate(credentials) is first  # remembered
+    clock.advance(60)
+    with pytest.raises(Unauthorized, match="has expired"):
+        await runtime.authenticator.authenticate(credentials)
 
 
 async def test_a_remembered_token_is_refused_once_another_process_deactivates_it(
-    tmp_path: Path,
+    runtime: Runtime, clock: FakeClock, another_runtime: OpenRuntime
 ) -> None:
-    clock = FakeClock()
-    runtime, credentials, token_id = _pat_runtime(tmp_path, clock, expires_in=None)
-    cli = open_runtime(make_config(tmp_path), clock=clock)  # another worker, or the CLI
-    try:
+    credentials, token_id = _pat_of_alice(runtime, clock, expires_in=None)
+    cli = another_runtime()  # another worker, or the CLI
+    await runtime.authenticator.authenticate(credentials)
+    cli.store.update_token(token_id, active=False)
+    with pytest.raises(Unauthorized, match="inactive"):
         await runtime.authenticator.authenticate(credentials)
-        cli.store.update_token(token_id, active=False)
-        with pytest.raises(Unauthorized, match="inactive"):
-            await runtime.authenticator.authenticate(credentials)
-        cli.store.update_token(token_id, active=True)
-        again = await runtime.authenticator.authenticate(credentials)
-        assert again.principal.token_id == token_id
-    finally:
-        cli.close()
-        runtime.close()
+    cli.store.update_token(token_id, active=True)
+    again = await runtime.authenticator.authenticate(credentials)
+    assert again.principal.token_id == token_id
 
 
-async def test_a_wrong_secret_is_never_remembered_as_right(tmp_path: Path) -> None:
-    clock = FakeClock()
-    runtime, credentials, _ = _pat_runtime(tmp_path, clock, expires_in=None)
-    try:
-        await runtime.authenticator.authenticate(credentials)
-        # Same user, same public id, another (well-formed) secret.
-        real = parse_token(credentials.secret)
-        forged = AccessToken(real.kind, real.public_id, "x" * len(real.secret))
-        with pytest.raises(Unauthorized, match="incorrect"):
-            await runtime.authenticator.authenticate(Credentials("alice", str(forged)))
-        with pytest.raises(Unauthorized, match="incorrect"):  # and another user's name
-            await runtime.authenticator.authenticate(Credentials("bob", credentials.secret))
-    finally:
-        runtime.close()
+async def test_a_wrong_secret_is_never_remembered_as_right(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    credentials, _ = _pat_of_alice(runtime, clock, expires_in=None)
+    await runtime.authenticator.authenticate(credentials)
+    # Same user, same public id, another (well-formed) secret.
+    real = parse_token(credentials.secret)
+    forged = AccessToken(real.kind, real.public_id, "x" * len(real.secret))
+    with pytest.raises(Unauthorized, match="incorrect"):
+        await runtime.authenticator.authenticate(Credentials("alice", str(forged)))
+    with pytest.raises(Unauthorized, match="incorrect"):  # and another user's name
+        await runtime.authenticator.authenticate(Credentials("bob", credentials.secret))
 
 
 def test_the_stamp_file_takes_the_databases_mode_and_owner(tmp_path: Path) -> None:
@@ -147,16 +135,11 @@ def _umask() -> int:
 
 
 async def test_a_remembered_token_is_refused_once_another_process_disables_its_owner(
-    tmp_path: Path,
+    runtime: Runtime, clock: FakeClock, another_runtime: OpenRuntime
 ) -> None:
-    clock = FakeClock()
-    runtime, credentials, _ = _pat_runtime(tmp_path, clock, expires_in=None)
-    cli = open_runtime(make_config(tmp_path), clock=clock)
-    try:
+    credentials, _ = _pat_of_alice(runtime, clock, expires_in=None)
+    cli = another_runtime()
+    await runtime.authenticator.authenticate(credentials)
+    cli.users.set_disabled("alice", CLI_ACTOR, True)
+    with pytest.raises(Unauthorized, match="account is disabled"):
         await runtime.authenticator.authenticate(credentials)
-        cli.users.set_disabled("alice", CLI_ACTOR, True)
-        with pytest.raises(Unauthorized, match="account is disabled"):
-            await runtime.authenticator.authenticate(credentials)
-    finally:
-        cli.close()
-        runtime.close()

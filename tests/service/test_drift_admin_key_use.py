@@ -4,14 +4,14 @@ back by a worker that flushes an older use later, and kept when a flush fails.""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 
 import pytest
 
 from regauth.config import Config
 from regauth.domain.models import CLI_ACTOR, AdminKey
-from regauth.runtime import Runtime, open_runtime
+from regauth.runtime import Runtime
 from regauth.store.changes import ChangeSignal
+from tests.support.builders import OpenRuntime
 from tests.support.clock import FakeClock
 from tests.support.secrets import remember
 
@@ -53,10 +53,9 @@ def test_a_call_writes_nothing_until_the_flush(
 
 
 @pytest.fixture
-def second_worker(config: Config, clock: FakeClock) -> Iterator[Runtime]:
-    other = open_runtime(config, clock=clock)
-    yield other
-    other.close()
+def second_worker(another_runtime: OpenRuntime) -> Runtime:
+    """Another process's runtime on the same database, as each worker opens its own."""
+    return another_runtime()
 
 
 def test_an_older_use_flushed_later_does_not_replace_a_newer_one(

@@ -3,20 +3,17 @@ because both get the principal and the refusal from the same Authenticator."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
-from regauth.config import Config
 from regauth.domain.credentials import Credentials
 from regauth.domain.models import CLI_ACTOR, OrgTokenRecord
 from regauth.domain.scopes import parse_scopes
 from regauth.domain.tokens import AccessToken
 from regauth.errors import NotFoundInStore, SecondFactorRequired, Unauthorized
-from regauth.runtime import Runtime, open_runtime
+from regauth.runtime import Runtime
 from regauth.services.decisions import decide_with_store
 from regauth.services.explain import Explanation
-from tests.support.builders import add_token, add_user
+from tests.support.builders import OpenRuntime, add_token, add_user
 from tests.support.clock import FakeClock
 from tests.support.secrets import remember
 
@@ -131,7 +128,7 @@ def test_a_personal_token_of_a_disabled_owner_is_refused_as_at_token(runtime: Ru
 
 
 async def test_a_password_is_refused_where_token_refuses_it(
-    runtime: Runtime, config: Config, clock: FakeClock
+    runtime: Runtime, another_runtime: OpenRuntime
 ) -> None:
     add_user(runtime, "alice", "alice-password")
     assert runtime.explain.for_user("alice", "repository:alice/a:pull").credential_refusal is None
@@ -145,14 +142,8 @@ async def test_a_password_is_refused_where_token_refuses_it(
     assert _granted(two_factor) == {}
     runtime.store.set_totp(alice.id, None, enabled=False)
     # With password sign-ins switched off, /token refuses the password: so does explain.
-    no_passwords = dataclasses.replace(
-        config, auth=dataclasses.replace(config.auth, password_logins=False)
-    )
-    other = open_runtime(no_passwords, clock=clock)
-    try:
-        with pytest.raises(Unauthorized) as refused:
-            await other.authenticator.authenticate(Credentials("alice", "alice-password"))
-        explanation = other.explain.for_user("alice", "repository:alice/a:pull")
-        assert explanation.credential_refusal == refused.value.message
-    finally:
-        other.close()
+    other = another_runtime(auth={"password_logins": False})
+    with pytest.raises(Unauthorized) as refused:
+        await other.authenticator.authenticate(Credentials("alice", "alice-password"))
+    explanation = other.explain.for_user("alice", "repository:alice/a:pull")
+    assert explanation.credential_refusal == refused.value.message

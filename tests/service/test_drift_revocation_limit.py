@@ -3,7 +3,6 @@ client address per minute, counted in a file every process of the machine shares
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,9 +10,9 @@ import pytest
 from regauth.config import Config
 from regauth.domain.models import Actor
 from regauth.errors import TooManyRequests
-from regauth.runtime import Runtime, open_runtime
+from regauth.runtime import Runtime
 from regauth.store.failures import SharedTable
-from tests.support.builders import add_token, add_user, make_config
+from tests.support.builders import OpenRuntime, add_token, add_user, make_config
 from tests.support.clock import FakeClock
 
 REPORTER = Actor(name="reporter", kind="anonymous", ip="203.0.113.5", user_agent="scanner/1")
@@ -25,11 +24,9 @@ def config(tmp_path: Path) -> Config:
 
 
 @pytest.fixture
-def second_worker(config: Config, clock: FakeClock) -> Iterator[Runtime]:
+def second_worker(another_runtime: OpenRuntime) -> Runtime:
     """Another process's runtime on the same database, as each worker opens its own."""
-    other = open_runtime(config, clock=clock)
-    yield other
-    other.close()
+    return another_runtime()
 
 
 def _outcomes(runtimes: list[Runtime], reporter: Actor, calls: int) -> list[int | str]:

@@ -1,4 +1,5 @@
-"""Builders for a config, a runtime on a real temp SQLite file, users, tokens and API sessions.
+"""Builders for a config, a runtime's data on a real temp SQLite file (users, tokens, admin keys,
+organizations) and sessions of the real app (signing in, with or without a second factor).
 
 Every secret they make is remembered: the session's log check fails if one is ever logged.
 """
@@ -7,35 +8,77 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
+import pyotp
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from regauth.config import Config, load_config
-from regauth.domain.models import CLI_ACTOR, AccessLevel
+from regauth.domain.models import CLI_ACTOR, AccessLevel, Organization, User
 from regauth.runtime import Runtime
 from tests.support.secrets import remember
 
+# What the `client` fixture (tests/conftest.py) is: the real app, served on a local port.
+Client = TestClient[web.Request, web.Application]
+
+
+class OpenRuntime(Protocol):
+    """What the `another_runtime` fixture is: opens a runtime on the test's data."""
+
+    def __call__(self, **sections: dict[str, Any]) -> Runtime: ...
+
+
+class _Default(enum.Enum):
+    PASSWORD = enum.auto()
+
+
+def password_of(name: str) -> str:
+    """The password `add_user` gives an account unless told otherwise, and `sign_in` sends."""
+    return f"{name}-password"
+
 
 def make_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
+    """The defaults, with the database and the keys in `tmp_path`, and `sections` changed:
+    `make_config(tmp_path, limits={"failures_per_ip": 10})`."""
     config = load_config(None, {})
-    changes: dict[str, Any] = {
-        "storage": dataclasses.replace(config.storage, path=str(tmp_path / "regauth.db")),
-        "keys": dataclasses.replace(config.keys, dir=str(tmp_path / "keys")),
+    config = dataclasses.replace(
+        config,
+        storage=dataclasses.replace(config.storage, path=str(tmp_path / "regauth.db")),
+        keys=dataclasses.replace(config.keys, dir=str(tmp_path / "keys")),
+    )
+    return reconfigured(config, **sections)
+
+
+def reconfigured(config: Config, **sections: dict[str, Any]) -> Config:
+    """`config` with the keys of `sections` changed, as `make_config` takes them."""
+    changes = {
+        name: dataclasses.replace(getattr(config, name), **values)
+        for name, values in sections.items()
     }
-    for name, values in sections.items():
-        changes[name] = dataclasses.replace(changes.get(name, getattr(config, name)), **values)
     return dataclasses.replace(config, **changes)
 
 
+# -- a runtime's data ---------------------------------------------------------------------------
+
+
 def add_user(
-    runtime: Runtime, name: str, password: str | None = "correct horse", *, admin: bool = False
-) -> None:
-    runtime.users.create(name, password, CLI_ACTOR, is_admin=admin)
+    runtime: Runtime,
+    name: str,
+    password: str | Literal[_Default.PASSWORD] | None = _Default.PASSWORD,
+    *,
+    admin: bool = False,
+) -> User:
+    """An account with `password_of(name)`, or the password given; None: no password (each
+    hash is ~25 ms of argon2, so accounts that never sign in with one are cheaper without)."""
+    if password is _Default.PASSWORD:
+        password = password_of(name)
+    user = runtime.users.create(name, password, CLI_ACTOR, is_admin=admin)
     if password is not None:
         remember(password)
+    return user
 
 
 def add_token(
@@ -46,6 +89,7 @@ def add_token(
     expires_at: int | None = None,
     description: str = "test token",
 ) -> str:
+    """A new personal access token of `user`: the whole secret."""
     created = runtime.tokens.create(
         runtime.users.get(user),
         CLI_ACTOR,
@@ -56,17 +100,90 @@ def add_token(
     return remember(str(created.token))
 
 
-async def sign_in(
-    client: TestClient[web.Request, web.Application], username: str, password: str
-) -> dict[str, str]:
-    """An API session (`POST /v2/users/login`): the Authorization header that carries its JWT."""
-    response = await client.post(
-        "/v2/users/login", json={"username": username, "password": password}
-    )
-    assert response.status == 200, await response.text()
-    return {"Authorization": f"Bearer {remember((await response.json())['token'])}"}
+def add_admin_key(runtime: Runtime, description: str = "ops") -> dict[str, str]:
+    """A new admin API key (what `regauth admin-key create` makes): its Authorization header."""
+    created = runtime.admin_keys.create(description, CLI_ACTOR)
+    return bearer(remember(str(created.secret)))
+
+
+def add_org(runtime: Runtime, name: str, owner: str) -> Organization:
+    """An organization that `owner`, an existing account, owns (what `regauth org create` does)."""
+    return runtime.organizations.create(name, runtime.users.get(owner), CLI_ACTOR)
+
+
+def enable_two_factor(runtime: Runtime, user: str) -> tuple[pyotp.TOTP, list[str]]:
+    """Two-factor authentication on for `user`, confirmed with the code of the runtime's clock
+    (so the next code accepted is the next step's): the authenticator app and the recovery
+    codes."""
+    account = runtime.users.get(user)
+    enrollment = runtime.two_factor.enroll(account, CLI_ACTOR)
+    totp = pyotp.TOTP(remember(enrollment.secret))
+    codes = runtime.two_factor.confirm(account, CLI_ACTOR, totp.at(runtime.clock()))
+    return totp, [remember(code) for code in codes]
+
+
+# -- credentials and sessions of the real app ---------------------------------------------------
 
 
 def basic(username: str, secret: str) -> dict[str, str]:
     raw = base64.b64encode(f"{username}:{secret}".encode()).decode()
     return {"Authorization": f"Basic {raw}"}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def sign_in(client: Client, username: str, password: str | None = None) -> dict[str, str]:
+    """An API session (`POST /v2/users/login`) with `password_of(username)` unless told (a PAT
+    opens a PAT session): the Authorization header that carries its JWT."""
+    response = await client.post(
+        "/v2/users/login",
+        json={"username": username, "password": _password(username, password)},
+    )
+    assert response.status == 200, await response.text()
+    return bearer(remember((await response.json())["token"]))
+
+
+async def sign_in_ticket(client: Client, username: str, password: str | None = None) -> str:
+    """The first step of signing in to an account with two-factor authentication: the ticket
+    (`login_2fa_token`) that the password earns instead of a session."""
+    response = await client.post(
+        "/v2/users/login",
+        json={"username": username, "password": _password(username, password)},
+    )
+    body = await response.json()
+    assert response.status == 401 and "login_2fa_token" in body, body
+    return remember(body["login_2fa_token"])
+
+
+async def sign_in_with_code(
+    client: Client, username: str, code: str, password: str | None = None
+) -> dict[str, str]:
+    """Both steps (`/v2/users/login`, then `/v2/users/2fa-login` with a TOTP or recovery code):
+    the Authorization header of the password session."""
+    ticket = await sign_in_ticket(client, username, password)
+    response = await client.post(
+        "/v2/users/2fa-login", json={"login_2fa_token": ticket, "code": code}
+    )
+    assert response.status == 200, await response.text()
+    return bearer(remember((await response.json())["token"]))
+
+
+async def docker_login(client: Client, username: str, secret: str | None = None) -> dict[str, Any]:
+    """`docker login` (`GET /token` with `offline_token=true`, as docker sends it) with
+    `password_of(username)` unless told: the body, with a session token as `refresh_token` when
+    a password signed in."""
+    response = await client.get(
+        f"/token?account={username}&client_id=docker&offline_token=true&service=registry",
+        headers=basic(username, _password(username, secret)),
+    )
+    assert response.status == 200, await response.text()
+    body: dict[str, Any] = await response.json()
+    if "refresh_token" in body:
+        remember(body["refresh_token"])
+    return body
+
+
+def _password(username: str, given: str | None) -> str:
+    return password_of(username) if given is None else given

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from regauth.config import Config
-from regauth.domain.models import CLI_ACTOR, AccessLevel
+from regauth.domain.models import AccessLevel
 from regauth.domain.tokens import parse_token
-from regauth.http.app import create_app
 from regauth.runtime import Runtime
 from tests.support import raw_http
-from tests.support.builders import add_token, add_user, make_config
+from tests.support.builders import (
+    Client,
+    add_admin_key,
+    add_org,
+    add_token,
+    add_user,
+    basic,
+    make_config,
+    sign_in,
+)
 
-Client = TestClient[web.Request, web.Application]
 LOGIN = b'{"username": "alice", "password": "alice-password"}'
 
 
@@ -39,27 +41,25 @@ class InputApp:
     values: dict[str, str]  # fills {names} in request targets
 
     async def send(self, data: bytes) -> raw_http.RawResponse:
-        return await raw_http.send(self.client.server.host, self.client.server.port, data)
+        server = self.client.server
+        assert server.port is not None  # the client's server is started
+        return await raw_http.send(server.host, server.port, data)
 
 
-async def input_app(runtime: Runtime, aiohttp_client: Any) -> InputApp:
-    """alice (a PAT, a password session, the organization acme, three tokens), root (admin)."""
-    add_user(runtime, "alice", "alice-password")
+async def input_app(runtime: Runtime, client: Client) -> InputApp:
+    """alice (a PAT, a password session, the organization acme, three tokens), root (admin),
+    served by `client` (the `client` fixture: the real app over `runtime`)."""
+    add_user(runtime, "alice")
     add_user(runtime, "root", None, admin=True)  # no password: each hash is ~25 ms of argon2
     add_user(runtime, "carol", None)  # for admin changes that would lock alice out
     pat = add_token(runtime, "alice", AccessLevel.DELETE)
     spare = add_token(runtime, "alice", AccessLevel.READ)  # for changes that would end `pat`
     add_token(runtime, "alice", AccessLevel.READ)
-    runtime.organizations.create("acme", runtime.users.get("alice"), CLI_ACTOR)
-    client = await aiohttp_client(create_app(runtime))
-    login = await client.post(
-        "/v2/users/login", data=LOGIN, headers={"Content-Type": "application/json"}
-    )
-    session = (await login.json())["token"]
+    add_org(runtime, "acme", "alice")
     auth = {
-        "pat": b"Basic " + base64.b64encode(f"alice:{pat}".encode()),
-        "session": f"Bearer {session}".encode(),
-        "admin_key": f"Bearer {runtime.admin_keys.create('tests', CLI_ACTOR).secret}".encode(),
+        "pat": basic("alice", pat)["Authorization"].encode(),
+        "session": (await sign_in(client, "alice"))["Authorization"].encode(),
+        "admin_key": add_admin_key(runtime, "tests")["Authorization"].encode(),
     }
     record = runtime.tokens.get(parse_token(pat).public_id)
     other = runtime.tokens.get(parse_token(spare).public_id)

@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from regauth.logs import REPLACED_LOGGERS, JsonFormatter
 from tests.support.secrets import SECRETS, Leak, excerpt, find_leaks
+
+if TYPE_CHECKING:
+    from _pytest.capture import CaptureResult  # what readouterr() returns; pytest exports no name
 
 CHECK_NAME = "no credential in the session's log"
 _LEFT_OUT = ("tests/e2e/",)
@@ -56,7 +60,7 @@ def capsys(capsys: pytest.CaptureFixture[str]) -> pytest.CaptureFixture[str]:
 def _seen(capture: pytest.CaptureFixture[str]) -> pytest.CaptureFixture[str]:
     read = capture.readouterr
 
-    def readouterr() -> pytest.CaptureResult[str]:
+    def readouterr() -> CaptureResult[str]:
         result = read()
         log = _log()
         log.stderr.append((log.collector.node, result.err))

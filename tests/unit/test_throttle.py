@@ -12,16 +12,9 @@ from regauth.services.throttle import Throttle
 from regauth.store import failures as throttle
 from regauth.store.failures import FORGET_AFTER_SECONDS, MemoryTable, SharedTable
 from regauth.store.sharedmem import renew_stamp
+from tests.support.clock import FakeClock
 
 SECRET = b"k" * 32
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(params=["memory", "shared"])

@@ -63,6 +63,19 @@ class RevocationService:
                     self._admin_keys.revoke(key.id, actor)
                     revoked += 1
                 continue
+            if token.kind is TokenKind.ORGANIZATION:
+                org_token = self._store.get_org_token(token.public_id)
+                if (
+                    org_token is not None
+                    and org_token.active
+                    and secret_matches(self._hmac_key, token.secret, org_token.secret_hash)
+                ):
+                    self._store.update_org_token(org_token.id, active=False)
+                    self._audit.record(
+                        actor, "org_token.revoked_leaked", org_token.id, org=org_token.org
+                    )
+                    revoked += 1
+                continue
             record = self._store.get_token(token.public_id)
             if (
                 record is not None

@@ -71,7 +71,7 @@ class TwoFactorService:
         if not enabled or sealed is None:
             return False
         code = code.strip().replace(" ", "")
-        if code.isdigit():
+        if _is_ascii_digits(code):
             return self._totp_ok(user.id, self._open(user.id, sealed), code)
         return self._store.use_recovery_code(
             user.id, self._code_hash(code.lower()), now=int(self._clock())
@@ -85,7 +85,7 @@ class TwoFactorService:
         self._audit.record(actor, "2fa.disable", user.name)
 
     def _totp_ok(self, user_id: int, secret: str, code: str) -> bool:
-        if not (len(code) == 6 and code.isdigit()):
+        if not (len(code) == 6 and _is_ascii_digits(code)):
             return False
         now = self._clock()
         totp = pyotp.TOTP(secret)
@@ -109,6 +109,11 @@ class TwoFactorService:
 
     def _code_hash(self, code: str) -> bytes:
         return hmac.digest(self._code_key, code.encode(), hashlib.sha256)
+
+
+def _is_ascii_digits(code: str) -> bool:
+    # str.isdigit() is true for the digits of every script ("١٢٣"), which no app shows.
+    return code.isascii() and code.isdigit()
 
 
 def _random_code(length: int) -> str:

@@ -76,9 +76,13 @@ class TotpTable(SQLiteBase):
 
     def set_totp(self, user_id: int, secret: bytes | None, *, enabled: bool) -> None:
         with self._transaction() as conn:
+            # The last accepted step goes with the secret it was accepted for: enabling with
+            # the same secret keeps the one its confirming code used, so that code cannot
+            # sign in once more.
             conn.execute(
-                "UPDATE users SET totp_secret = ?, totp_enabled = ?, totp_last_step = NULL WHERE id = ?",
-                (secret, int(enabled), user_id),
+                "UPDATE users SET totp_last_step = CASE WHEN totp_secret IS ? "
+                "THEN totp_last_step ELSE NULL END, totp_secret = ?, totp_enabled = ? WHERE id = ?",
+                (secret, secret, int(enabled), user_id),
             )
             if not enabled:
                 conn.execute("DELETE FROM recovery_codes WHERE user_id = ?", (user_id,))
