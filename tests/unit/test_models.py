@@ -13,7 +13,8 @@ from regauth.errors import BadRequest
 from regauth.http.decoding import query_reader, to_model
 from regauth.http.models.account import CreateAccessTokenRequest
 from regauth.http.models.admin import PatchUserRequest, SetVisibilityRequest, TokenSearch
-from regauth.http.models.orgs import CreateOrgAccessTokenRequest, SetGroupPermissionRequest
+from regauth.http.models.org_tokens import CreateOrgAccessTokenRequest
+from regauth.http.models.orgs import SetGroupPermissionRequest
 from regauth.http.openapi.schemas import to_oas30
 
 RESOURCE = {"type": "TYPE_REPO", "path": "acme/app", "scopes": ["scope-image-pull"]}

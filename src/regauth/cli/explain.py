@@ -7,7 +7,7 @@ from typing import Any
 
 from regauth.cli.output import print_json, print_table
 from regauth.cli.runner import EXIT_OK, Subcommands, add_json, with_runtime
-from regauth.http.models.admin import Explanation as ExplanationView
+from regauth.http.models.explain import Explanation as ExplanationView
 from regauth.runtime import Runtime
 from regauth.services.explain import Explanation
 

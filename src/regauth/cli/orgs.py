@@ -21,12 +21,8 @@ from regauth.domain.models import (
 from regauth.domain.timefmt import parse_expiry
 from regauth.domain.tokens import looks_like_token, parse_token
 from regauth.http.models.admin import OrganizationView
-from regauth.http.models.orgs import (
-    CreatedOrgAccessToken,
-    OrgAccessToken,
-    OrgGroup,
-    OrgMemberView,
-)
+from regauth.http.models.org_tokens import CreatedOrgAccessToken, OrgAccessToken
+from regauth.http.models.orgs import OrgGroup, OrgMemberView
 from regauth.runtime import Runtime
 
 _PATTERN_HELP = "relative to the organization: 'app' (ORG/app), a prefix 'ci/*', or '*'"

@@ -22,6 +22,8 @@ from regauth.http.handlers import (
 )
 from regauth.http.models import account as a
 from regauth.http.models import admin as m
+from regauth.http.models import explain as e
+from regauth.http.models import org_tokens as t
 from regauth.http.models import orgs as o
 from regauth.http.models import registry as r
 from regauth.http.models.base import NoContent, PageQuery
@@ -222,24 +224,24 @@ ROUTES: tuple[Route, ...] = (
     # Organizations, in Docker Hub's shapes.
     route(
         "GET", f"{_O}/access-tokens", org_tokens.list_tokens, query=PageQuery,
-        response=o.GetOrgAccessTokensResponse, operation_id="listOrgAccessTokens",
+        response=t.GetOrgAccessTokensResponse, operation_id="listOrgAccessTokens",
         tag="org-access-tokens", access=ORG_OWNER, params=(ORG,), ok="A page of tokens.",
     ),
     route(
-        "POST", f"{_O}/access-tokens", org_tokens.create, body=o.CreateOrgAccessTokenRequest,
-        response=o.CreatedOrgAccessToken, status=201, operation_id="createOrgAccessToken",
+        "POST", f"{_O}/access-tokens", org_tokens.create, body=t.CreateOrgAccessTokenRequest,
+        response=t.CreatedOrgAccessToken, status=201, operation_id="createOrgAccessToken",
         tag="org-access-tokens", access=ORG_OWNER, params=(ORG,),
         ok="Created; `token` holds the secret.",
         errors=(Answer(409, "The organization holds the most tokens allowed (`limits.org_tokens_per_org`): delete one first."),),
     ),
     route(
-        "GET", f"{_O}/access-tokens/{{token}}", org_tokens.get_token, response=o.OrgAccessToken,
+        "GET", f"{_O}/access-tokens/{{token}}", org_tokens.get_token, response=t.OrgAccessToken,
         operation_id="getOrgAccessToken", tag="org-access-tokens", access=ORG_OWNER,
         params=(ORG, ORG_TOKEN), ok="The token.",
     ),
     route(
         "PATCH", f"{_O}/access-tokens/{{token}}", org_tokens.patch_token,
-        body=o.UpdateOrgAccessTokenRequest, response=o.OrgAccessToken,
+        body=t.UpdateOrgAccessTokenRequest, response=t.OrgAccessToken,
         operation_id="updateOrgAccessToken", tag="org-access-tokens", access=ORG_OWNER,
         params=(ORG, ORG_TOKEN),
         ok=f"The updated token, without its secret {_HUB.format('updateOrgAccessTokenResponse')}.",
@@ -377,8 +379,8 @@ ROUTES: tuple[Route, ...] = (
         ok="The matching events.",
     ),
     route(
-        "POST", "/admin/v1/explain", admin_misc.explain, body=m.ExplainRequest,
-        response=m.Explanation, operation_id="adminExplain", tag="admin", access=ADMIN,
+        "POST", "/admin/v1/explain", admin_misc.explain, body=e.ExplainRequest,
+        response=e.Explanation, operation_id="adminExplain", tag="admin", access=ADMIN,
         ok="The explanation.", errors=(Answer(404),),
     ),
     route(

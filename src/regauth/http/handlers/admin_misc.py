@@ -13,8 +13,6 @@ from regauth.http.models.admin import (
     AuditEventView,
     AuditSearch,
     CreateOrganizationRequest,
-    ExplainRequest,
-    Explanation,
     OrganizationList,
     OrganizationView,
     RepositoryList,
@@ -22,6 +20,7 @@ from regauth.http.models.admin import (
     SetVisibilityRequest,
 )
 from regauth.http.models.base import NO_CONTENT, NoContent
+from regauth.http.models.explain import ExplainRequest, Explanation
 
 
 async def list_repositories(request: web.Request) -> RepositoryList:

@@ -9,7 +9,7 @@ from regauth.domain.timefmt import parse_expiry
 from regauth.errors import BadRequest
 from regauth.http.handlers.common import Body, Params, org_as_owner, page_links
 from regauth.http.models.base import NO_CONTENT, NoContent, PageQuery
-from regauth.http.models.orgs import (
+from regauth.http.models.org_tokens import (
     HUB_ORG_SCOPES,
     OLD_HUB_ORG_SCOPES,
     PUBLIC_REPOSITORIES_PATH,

@@ -23,7 +23,6 @@ from regauth.domain.timefmt import rfc3339
 from regauth.domain.usernames import MAX_LENGTH, MIN_LENGTH, USERNAME
 from regauth.http.models.base import AdminRequest, DateTime, Query, Response, Uuid, doc
 from regauth.services.access_tokens import MAX_DESCRIPTION_LENGTH
-from regauth.services.explain import Explanation as ExplanationRecord
 from regauth.services.passwords import MAX_PASSWORD_LENGTH
 from regauth.services.users import MIN_PASSWORD_LENGTH
 
@@ -282,86 +281,6 @@ class AuditSearch(Query):
     until: Annotated[Epoch | None, doc("Only events at or before this time (Unix seconds).")] = None
     limit: Annotated[int, Meta(ge=1, le=1000), _LIMIT] = 100
     offset: Annotated[int, Meta(ge=0, le=10**9), _OFFSET] = 0
-
-
-# Explain
-
-
-class ExplainRequest(AdminRequest):
-    """`scope` and exactly one of `user` and `token`."""
-
-    scope: Annotated[
-        str,
-        doc(
-            "Scopes as `/token` takes them, separated by spaces.",
-            example="repository:team/app:pull,push",
-        ),
-    ]
-    user: Annotated[str | None, doc("Explain for this user signing in with the password.")] = None
-    token: Annotated[
-        str | None,
-        doc(
-            "Explain for this token (personal, session or organization): its public id or UUID "
-            "(not the secret)."
-        ),
-    ] = None
-
-
-class GrantedView(Response):
-    type: Annotated[str, doc(example="repository")]
-    name: Annotated[str, doc(example="team/app")]
-    actions: list[str]
-    reasons: list[str]
-
-
-class DeniedView(Response):
-    type: str
-    name: str
-    action: Annotated[str, doc(example="push")]
-    reason: str
-
-
-class RejectedScopeView(Response):
-    scope: str
-    reason: str
-
-
-class Explanation(Response):
-    subject: Annotated[str, doc(example="token 0a1B2c3D4e of alice")]
-    credential_refused: Annotated[
-        str | None,
-        doc(
-            "Why `/token` would refuse the credential itself (disabled account, inactive or "
-            "expired token); null if it is usable.",
-            example=None,
-        ),
-    ]
-    granted: list[GrantedView]
-    denied: list[DeniedView]
-    rejected_scopes: Annotated[
-        list[RejectedScopeView], doc("Scopes that did not parse (ignored by `/token`).")
-    ]
-
-    @classmethod
-    def of(cls, explanation: ExplanationRecord) -> Explanation:
-        decision = explanation.decision
-        return cls(
-            subject=explanation.subject,
-            credential_refused=explanation.credential_refusal,
-            granted=[
-                GrantedView(
-                    type=g.type, name=g.name, actions=list(g.actions), reasons=list(g.reasons)
-                )
-                for g in decision.granted
-            ],
-            denied=[
-                DeniedView(type=d.type, name=d.name, action=d.action, reason=d.reason)
-                for d in decision.denied
-            ],
-            rejected_scopes=[
-                RejectedScopeView(scope=r.raw, reason=r.reason) for r in explanation.rejected
-            ],
-        )
 
 
 # Organizations
