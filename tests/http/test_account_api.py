@@ -105,7 +105,7 @@ async def test_expired_token_shows_as_expired_and_stops_working(
         ({"token_label": "x" * 101}, "description must be 1-100 characters"),
         ({"scopes": ["repo:root"]}, "unknown scope"),
         ({"scopes": []}, "scopes must name one access level"),
-        ({"scopes": "repo:read"}, "field 'scopes' must be list"),
+        ({"scopes": "repo:read"}, "field 'scopes' must be an array"),
         ({"expires_at": "not a date"}, "expiration must be"),
         ({"expires_at": "2001-01-01"}, "expiration must be in the future"),
         ({"token_label": None}, "field 'token_label' is required"),

@@ -1,4 +1,5 @@
-"""The OpenAPI document: valid, served, and in step with the app's routes and responses."""
+"""The OpenAPI document: generated fresh, valid, served, and in step with the app's routes and
+responses."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from regauth.domain.models import (
 from regauth.domain.tokens import parse_token
 from regauth.http.app import create_app
 from regauth.http.handlers.openapi import document
+from regauth.http.openapi import COMMAND, PATH, render
 from regauth.runtime import Runtime
 from tests.support.builders import add_token, add_user, basic, sign_in
 from tests.support.clock import FakeClock
@@ -93,6 +95,12 @@ def references(node: Any) -> Iterator[str]:
 @pytest.fixture
 def app(runtime: Runtime) -> web.Application:
     return create_app(runtime)
+
+
+def test_the_committed_document_is_fresh() -> None:
+    # Generated from the route table and the models; the committed file is what is served.
+    assert PATH.read_text(encoding="utf-8") == render(), f"{PATH.name} is stale: run `{COMMAND}`"
+    assert document() == PATH.read_bytes()
 
 
 def test_every_route_is_documented(app: web.Application) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+import msgspec
+
 from regauth.cli.output import print_json, print_table
 from regauth.cli.runner import EXIT_OK, Subcommands, add_json, with_runtime
 from regauth.domain.models import CLI_ACTOR
-from regauth.http.views import admin_key_view
+from regauth.http.models.admin import AdminKeyView, CreatedAdminKey
 from regauth.runtime import Runtime
 
 _COLUMNS = [
@@ -43,7 +45,8 @@ def register(commands: Subcommands) -> None:
 def _create(runtime: Runtime, args: argparse.Namespace) -> int:
     created = runtime.admin_keys.create(args.description, CLI_ACTOR)
     if args.json:
-        print_json({**admin_key_view(created.key), "key": str(created.secret)})
+        view = AdminKeyView.of(created.key)
+        print_json(CreatedAdminKey(**msgspec.structs.asdict(view), key=str(created.secret)))
     else:
         print(str(created.secret))  # stdout is exactly the secret, for scripts
         print(
@@ -55,7 +58,7 @@ def _create(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 def _list(runtime: Runtime, args: argparse.Namespace) -> int:
-    views = [admin_key_view(k) for k in runtime.admin_keys.list()]
+    views = [AdminKeyView.of(k) for k in runtime.admin_keys.list()]
     if args.json:
         print_json(views)
     else:

@@ -9,7 +9,7 @@ from regauth.cli.runner import EXIT_OK, Subcommands, add_json, add_limit, with_r
 from regauth.cli.when import HELP as WHEN_HELP
 from regauth.cli.when import parse_when
 from regauth.domain.models import AuditQuery
-from regauth.http.views import audit_view
+from regauth.http.models.admin import AuditEventView
 from regauth.runtime import Runtime
 
 _COLUMNS = ["at", "actor", "action", "target", "count", "ip", "details"]
@@ -42,7 +42,7 @@ def _list(runtime: Runtime, args: argparse.Namespace) -> int:
         until=args.until.resolve(now) if args.until else None,
         limit=args.limit,
     )
-    views = [audit_view(e) for e in runtime.audit.list(query)]
+    views = [AuditEventView.of(e) for e in runtime.audit.list(query)]
     if args.json:
         print_json(views)
     else:

@@ -7,7 +7,7 @@ from typing import Any
 
 from regauth.cli.output import print_json, print_table
 from regauth.cli.runner import EXIT_OK, Subcommands, add_json, with_runtime
-from regauth.http.views import explanation_view
+from regauth.http.models.explain import Explanation as ExplanationView
 from regauth.runtime import Runtime
 from regauth.services.explain import Explanation
 
@@ -39,7 +39,7 @@ def _explain(runtime: Runtime, args: argparse.Namespace) -> int:
     else:
         explanation = service.for_token(args.token, args.scope)
     if args.json:
-        print_json(explanation_view(explanation))
+        print_json(ExplanationView.of(explanation))
         return EXIT_OK
     print(f"subject     {explanation.subject}")
     refused = explanation.credential_refusal

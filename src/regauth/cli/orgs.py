@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from regauth.cli.output import print_fields, print_json, print_table
+from regauth.cli.output import fields, print_fields, print_json, print_table
 from regauth.cli.runner import EXIT_OK, EXIT_USAGE, Subcommands, add_json, with_runtime
 from regauth.domain.models import (
     CLI_ACTOR,
@@ -18,9 +18,11 @@ from regauth.domain.models import (
     Team,
     TeamPermission,
 )
-from regauth.domain.timefmt import parse_expiry, rfc3339
+from regauth.domain.timefmt import parse_expiry
 from regauth.domain.tokens import looks_like_token, parse_token
-from regauth.http.views import org_member_view, org_token_view, team_view
+from regauth.http.models.admin import OrganizationView
+from regauth.http.models.org_tokens import CreatedOrgAccessToken, OrgAccessToken
+from regauth.http.models.orgs import OrgGroup, OrgMemberView
 from regauth.runtime import Runtime
 
 _PATTERN_HELP = "relative to the organization: 'app' (ORG/app), a prefix 'ci/*', or '*'"
@@ -182,9 +184,7 @@ def _org_create(runtime: Runtime, args: argparse.Namespace) -> int:
 
 def _org_list(runtime: Runtime, args: argparse.Namespace) -> int:
     # The shape of GET /admin/v1/orgs's items.
-    views = [
-        {"name": o.name, "created_at": rfc3339(o.created_at)} for o in runtime.organizations.all()
-    ]
+    views = [OrganizationView.of(o) for o in runtime.organizations.all()]
     if args.json:
         print_json(views)
     else:
@@ -200,12 +200,13 @@ def _org_delete(runtime: Runtime, args: argparse.Namespace) -> int:
 
 def _org_members(runtime: Runtime, args: argparse.Namespace) -> int:
     org = runtime.organizations.get(args.org)
-    views = [org_member_view(m) for m in runtime.organizations.members(org)]
+    views = [OrgMemberView.of(m) for m in runtime.organizations.members(org)]
     if args.json:
         print_json(views)
     else:
         rows = [
-            {**v, "role": v["role"].lower(), "teams": ", ".join(v["groups"]) or None} for v in views
+            {"username": v.username, "role": v.role.lower(), "teams": ", ".join(v.groups) or None}
+            for v in views
         ]
         print_table(["username", "role", "teams"], rows)
     return EXIT_OK
@@ -244,7 +245,7 @@ def _team_create(runtime: Runtime, args: argparse.Namespace) -> int:
 
 def _team_list(runtime: Runtime, args: argparse.Namespace) -> int:
     org = runtime.organizations.get(args.org)
-    views = [team_view(t) for t in runtime.organizations.teams(org)]
+    views = [OrgGroup.of(t) for t in runtime.organizations.teams(org)]
     if args.json:
         print_json(views)
     else:
@@ -256,7 +257,7 @@ def _team_list(runtime: Runtime, args: argparse.Namespace) -> int:
 
 def _team_show(runtime: Runtime, args: argparse.Namespace) -> int:
     _, team = _team(runtime, args)
-    view = team_view(team)
+    view = OrgGroup.of(team)
     if args.json:
         print_json(view)
     else:
@@ -264,13 +265,13 @@ def _team_show(runtime: Runtime, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _team_row(view: dict[str, Any]) -> dict[str, Any]:
+def _team_row(view: OrgGroup) -> dict[str, Any]:
     """A team for people: lists joined, an empty description shown as '-'."""
-    rules = [f"{p['pattern']}={p['permission']}" for p in view["permissions"]]
+    rules = [f"{p.pattern}={p.permission.value}" for p in view.permissions]
     return {
-        "name": view["name"],
-        "description": view["description"] or None,
-        "members": ", ".join(view["members"]) or None,
+        "name": view.name,
+        "description": view.description or None,
+        "members": ", ".join(view.members) or None,
         "permissions": ", ".join(rules) or None,
     }
 
@@ -333,14 +334,14 @@ def _token_create(runtime: Runtime, args: argparse.Namespace) -> int:
         public_read=args.public_read,
         expires_at=parse_expiry(args.expires, now=runtime.clock()),
     )
-    view = org_token_view(created.record, runtime.clock(), secret=str(created.token))
+    view = CreatedOrgAccessToken.created(created.record, runtime.clock(), str(created.token))
     if args.json:
         print_json(view)
     else:
         print(str(created.token))  # stdout is exactly the secret, for scripts
         print(
             f"# organization token {created.record.id} for {org.name}: {_resources_text(view)}, "
-            f"expires {view['expires_at'] or 'never'}. It is shown only once; "
+            f"expires {view.expires_at or 'never'}. It is shown only once; "
             f"sign in with `docker login -u {org.name}`.",
             file=sys.stderr,
         )
@@ -350,7 +351,7 @@ def _token_create(runtime: Runtime, args: argparse.Namespace) -> int:
 def _token_list(runtime: Runtime, args: argparse.Namespace) -> int:
     org = runtime.organizations.get(args.org)
     now = runtime.clock()
-    views = [org_token_view(r, now) for r in runtime.org_tokens.for_org(org)]
+    views = [OrgAccessToken.of(r, now) for r in runtime.org_tokens.for_org(org)]
     if args.json:
         print_json(views)
     else:
@@ -361,7 +362,7 @@ def _token_list(runtime: Runtime, args: argparse.Namespace) -> int:
 
 def _token_show(runtime: Runtime, args: argparse.Namespace) -> int:
     _, record = _org_token(runtime, args)
-    view = org_token_view(record, runtime.clock())
+    view = OrgAccessToken.of(record, runtime.clock())
     if args.json:
         print_json(view)
     else:
@@ -369,23 +370,23 @@ def _token_show(runtime: Runtime, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _token_fields(view: dict[str, Any]) -> dict[str, Any]:
+def _token_fields(view: OrgAccessToken) -> dict[str, Any]:
     """A token for people: regauth's public id (the view's `id` is the Hub's uuid), one-line resources."""
-    rest = {k: v for k, v in view.items() if k not in ("id", "token_id")}
+    rest = {k: v for k, v in fields(view).items() if k not in ("id", "token_id")}
     return {
-        "id": view["token_id"],
-        "uuid": view["id"],
+        "id": view.token_id,
+        "uuid": view.id,
         **rest,
-        "description": view["description"] or None,
+        "description": view.description or None,
         "resources": _resources_text(view),
     }
 
 
-def _resources_text(view: dict[str, Any]) -> str:
+def _resources_text(view: OrgAccessToken) -> str:
     """`acme/app:pull,push */*/public:pull`, from the Hub-shaped resources."""
     return " ".join(
-        f"{r['path']}:{','.join(s.removeprefix('scope-image-') for s in r['scopes'])}"
-        for r in view["resources"]
+        f"{r.path}:{','.join(s.removeprefix('scope-image-') for s in r.scopes)}"
+        for r in view.resources
     )
 
 
@@ -394,7 +395,7 @@ def _token_set_active(runtime: Runtime, args: argparse.Namespace) -> int:
     record = runtime.org_tokens.update(
         org, record, CLI_ACTOR, label=None, active=args.active, resources=None, public_read=None
     )
-    state = org_token_view(record, runtime.clock())["state"]
+    state = OrgAccessToken.of(record, runtime.clock()).state.value
     print(f"organization token {record.id} of {org.name} is {state}")
     return EXIT_OK
 

@@ -7,7 +7,7 @@ import argparse
 from regauth.cli.output import print_json, print_table
 from regauth.cli.runner import EXIT_OK, Subcommands, add_json, with_runtime
 from regauth.domain.models import CLI_ACTOR, Visibility
-from regauth.http.views import repository_view
+from regauth.http.models.admin import RepositoryView
 from regauth.runtime import Runtime
 
 
@@ -33,7 +33,7 @@ def _set_visibility(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 def _list(runtime: Runtime, args: argparse.Namespace) -> int:
-    views = [repository_view(r) for r in runtime.repositories.list()]
+    views = [RepositoryView.of(r) for r in runtime.repositories.list()]
     if args.json:
         print_json(views)
     else:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+import msgspec
+
 from regauth.cli.output import print_fields, print_json, print_table
 from regauth.cli.runner import EXIT_OK, Subcommands, add_json, add_limit, with_runtime
 from regauth.cli.when import HELP as WHEN_HELP
@@ -12,7 +14,7 @@ from regauth.cli.when import parse_when
 from regauth.domain.models import CLI_ACTOR, AccessLevel, TokenQuery, TokenState, token_state
 from regauth.domain.timefmt import parse_expiry, rfc3339
 from regauth.domain.tokens import looks_like_token, parse_token
-from regauth.http.views import token_view
+from regauth.http.models.admin import CreatedToken, Token
 from regauth.runtime import Runtime
 
 _ID_HELP = "the token's public id (or the whole token, e.g. one found leaked)"
@@ -91,7 +93,8 @@ def _create(runtime: Runtime, args: argparse.Namespace) -> int:
         expires_at=parse_expiry(args.expires, now=runtime.clock()),
     )
     if args.json:
-        print_json({**token_view(created.record, runtime.clock()), "token": str(created.token)})
+        view = Token.of(created.record, runtime.clock())
+        print_json(CreatedToken(**msgspec.structs.asdict(view), token=str(created.token)))
     else:
         print(str(created.token))  # stdout is exactly the secret, for scripts
         print(
@@ -114,7 +117,7 @@ def _list(runtime: Runtime, args: argparse.Namespace) -> int:
         last_used_after=args.last_used_after.resolve(now) if args.last_used_after else None,
         limit=args.limit,
     )
-    views = [token_view(r, now) for r in runtime.tokens.search(query)]
+    views = [Token.of(r, now) for r in runtime.tokens.search(query)]
     if args.json:
         print_json(views)
     else:
@@ -123,7 +126,7 @@ def _list(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 def _show(runtime: Runtime, args: argparse.Namespace) -> int:
-    view = token_view(runtime.tokens.get(_token_id(args.id)), runtime.clock())
+    view = Token.of(runtime.tokens.get(_token_id(args.id)), runtime.clock())
     if args.json:
         print_json(view)
     else:

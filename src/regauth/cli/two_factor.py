@@ -7,6 +7,7 @@ import argparse
 from regauth.cli.output import print_json
 from regauth.cli.runner import EXIT_OK, Subcommands, add_json, with_runtime
 from regauth.domain.models import CLI_ACTOR
+from regauth.http.models.account import RecoveryCodes, TwoFactorEnrollment
 from regauth.runtime import Runtime
 
 
@@ -34,7 +35,9 @@ def register(commands: Subcommands) -> None:
 def _enroll(runtime: Runtime, args: argparse.Namespace) -> int:
     enrollment = runtime.two_factor.enroll(runtime.users.get(args.user), CLI_ACTOR)
     if args.json:
-        print_json({"secret": enrollment.secret, "otpauth_uri": enrollment.otpauth_uri})
+        print_json(
+            TwoFactorEnrollment(secret=enrollment.secret, otpauth_uri=enrollment.otpauth_uri)
+        )
     else:
         print(enrollment.otpauth_uri)
         print(f"secret: {enrollment.secret}")
@@ -45,7 +48,7 @@ def _enroll(runtime: Runtime, args: argparse.Namespace) -> int:
 def _confirm(runtime: Runtime, args: argparse.Namespace) -> int:
     codes = runtime.two_factor.confirm(runtime.users.get(args.user), CLI_ACTOR, args.code)
     if args.json:
-        print_json({"recovery_codes": codes})
+        print_json(RecoveryCodes(recovery_codes=codes))
     else:
         print("two-factor authentication is on; recovery codes (each works once, shown once):")
         print("\n".join(codes))

@@ -8,7 +8,7 @@ import sys
 from regauth.cli.output import print_fields, print_json, print_table
 from regauth.cli.runner import EXIT_OK, Subcommands, add_json, with_runtime
 from regauth.domain.models import CLI_ACTOR
-from regauth.http.views import user_view
+from regauth.http.models.admin import UserView
 from regauth.runtime import Runtime
 
 _COLUMNS = ["name", "admin", "disabled", "has_password", "created_at"]
@@ -62,7 +62,7 @@ def _add(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 def _list(runtime: Runtime, args: argparse.Namespace) -> int:
-    views = [user_view(u) for u in runtime.users.list()]
+    views = [UserView.of(u) for u in runtime.users.list()]
     if args.json:
         print_json(views)
     else:
@@ -71,7 +71,7 @@ def _list(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 def _show(runtime: Runtime, args: argparse.Namespace) -> int:
-    view = user_view(runtime.users.get(args.name))
+    view = UserView.of(runtime.users.get(args.name))
     if args.json:
         print_json(view)
     else:

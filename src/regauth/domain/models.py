@@ -89,6 +89,9 @@ class TokenRecord:
 
 
 class TokenState(enum.Enum):
+    """`active`, `inactive` (disabled by a person, or reported leaked), or `expired` (past
+    `expires_at`, whether active or not)."""
+
     ACTIVE = "active"
     INACTIVE = "inactive"
     EXPIRED = "expired"

@@ -5,12 +5,17 @@ from __future__ import annotations
 import functools
 import re
 from datetime import UTC, datetime, timedelta
+from typing import overload
 
 from regauth.errors import BadRequest
 
 _DAYS = re.compile(r"([1-9][0-9]{0,4})d")
 
 
+@overload
+def rfc3339(epoch: float) -> str: ...
+@overload
+def rfc3339(epoch: float | None) -> str | None: ...
 def rfc3339(epoch: float | None) -> str | None:
     if epoch is None:
         return None

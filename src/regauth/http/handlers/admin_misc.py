@@ -4,84 +4,116 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from regauth.domain.models import AuditQuery, Visibility
-from regauth.domain.timefmt import rfc3339
+from regauth.domain.models import AuditQuery
 from regauth.errors import BadRequest
 from regauth.http.appkeys import RUNTIME
-from regauth.http.handlers.common import (
-    admin,
-    field,
-    json_body,
-    json_response,
-    query_int,
-    query_text,
+from regauth.http.handlers.common import Body, Params, admin
+from regauth.http.models.admin import (
+    AuditEventList,
+    AuditEventView,
+    AuditSearch,
+    CreateOrganizationRequest,
+    OrganizationList,
+    OrganizationView,
+    RepositoryList,
+    RepositoryView,
+    SetVisibilityRequest,
 )
-from regauth.http.views import audit_view, explanation_view, repository_view
+from regauth.http.models.base import NO_CONTENT, NoContent
+from regauth.http.models.explain import ExplainRequest, Explanation
 
 
-async def list_repositories(request: web.Request) -> web.Response:
+async def list_repositories(request: web.Request) -> RepositoryList:
+    """List repositories with a recorded visibility
+
+    By name. Repositories are private unless made public; this lists those regauth has a record
+    of.
+    """
     admin(request)
     repositories = request.app[RUNTIME].repositories.list()
-    return json_response({"repositories": [repository_view(r) for r in repositories]})
+    return RepositoryList(repositories=[RepositoryView.of(r) for r in repositories])
 
 
-async def set_visibility(request: web.Request) -> web.Response:
+async def set_visibility(request: web.Request, body: Body[SetVisibilityRequest]) -> RepositoryView:
+    """Make a repository public or private
+
+    Public repositories may be pulled anonymously and by every user; a repository regauth has
+    no record of is private.
+    """
     actor = admin(request)
-    body = await json_body(request)
-    visibility = field(body, "visibility", str, required=True)
-    if visibility not in {v.value for v in Visibility}:
-        raise BadRequest("visibility must be public or private")
+    visibility = (await body.read()).visibility
     repository = request.app[RUNTIME].repositories.set_visibility(
-        request.match_info["name"], Visibility(visibility), actor
+        request.match_info["name"], visibility, actor
     )
-    return json_response(repository_view(repository))
+    return RepositoryView.of(repository)
 
 
-async def list_audit(request: web.Request) -> web.Response:
+async def list_audit(request: web.Request, params: Params[AuditSearch]) -> AuditEventList:
+    """Read the audit log
+
+    Changes and failed sign-ins, newest first. Failed sign-ins are counted per username,
+    address and hour (`count`).
+    """
     admin(request)
-    query = AuditQuery(
-        actor=query_text(request, "actor"),
-        action=query_text(request, "action"),
-        since=query_int(request, "since", None, low=0, high=2**40),
-        until=query_int(request, "until", None, low=0, high=2**40),
-        limit=query_int(request, "limit", 100, low=1, high=1000),
-        offset=query_int(request, "offset", 0, low=0, high=10**9),
+    query = params.read()
+    search = AuditQuery(
+        actor=query.actor,
+        action=query.action,
+        since=query.since,
+        until=query.until,
+        limit=query.limit,
+        offset=query.offset,
     )
-    events = request.app[RUNTIME].audit.list(query)
-    return json_response({"events": [audit_view(e) for e in events]})
+    events = request.app[RUNTIME].audit.list(search)
+    return AuditEventList(events=[AuditEventView.of(e) for e in events])
 
 
-async def explain(request: web.Request) -> web.Response:
+async def explain(request: web.Request, body: Body[ExplainRequest]) -> Explanation:
+    """Explain a token decision
+
+    For a user, or a token, and a scope string: what `/token` would grant, what it would deny
+    and why, and whether the credential itself would be refused. Nothing is issued.
+    """
     admin(request)
-    body = await json_body(request)
-    scope = field(body, "scope", str, required=True)
-    user, token = field(body, "user", str), field(body, "token", str)
-    service = request.app[RUNTIME].explain
-    if (user is None) == (token is None):
-        raise BadRequest("send exactly one of 'user' and 'token'")
-    result = service.for_user(user, scope) if user is not None else service.for_token(token, scope)
-    return json_response(explanation_view(result))
+    asked, service = await body.read(), request.app[RUNTIME].explain
+    if asked.user is not None and asked.token is None:
+        return Explanation.of(service.for_user(asked.user, asked.scope))
+    if asked.token is not None and asked.user is None:
+        return Explanation.of(service.for_token(asked.token, asked.scope))
+    raise BadRequest("send exactly one of 'user' and 'token'")
 
 
-async def list_orgs(request: web.Request) -> web.Response:
+async def list_orgs(request: web.Request) -> OrganizationList:
+    """List organizations
+
+    Every organization, by name.
+    """
     admin(request)
     orgs = request.app[RUNTIME].organizations.all()
-    return json_response(
-        {"orgs": [{"name": o.name, "created_at": rfc3339(o.created_at)} for o in orgs]}
-    )
+    return OrganizationList(orgs=[OrganizationView.of(o) for o in orgs])
 
 
-async def create_org(request: web.Request) -> web.Response:
+async def create_org(
+    request: web.Request, body: Body[CreateOrganizationRequest]
+) -> OrganizationView:
+    """Create an organization
+
+    Creates an organization with one owner; its name becomes a registry namespace
+    (`name/...`), so no user may have it.
+    """
     actor = admin(request)
-    body = await json_body(request)
-    runtime = request.app[RUNTIME]
-    owner = runtime.users.get(field(body, "owner", str, required=True))
-    org = runtime.organizations.create(field(body, "name", str, required=True), owner, actor)
-    return json_response({"name": org.name, "created_at": rfc3339(org.created_at)}, status=201)
+    new, runtime = await body.read(), request.app[RUNTIME]
+    owner = runtime.users.get(new.owner)
+    return OrganizationView.of(runtime.organizations.create(new.name, owner, actor))
 
 
-async def delete_org(request: web.Request) -> web.Response:
+async def delete_org(request: web.Request) -> NoContent:
+    """Delete an organization
+
+    Deletes the organization with its memberships, groups and organization access tokens
+    (visibility settings of repositories under its namespace are kept).
+    """
     actor = admin(request)
     runtime = request.app[RUNTIME]
     runtime.organizations.delete(runtime.organizations.get(request.match_info["name"]), actor)
-    return web.Response(status=204)
+    return NO_CONTENT

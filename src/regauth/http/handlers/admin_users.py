@@ -6,50 +6,66 @@ from aiohttp import web
 
 from regauth.errors import BadRequest
 from regauth.http.appkeys import RUNTIME
-from regauth.http.handlers.common import admin, field, json_body, json_response
-from regauth.http.views import user_view
+from regauth.http.handlers.common import Body, admin
+from regauth.http.models.admin import CreateUserRequest, PatchUserRequest, UserList, UserView
 
 
-async def list_users(request: web.Request) -> web.Response:
+async def list_users(request: web.Request) -> UserList:
+    """List users
+
+    Every account, by name.
+    """
     admin(request)
-    return json_response({"users": [user_view(u) for u in request.app[RUNTIME].users.list()]})
+    return UserList(users=[UserView.of(u) for u in request.app[RUNTIME].users.list()])
 
 
-async def create_user(request: web.Request) -> web.Response:
+async def create_user(request: web.Request, body: Body[CreateUserRequest]) -> UserView:
+    """Create a user
+
+    Creates an account; its name is its registry namespace (`name/...`).
+    """
     actor = admin(request)
-    body = await json_body(request)
-    user = request.app[RUNTIME].users.create(
-        field(body, "name", str, required=True),
-        field(body, "password", str),
-        actor,
-        is_admin=bool(field(body, "admin", bool)),
-    )
-    return json_response(user_view(user), status=201)
+    new = await body.read()
+    user = request.app[RUNTIME].users.create(new.name, new.password, actor, is_admin=new.admin)
+    return UserView.of(user)
 
 
-async def get_user(request: web.Request) -> web.Response:
+async def get_user(request: web.Request) -> UserView:
+    """Get a user
+
+    One account.
+    """
     admin(request)
-    return json_response(user_view(request.app[RUNTIME].users.get(request.match_info["name"])))
+    return UserView.of(request.app[RUNTIME].users.get(request.match_info["name"]))
 
 
-async def patch_user(request: web.Request) -> web.Response:
+async def patch_user(request: web.Request, body: Body[PatchUserRequest]) -> UserView:
+    """Change a user
+
+    Disable or enable the account, grant or revoke admin, reset the password (which ends the
+    account's session tokens; personal access tokens stay), or reset two-factor authentication
+    for a lost device; send at least one field (else 400).
+    """
     actor = admin(request)
-    body = await json_body(request)
+    change = await body.read()
     users, name = request.app[RUNTIME].users, request.match_info["name"]
-    disabled, is_admin = field(body, "disabled", bool), field(body, "admin", bool)
-    password, two_factor = field(body, "password", str), field(body, "two_factor", bool)
-    if (disabled, is_admin, password, two_factor) == (None, None, None, None):
+    if (change.disabled, change.admin, change.password, change.two_factor) == (
+        None,
+        None,
+        None,
+        None,
+    ):
         raise BadRequest("nothing to change: send disabled, admin, password and/or two_factor")
-    if two_factor is True:
+    if change.two_factor is True:
         raise BadRequest("two-factor authentication is enrolled by the user, not by an admin")
     user = users.get(name)
-    if two_factor is False:  # a lost device: the admin resets it
+    if change.two_factor is False:  # a lost device: the admin resets it
         request.app[RUNTIME].two_factor.disable(user, actor, None)
         user = users.get(name)
-    if disabled is not None:
-        user = users.set_disabled(name, actor, disabled)
-    if is_admin is not None:
-        user = users.set_admin(name, actor, is_admin)
-    if password is not None:
-        user = users.reset_password(name, actor, password)
-    return json_response(user_view(user))
+    if change.disabled is not None:
+        user = users.set_disabled(name, actor, change.disabled)
+    if change.admin is not None:
+        user = users.set_admin(name, actor, change.admin)
+    if change.password is not None:
+        user = users.reset_password(name, actor, change.password)
+    return UserView.of(user)

@@ -5,8 +5,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from regauth.http.appkeys import RUNTIME
+from regauth.http.models.registry import Health
+
+_OK = Health(status="ok")
 
 
-async def healthz(request: web.Request) -> web.Response:
+async def healthz(request: web.Request) -> Health:
+    """Liveness and readiness
+
+    200 when the process serves requests and its database answers; a 500 (regauth's error
+    body) when the database does not.
+    """
     request.app[RUNTIME].store.ping()
-    return web.json_response({"status": "ok"})
+    return _OK

@@ -9,111 +9,150 @@ from regauth.domain.models import AccessLevel
 from regauth.domain.timefmt import parse_expiry
 from regauth.errors import BadRequest
 from regauth.http.appkeys import RUNTIME
-from regauth.http.handlers.common import (
-    caller,
-    client,
-    field,
-    json_body,
-    json_response,
-    page_links,
-    query_int,
+from regauth.http.handlers.common import Body, Params, caller, client, page_links
+from regauth.http.models.account import (
+    AccessToken,
+    AccessTokenLimits,
+    AuthCreateTokenRequest,
+    AuthCreateTokenResponse,
+    CreateAccessTokenRequest,
+    GetAccessTokensResponse,
+    PatchAccessTokenRequest,
+    PostUsersLoginSuccessResponse,
+    UsersLoginRequest,
 )
-from regauth.http.views import hub_token_view
+from regauth.http.models.base import NO_CONTENT, NoContent, PageQuery
 
 # Docker Hub's level names, broadest last (a request naming several gets the broadest).
 _LEVEL_ORDER = [AccessLevel.PUBLIC_READ, AccessLevel.READ, AccessLevel.WRITE, AccessLevel.DELETE]
 
 
-async def users_login(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    creds = credentials(
-        field(body, "username", str, required=True), field(body, "password", str, required=True)
-    )
+async def users_login(
+    request: web.Request, body: Body[UsersLoginRequest]
+) -> PostUsersLoginSuccessResponse:
+    """Create an authentication token (Docker Hub shape)
+
+    Docker Hub's `PostUsersLogin`: trade a username and a password or personal access token
+    for a session JWT, sent afterwards as `Authorization: Bearer <token>` to the `/v2` account
+    routes and `/admin/v1`. What the session may do follows from the secret: a password session
+    may manage the account (and, for an admin, use the admin API); a session opened with a
+    personal access token may only read. The session lasts `auth.session_ttl_seconds` (default
+    1800) and dies with the token that opened it. If the account has two-factor authentication
+    on, the password alone is answered with a 401 carrying `login_2fa_token`, to be sent with a
+    code to `/v2/users/2fa-login` (a personal access token needs no second factor). Docker Hub
+    deprecates this route in favour of `/v2/auth/token`; regauth serves both the same way.
+    """
+    login = await body.read()
+    creds = credentials(login.username, login.password)
     token = await request.app[RUNTIME].sessions.login(creds, *client(request))
-    return json_response({"token": token})
+    return PostUsersLoginSuccessResponse(token=token)
 
 
-async def auth_token(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    creds = credentials(
-        field(body, "identifier", str, required=True), field(body, "secret", str, required=True)
-    )
+async def auth_token(
+    request: web.Request, body: Body[AuthCreateTokenRequest]
+) -> AuthCreateTokenResponse:
+    """Create access token (Docker Hub shape)
+
+    Docker Hub's `AuthCreateAccessToken`: the same session as `/v2/users/login`, asked for with
+    `identifier`/`secret` and returned as `access_token`.
+    """
+    login = await body.read()
+    creds = credentials(login.identifier, login.secret)
     token = await request.app[RUNTIME].sessions.login(creds, *client(request))
-    return json_response({"access_token": token})
+    return AuthCreateTokenResponse(access_token=token)
 
 
-async def list_tokens(request: web.Request) -> web.Response:
+async def list_tokens(request: web.Request, params: Params[PageQuery]) -> GetAccessTokensResponse:
+    """List personal access tokens (Docker Hub shape)
+
+    The caller's own tokens, newest first, a page at a time, including the session tokens
+    sign-ins made (`generated_by: auto`). A session opened with a personal access token may
+    read this list. Secrets are never shown: `token` is `""`. An admin API key has no account
+    of its own: 403.
+    """
     owner = caller(request).account()  # a PAT session may read its account's tokens
-    page = query_int(request, "page", 1, low=1, high=100_000)
-    size = query_int(request, "page_size", 10, low=1, high=100)
-    runtime = request.app[RUNTIME]
-    result = runtime.tokens.page_for(owner, page=page, page_size=size)
-    after, before = page_links(request, page=page, size=size, total=result.count)
+    query, runtime = params.read(), request.app[RUNTIME]
+    result = runtime.tokens.page_for(owner, page=query.page, page_size=query.page_size)
+    after, before = page_links(request, page=query.page, size=query.page_size, total=result.count)
     now = runtime.clock()
-    return json_response(
-        {
-            "count": result.count,
-            "next": after,
-            "previous": before,
-            "active_count": result.active_count,
-            "results": [hub_token_view(r, now) for r in result.tokens],
-            # regauth addition: the account's limits, so scripts can see them coming.
-            "limits": runtime.tokens.limits_for(owner),
-        }
+    return GetAccessTokensResponse(
+        count=result.count,
+        next=after,
+        previous=before,
+        active_count=result.active_count,
+        results=[AccessToken.of(r, now) for r in result.tokens],
+        limits=AccessTokenLimits(**runtime.tokens.limits_for(owner)),
     )
 
 
-async def create_token(request: web.Request) -> web.Response:
+async def create_token(request: web.Request, body: Body[CreateAccessTokenRequest]) -> AccessToken:
+    """Create personal access token (Docker Hub shape)
+
+    Creates a token for the caller's account and returns it with its secret in `token`, the
+    only time the secret is shown. An account may create `limits.token_creations_per_hour`
+    tokens an hour (429) and hold `limits.max_active_tokens` active ones (409); the list shows
+    both in `limits`.
+    """
     who = caller(request)
     owner = who.require_account_management("create access tokens")
-    body = await json_body(request)
-    runtime = request.app[RUNTIME]
-    expires = field(body, "expires_at", str)
+    new, runtime = await body.read(), request.app[RUNTIME]
     created = runtime.tokens.create(
         owner,
         who.actor,
-        description=field(body, "token_label", str, required=True),
-        access=_level(field(body, "scopes", list, required=True)),
-        expires_at=parse_expiry(expires, now=runtime.clock()) if expires else None,
+        description=new.token_label,
+        access=_level(new.scopes),
+        expires_at=parse_expiry(new.expires_at, now=runtime.clock()) if new.expires_at else None,
     )
-    view = hub_token_view(created.record, runtime.clock(), secret=str(created.token))
-    return json_response(view, status=201)
+    return AccessToken.of(created.record, runtime.clock(), secret=str(created.token))
 
 
-async def get_token(request: web.Request) -> web.Response:
+async def get_token(request: web.Request) -> AccessToken:
+    """Get personal access token (Docker Hub shape)
+
+    One of the caller's tokens; `token` is `""`. Another user's token is a 404. A session
+    opened with a personal access token may read.
+    """
     runtime = request.app[RUNTIME]
     record = runtime.tokens.get_owned(caller(request).account(), request.match_info["uuid"])
-    return json_response(hub_token_view(record, runtime.clock()))
+    return AccessToken.of(record, runtime.clock())
 
 
-async def patch_token(request: web.Request) -> web.Response:
+async def patch_token(request: web.Request, body: Body[PatchAccessTokenRequest]) -> AccessToken:
+    """Update personal access token (Docker Hub shape)
+
+    Rename the token and/or enable or disable it; send at least one field (else 400).
+    """
     who = caller(request)
     owner = who.require_account_management("change access tokens")
     runtime = request.app[RUNTIME]
     record = runtime.tokens.get_owned(owner, request.match_info["uuid"])
-    body = await json_body(request)
-    label, active = field(body, "token_label", str), field(body, "is_active", bool)
-    if label is None and active is None:
+    change = await body.read()
+    if change.token_label is None and change.is_active is None:
         raise BadRequest("nothing to change: send token_label and/or is_active")
-    if label is not None:
-        record = runtime.tokens.rename(record, who.actor, label)
-    if active is not None:
-        record = runtime.tokens.set_active(record, who.actor, active)
-    return json_response(hub_token_view(record, runtime.clock()))
+    if change.token_label is not None:
+        record = runtime.tokens.rename(record, who.actor, change.token_label)
+    if change.is_active is not None:
+        record = runtime.tokens.set_active(record, who.actor, change.is_active)
+    return AccessToken.of(record, runtime.clock())
 
 
-async def delete_token(request: web.Request) -> web.Response:
+async def delete_token(request: web.Request) -> NoContent:
+    """Delete personal access token (Docker Hub shape)
+
+    Deletes the token permanently; registry tokens already issued with it live out their few
+    minutes.
+    """
     who = caller(request)
     owner = who.require_account_management("delete access tokens")
     runtime = request.app[RUNTIME]
     runtime.tokens.delete(runtime.tokens.get_owned(owner, request.match_info["uuid"]), who.actor)
-    return web.Response(status=204)
+    return NO_CONTENT
 
 
-def _level(scopes: list[object]) -> AccessLevel:
+def _level(scopes: list[str]) -> AccessLevel:
     levels = []
     for scope in scopes:
-        level = AccessLevel.from_hub_scope(scope) if isinstance(scope, str) else None
+        level = AccessLevel.from_hub_scope(scope)
         if level is None:
             raise BadRequest(
                 "unknown scope: use repo:admin, repo:write, repo:read or repo:public_read",

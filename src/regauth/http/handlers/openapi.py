@@ -1,4 +1,8 @@
-"""GET /openapi.json: the OpenAPI 3 description of the whole HTTP API, shipped in the package."""
+"""GET /openapi.json: the OpenAPI 3 description of the whole HTTP API, shipped in the package.
+
+The document is generated from the route table and the models (`python -m regauth.http.openapi`)
+and committed; a test fails when it is stale. Serving reads the file: no generation at start-up.
+"""
 
 from __future__ import annotations
 
@@ -14,4 +18,8 @@ def document() -> bytes:
 
 
 async def serve(request: web.Request) -> web.Response:
+    """This document
+
+    The OpenAPI 3.0 description of the whole HTTP API, as shipped in the package.
+    """
     return web.Response(body=document(), content_type="application/json")
