@@ -176,3 +176,17 @@ class Conflict(RegauthError):
 
 class NotFoundInStore(NotFound):
     """A store lookup by key found nothing (users, tokens, repositories)."""
+
+
+class Unavailable(RegauthError):
+    """The database cannot answer now (down, restarting, locked past the busy timeout): the
+    request may be retried as it is. The message never holds a row, a query or a value."""
+
+    status = 503
+    code = "UNAVAILABLE"
+    oauth_error = "temporarily_unavailable"
+    default_message = "service temporarily unavailable: try again"
+    log_event = "database_unavailable"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}

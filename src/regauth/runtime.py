@@ -15,6 +15,7 @@ from regauth.services.access_tokens import AccessTokenService
 from regauth.services.admin_keys import AdminKeyService
 from regauth.services.audit import AuditLog
 from regauth.services.authentication import Authenticator
+from regauth.services.decisions import Authorizer
 from regauth.services.explain import ExplainService
 from regauth.services.guard import SignInGuard
 from regauth.services.org_tokens import OrgTokenService
@@ -169,6 +170,7 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
         token_issuer=TokenIssuer(
             store=store,
             authenticator=authenticator,
+            authorizer=Authorizer(store),
             signer=BatchSigner(TokenSigner(keyring.active, include_x5c=config.keys.x5c)),
             usage=usage,
             tokens=tokens,

@@ -14,7 +14,7 @@ from regauth.domain.tokens import AccessToken, parse_token
 from regauth.errors import Unauthorized
 from regauth.runtime import Runtime
 from regauth.store.changes import ChangeSignal
-from regauth.store.sqlite import base as sqlite_base
+from regauth.store.sqlite import backend as sqlite_backend
 from regauth.store.sqlite.store import SQLiteStore
 from tests.service.test_store import make_token
 from tests.support.builders import OpenRuntime
@@ -50,16 +50,16 @@ def test_an_in_memory_database_needs_no_file(tmp_path: Path) -> None:
 def test_a_write_behind_regauths_back_is_seen_within_the_backstop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_base, "_BACKSTOP_SECONDS", 0.0)  # as if a second went by
+    monkeypatch.setattr(sqlite_backend, "_BACKSTOP_SECONDS", 0.0)  # as if a second went by
     path = tmp_path / "regauth.db"
     store = SQLiteStore(path)
     try:
         make_token(store, store.create_user("alice", None, is_admin=False, now=5).id)
-        assert store.find_token_for_auth("abcdefghij").active  # type: ignore[union-attr]
+        before = store.version()
+        assert store.version() == before  # nothing changed: caches keep serving
         with sqlite3.connect(path) as raw:  # the sqlite3 shell: no announcement
             raw.execute("UPDATE tokens SET active = 0 WHERE id = 'abcdefghij'")
-        record = store.find_token_for_auth("abcdefghij")
-        assert record is not None and not record.active
+        assert store.version() != before
     finally:
         store.close()
 

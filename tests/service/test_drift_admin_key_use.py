@@ -9,6 +9,7 @@ import pytest
 
 from regauth.config import Config
 from regauth.domain.models import CLI_ACTOR, AdminKey
+from regauth.errors import Unavailable
 from regauth.runtime import Runtime
 from regauth.store.changes import ChangeSignal
 from tests.support.builders import OpenRuntime
@@ -76,11 +77,11 @@ def test_a_failed_flush_keeps_the_use_for_the_next(
 ) -> None:
     key_id, secret = key
     runtime.admin_keys.authenticate(secret, "192.0.2.1")
-    runtime.store._conn.execute("PRAGMA busy_timeout = 0")  # type: ignore[attr-defined]
+    runtime.store._backend._connection().execute("PRAGMA busy_timeout = 0")  # type: ignore[attr-defined]
     other = sqlite3.connect(config.storage.path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
     try:
-        with pytest.raises(sqlite3.OperationalError, match="locked"):
+        with pytest.raises(Unavailable, match="locked"):
             runtime.usage.flush()
     finally:
         other.execute("ROLLBACK")

@@ -13,6 +13,7 @@ import pytest
 
 from regauth.config import Config
 from regauth.domain.models import Actor, AuditQuery
+from regauth.errors import Unavailable
 from regauth.runtime import Runtime, open_runtime
 from regauth.services.audit import AuditLog
 from tests.support.clock import FakeClock
@@ -23,8 +24,8 @@ ADMIN = Actor(name="root", kind="user", ip="192.0.2.1", user_agent="curl/8")
 @contextmanager
 def locked(runtime: Runtime, config: Config) -> Iterator[None]:
     """Another connection holds the write lock: the runtime's writes fail with
-    `sqlite3.OperationalError: database is locked` (at once, not after the 10 s busy wait)."""
-    runtime.store._conn.execute("PRAGMA busy_timeout = 0")  # type: ignore[attr-defined]
+    `Unavailable: database is locked` (at once, not after the 10 s busy wait)."""
+    runtime.store._backend._connection().execute("PRAGMA busy_timeout = 0")  # type: ignore[attr-defined]
     other = sqlite3.connect(config.storage.path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
@@ -45,7 +46,7 @@ def test_failed_sign_ins_are_kept_when_a_flush_fails_and_merged_with_later_ones(
     for _ in range(3):
         runtime.audit.failed_authentication("alice", "192.0.2.9", "docker/20", "incorrect")
     runtime.audit.failed_authentication("bob", "192.0.2.9", "docker/20", "incorrect")
-    with locked(runtime, config), pytest.raises(sqlite3.OperationalError, match="locked"):
+    with locked(runtime, config), pytest.raises(Unavailable, match="locked"):
         runtime.audit.flush()
     # More of the same key, and a new one, before the next round.
     runtime.audit.failed_authentication("alice", "192.0.2.9", "docker/20", "incorrect")
@@ -84,7 +85,7 @@ def test_deferred_events_survive_a_failed_flush_and_the_end_of_a_cli_process(
     runtime = open_runtime(config, clock=clock)
     with locked(runtime, config):
         runtime.audit.record(ADMIN, "token.delete", "AbC123xYz0")
-        with pytest.raises(sqlite3.OperationalError):
+        with pytest.raises(Unavailable):
             runtime.audit.flush()
     runtime.close()  # what a CLI command does last: the batch is written then
     reopened = open_runtime(config, clock=clock)
@@ -104,7 +105,7 @@ def test_a_database_that_stays_broken_holds_at_most_the_bound_and_says_what_it_d
         for round_ in range(3):
             for i in range(40):  # 40 new addresses a round: 120 keys, 50 kept
                 audit.failed_authentication("alice", f"192.0.2.{round_ * 40 + i}", None, "x")
-            with pytest.raises(sqlite3.OperationalError):
+            with pytest.raises(Unavailable):
                 audit.flush()
         audit.failed_authentication("alice", "192.0.2.0", None, "x")  # a kept key still counts
         dropped = [r for r in caplog.records if r.getMessage() == "audit_events_dropped"]

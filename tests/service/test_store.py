@@ -94,23 +94,27 @@ def test_visibility_upsert_and_public_lookup(store: SQLiteStore) -> None:
     assert [r.name for r in store.list_repositories()] == ["bob/other", "bob/site"]
 
 
-def test_the_auth_cache_never_outlives_a_change_by_any_connection(tmp_path: Path) -> None:
+def test_the_change_version_moves_with_every_announced_change_by_any_connection(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "regauth.db"
     worker, other = SQLiteStore(path), SQLiteStore(path)  # two workers, or a worker and the CLI
     try:
         user = worker.create_user("alice", None, is_admin=False, now=5)
         make_token(worker, user.id)
-        first = worker.find_token_for_auth("abcdefghij")
-        assert first is not None and first.active
-        assert worker.find_token_for_auth("abcdefghij") is first  # served from the cache
+        seen = worker.version()
+        assert worker.version() == seen  # nothing changed
         other.update_token("abcdefghij", active=False)  # another process deactivates it
-        after = worker.find_token_for_auth("abcdefghij")
-        assert after is not None and not after.active
+        assert worker.version() != seen
+        seen = worker.version()
         worker.update_token("abcdefghij", active=True)  # this connection's own change
-        again = worker.find_token_for_auth("abcdefghij")
-        assert again is not None and again.active
+        assert worker.version() != seen
+        seen = worker.version()
+        # Last uses change nothing a cache holds: no announcement, every cache keeps serving.
+        other.record_token_uses({"abcdefghij": TokenUse(300, "10.0.0.3", "crane")})
+        assert worker.version() == seen
         other.delete_token("abcdefghij")
-        assert worker.find_token_for_auth("abcdefghij") is None
+        assert worker.version() != seen
     finally:
         worker.close()
         other.close()

@@ -31,7 +31,9 @@ def create_app(runtime: Runtime) -> web.Application:
         handler_args={"auto_decompress": False},
     )
     flushers = [*runtime.flushers(), *([access_log.flush] if access_log else [])]
-    flusher = PeriodicFlusher(flushers, interval=config.storage.usage_flush_seconds)
+    flusher = PeriodicFlusher(
+        flushers, interval=config.storage.usage_flush_seconds, offload=runtime.store.run
+    )
     app[RUNTIME] = runtime
     app[TRUSTED_PROXIES] = parse_networks(config.server.trusted_proxies)
 

@@ -20,6 +20,7 @@ from regauth.domain.timefmt import rfc3339
 from regauth.domain.tokens import AccessToken, TokenKind
 from regauth.errors import BadRequest, Conflict, NotFoundInStore, TooManyRequests
 from regauth.services.audit import AuditLog
+from regauth.services.transactions import transactional
 from regauth.store.base import Store
 
 MAX_DESCRIPTION_LENGTH = 100
@@ -64,6 +65,7 @@ class AccessTokenService:
         self._limits = limits
         self._max_lifetime = max_lifetime_days * 86400
 
+    @transactional
     def create(
         self,
         owner: User,
@@ -82,6 +84,9 @@ class AccessTokenService:
         if self._max_lifetime and (expires_at is None or expires_at > now + self._max_lifetime):
             days = self._max_lifetime // 86400
             raise BadRequest(f"tokens must expire within {days} days (operator policy)")
+        # Held to the end of the transaction: a concurrent creation for the same account, in
+        # any worker or replica, waits here, so the limits below cannot both be passed.
+        self._store.lock_user(owner.id)
         self._check_limits(owner, now)
         for _ in range(3):  # the public id is random; a collision is retried, not reported
             token = AccessToken.generate(TokenKind.PERSONAL)
@@ -112,6 +117,7 @@ class AccessTokenService:
             return CreatedToken(record, token)
         raise Conflict("could not allocate a token id")  # pragma: no cover - 2**-59 odds
 
+    @transactional
     def create_session_token(
         self, owner: User, *, client_id: str | None, ip: str | None, user_agent: str | None
     ) -> CreatedToken:
@@ -189,18 +195,21 @@ class AccessTokenService:
     def search(self, query: TokenQuery) -> list[TokenRecord]:
         return self._store.search_tokens(query, now=int(self._clock()))
 
+    @transactional
     def rename(self, record: TokenRecord, actor: Actor, description: str) -> TokenRecord:
         description = validate_description(description)
         updated = self._store.update_token(record.id, description=description)
         self._audit.record(actor, "token.rename", record.id, owner=record.owner_name)
         return self._present(updated)
 
+    @transactional
     def set_active(self, record: TokenRecord, actor: Actor, active: bool) -> TokenRecord:
         updated = self._store.update_token(record.id, active=active)
         action = "token.activate" if active else "token.deactivate"
         self._audit.record(actor, action, record.id, owner=record.owner_name)
         return self._present(updated)
 
+    @transactional
     def delete(self, record: TokenRecord, actor: Actor) -> None:
         if not self._store.delete_token(record.id):
             raise NotFoundInStore("no such access token")

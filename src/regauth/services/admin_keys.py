@@ -11,6 +11,7 @@ from regauth.domain.tokens import AccessToken, TokenKind, parse_token, secret_ma
 from regauth.errors import NotFoundInStore, Unauthorized
 from regauth.services.access_tokens import validate_description
 from regauth.services.audit import AuditLog
+from regauth.services.transactions import transactional
 from regauth.services.usage import UsageRecorder
 from regauth.store.base import Store
 
@@ -37,6 +38,7 @@ class AdminKeyService:
         self._hmac_key = hmac_key
         self._clock = clock
 
+    @transactional
     def create(self, description: str, actor: Actor) -> CreatedAdminKey:
         token = AccessToken.generate(TokenKind.ADMIN_KEY)
         key = self._store.create_admin_key(
@@ -52,6 +54,7 @@ class AdminKeyService:
     def list(self) -> list[AdminKey]:
         return self._store.list_admin_keys()
 
+    @transactional
     def revoke(self, key_id: str, actor: Actor) -> None:
         if not self._store.revoke_admin_key(key_id, now=int(self._clock())):
             raise NotFoundInStore(f"no such active admin key: {key_id!r}")

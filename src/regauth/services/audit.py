@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from typing import Any
+import threading
+from typing import Any, Protocol
 
 from regauth import logs
 from regauth.domain import usernames
 from regauth.domain.clock import Clock
 from regauth.domain.models import Actor, AuditEvent, AuditQuery
 from regauth.domain.redaction import scrub
-from regauth.store.base import Store
+from regauth.store.base import AuditStore, Database
 
 log = logging.getLogger("regauth.audit")
 AUTH_FAILED = "auth.failed"
@@ -23,6 +25,10 @@ _MAX_KEYS_PER_FLUSH = 1000
 MAX_PENDING = 10_000
 
 
+class AuditLogStore(Database, AuditStore, Protocol):
+    """Where events go, and whether the caller's operation is a transaction they join."""
+
+
 class AuditLog:
     """Changes are written at once; failed sign-ins are counted and written in batches.
 
@@ -30,8 +36,13 @@ class AuditLog:
     disk) loses nothing: what was not written is kept for the next flush, up to MAX_PENDING.
     """
 
-    def __init__(self, store: Store, *, clock: Clock, max_pending: int = MAX_PENDING) -> None:
+    def __init__(
+        self, store: AuditLogStore, *, clock: Clock, max_pending: int = MAX_PENDING
+    ) -> None:
         self._store = store
+        # Failed sign-ins are counted on the event loop, changes recorded in the store's
+        # threads, a flush runs in one of them: what is pending changes hands under this lock.
+        self._lock = threading.Lock()
         self._clock = clock
         self._max_pending = max_pending
         self._failures: dict[str, AuditEvent] = {}
@@ -54,17 +65,26 @@ class AuditLog:
             user_agent=_agent(actor.user_agent),
             details=details or None,
         )
+        if self._store.in_transaction():
+            # Part of the change's own transaction: the change and its event are committed
+            # together or not at all (a failed write rolls the change back too).
+            self._store.append_audit(event)
+        else:
+            self._append_or_defer(event)
+        logs.event(
+            log, logging.INFO, action, actor=actor.name, actor_kind=actor.kind, target=target
+        )
+        return event
+
+    def _append_or_defer(self, event: AuditEvent) -> None:
         try:
             self._store.append_audit(event)
         except Exception:
             # The change is already committed: raising would not undo it, only lose its event
             # and fail a caller whose change was made. The next flush writes it.
             log.warning("audit_write_deferred", exc_info=True)
-            self._defer(event)
-        logs.event(
-            log, logging.INFO, action, actor=actor.name, actor_kind=actor.kind, target=target
-        )
-        return event
+            with self._lock:
+                self._defer(event)
 
     def failed_authentication(
         self, username: str, ip: str | None, user_agent: str | None, reason: str
@@ -77,6 +97,12 @@ class AuditLog:
         username = usernames.presented(username)
         user_agent = _agent(user_agent)
         now = int(self._clock())
+        with self._lock:
+            self._count_failure(username, ip, user_agent, reason, now)
+
+    def _count_failure(
+        self, username: str, ip: str | None, user_agent: str | None, reason: str, now: int
+    ) -> None:
         window = now - now % _WINDOW_SECONDS
         key = f"{AUTH_FAILED}|{window}|{username}|{ip}|{reason}"
         if key not in self._failures and len(self._failures) >= _MAX_KEYS_PER_FLUSH:
@@ -99,17 +125,28 @@ class AuditLog:
         )
 
     def flush(self) -> int:
-        """Writes what is pending in one transaction. When that fails, everything stays
-        pending and the error is raised: later failures of the same key add to the counts
-        held, and the next flush writes them all (the write is synchronous, so nothing can
-        arrive between the write and the clearing)."""
-        if self._dropped:
-            logs.event(log, logging.ERROR, "audit_events_dropped", dropped=self._dropped)
-            self._dropped = 0
-        rows: list[tuple[str | None, AuditEvent]] = [(None, e) for e in self._deferred]
-        rows += self._failures.items()
-        self._store.add_aggregated_audit(rows)
-        self._failures, self._deferred = {}, []
+        """Writes what is pending in one transaction. When that fails, everything is pending
+        again and the error is raised: failures counted meanwhile under the same key are
+        added to the counts taken, and the next flush writes them all."""
+        with self._lock:
+            dropped, self._dropped = self._dropped, 0
+            failures, self._failures = self._failures, {}
+            deferred, self._deferred = self._deferred, []
+        if dropped:
+            logs.event(log, logging.ERROR, "audit_events_dropped", dropped=dropped)
+        rows: list[tuple[str | None, AuditEvent]] = [(None, e) for e in deferred]
+        rows += failures.items()
+        try:
+            self._store.add_aggregated_audit(rows)
+        except Exception:
+            with self._lock:
+                self._deferred[:0] = deferred
+                for key, taken in failures.items():
+                    newer = self._failures.get(key)
+                    if newer is not None:
+                        taken = dataclasses.replace(newer, count=newer.count + taken.count)
+                    self._failures[key] = taken
+            raise
         return len(rows)
 
     def _defer(self, event: AuditEvent) -> None:

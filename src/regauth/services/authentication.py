@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Protocol
 
 from regauth.config import AuthConfig
 from regauth.domain.clock import Clock
@@ -19,9 +20,10 @@ from regauth.domain.tokens import (
 )
 from regauth.errors import SecondFactorRequired, TooManyRequests, Unauthorized
 from regauth.services.audit import AuditLog
+from regauth.services.cache import VersionedCache
 from regauth.services.guard import SignInAttempt, SignInGuard
 from regauth.services.passwords import PasswordChecker
-from regauth.store.base import Store
+from regauth.store.base import AdminKeyStore, Database, OrgTokenStore, TokenStore, UserStore
 
 INCORRECT = "incorrect username or password"
 SESSION_ENDED = "this sign-in session has ended: run docker login again"
@@ -29,7 +31,6 @@ DISABLED = "account is disabled"
 PASSWORD_LOGINS_DISABLED = "password logins are disabled: use a personal access token"
 NOT_A_REGISTRY_CREDENTIAL = "admin API keys are not registry credentials: /token refuses them"
 ANONYMOUS_METHOD, TOKEN, SESSION_TOKEN, PASSWORD = "anonymous", "token", "session_token", "password"
-_MEMO = "authenticated-token"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +54,14 @@ class Resolved:
     refusal: str | None
 
 
+class AuthStore(Database, UserStore, TokenStore, OrgTokenStore, AdminKeyStore, Protocol):
+    """What authentication reads: accounts and every kind of token."""
+
+
 class Authenticator:
     def __init__(
         self,
-        store: Store,
+        store: AuthStore,
         passwords: PasswordChecker,
         *,
         hmac_key: bytes,
@@ -66,6 +71,10 @@ class Authenticator:
         clock: Clock,
     ) -> None:
         self._store = store
+        # (username, SHA-256 of the secret) -> a verified token's principal and expiry.
+        self._verified: VersionedCache[tuple[str, bytes], tuple[Authenticated, int | None]] = (
+            VersionedCache(store)
+        )
         self.guard = guard
         self._audit = audit
         self._passwords = passwords
@@ -118,7 +127,7 @@ class Authenticator:
         if not credentials.secret:
             raise Unauthorized(INCORRECT)
         if looks_like_token(credentials.secret):
-            return self._remembered_token(credentials)
+            return await self._remembered_token(credentials)
         if not credentials.username:
             raise Unauthorized(INCORRECT)
         return Authenticated(await self._password(credentials, attempt), PASSWORD)
@@ -157,23 +166,24 @@ class Authenticator:
             return Resolved(TokenKind.ADMIN_KEY, admin_key.id, None, NOT_A_REGISTRY_CREDENTIAL)
         return None
 
-    def _remembered_token(self, credentials: Credentials) -> Authenticated:
+    async def _remembered_token(self, credentials: Credentials) -> Authenticated:
         """A token verified once is not verified again until data changes or it expires.
 
-        The store's memo is emptied by any commit in any process, so a deactivated, deleted
-        or evicted token, or a disabled owner, is refused on the next request. It is keyed by
-        a SHA-256 of the secret (190 random bits: a hash is as good as a key here), never the
-        secret itself; only successes are kept.
+        The cache is emptied by any change in any process (or replica), so a deactivated,
+        deleted or evicted token, or a disabled owner, is refused on the next request; a hit
+        costs no database call and no thread. It is keyed by a SHA-256 of the secret (190
+        random bits: a hash is as good as a key here), never the secret itself; only
+        successes are kept.
         """
-        memo = self._store.memo()
-        key = (_MEMO, credentials.username, hashlib.sha256(credentials.secret.encode()).digest())
-        remembered = memo.get(key)
+        key = (credentials.username, hashlib.sha256(credentials.secret.encode()).digest())
+        remembered = self._verified.get(key)
         if remembered is not None:
             authenticated, expires_at = remembered
             if expires_at is None or self._clock() < expires_at:
-                return authenticated  # type: ignore[no-any-return]
-        authenticated, expires_at = self._verify_token(credentials)
-        memo[key] = (authenticated, expires_at)
+                return authenticated
+        version = self._verified.version()
+        authenticated, expires_at = await self._store.run(self._verify_token, credentials)
+        self._verified.put(key, (authenticated, expires_at), version)
         return authenticated
 
     def _verify_token(self, credentials: Credentials) -> tuple[Authenticated, int | None]:
@@ -247,7 +257,7 @@ class Authenticator:
         if not self._config.password_logins:
             raise Unauthorized(PASSWORD_LOGINS_DISABLED)
         username, password = credentials.username, credentials.secret
-        user = self._store.get_user(username)
+        user = await self._store.run(self._store.get_user, username)
         stored = user.password_hash if user is not None else None
         if not self._passwords.remembered(username, password, stored):
             # Counted before the hash, so that simultaneous guesses cannot all pass the

@@ -12,6 +12,7 @@ from regauth.domain.tokens import AccessToken, TokenKind
 from regauth.errors import BadRequest, Conflict, NotFoundInStore
 from regauth.services.access_tokens import validate_description
 from regauth.services.audit import AuditLog
+from regauth.services.transactions import transactional
 from regauth.store.base import Store
 
 MAX_RESOURCES = 50
@@ -50,6 +51,7 @@ class OrgTokenService:
         self._clock = clock
         self._per_org = per_org
 
+    @transactional
     def create(
         self,
         org: Organization,
@@ -64,6 +66,7 @@ class OrgTokenService:
         now = int(self._clock())
         if expires_at is not None and expires_at <= now:
             raise BadRequest("expiration must be in the future")
+        self._store.lock_org(org.id)  # as for personal tokens: the cap holds under concurrency
         if self._store.count_org_tokens(org.id) >= self._per_org:
             raise Conflict(f"organization token limit reached ({self._per_org})")
         token = AccessToken.generate(TokenKind.ORGANIZATION)
@@ -92,6 +95,7 @@ class OrgTokenService:
             raise NotFoundInStore("no such organization access token")
         return record
 
+    @transactional
     def update(
         self,
         org: Organization,
@@ -117,6 +121,7 @@ class OrgTokenService:
         self._audit.record(actor, "org_token.update", record.id, org=org.name, active=active)
         return updated
 
+    @transactional
     def delete(self, org: Organization, record: OrgTokenRecord, actor: Actor) -> None:
         if not self._store.delete_org_token(record.id):
             raise NotFoundInStore("no such organization access token")

@@ -18,6 +18,7 @@ from regauth.domain.models import (
 from regauth.domain.scopes import is_repository_name
 from regauth.errors import BadRequest, Conflict, Forbidden, NotFoundInStore
 from regauth.services.audit import AuditLog
+from regauth.services.transactions import transactional
 from regauth.services.users import validate_username
 from regauth.store.base import Store
 
@@ -40,6 +41,7 @@ class OrganizationService:
         self._audit = audit
         self._clock = clock
 
+    @transactional
     def create(self, name: str, owner: User, actor: Actor) -> Organization:
         validate_username(name)  # it becomes a namespace, like a username
         org = self._store.create_org(name, owner.id, now=int(self._clock()))
@@ -55,6 +57,7 @@ class OrganizationService:
     def all(self) -> list[Organization]:
         return self._store.list_orgs()
 
+    @transactional
     def delete(self, org: Organization, actor: Actor) -> None:
         self._store.delete_org(org.id)
         self._audit.record(actor, "org.delete", org.name)
@@ -96,12 +99,14 @@ class OrganizationService:
     def members(self, org: Organization) -> list[OrgMember]:
         return self._store.list_members(org.id)
 
+    @transactional
     def set_member(self, org: Organization, user: User, role: OrgRole, actor: Actor) -> None:
         if role is OrgRole.MEMBER and self._is_last_owner(org, user):
             raise Conflict("an organization keeps at least one owner")
         self._store.set_member(org.id, user.id, role)
         self._audit.record(actor, "org.member_set", org.name, member=user.name, role=role.value)
 
+    @transactional
     def remove_member(self, org: Organization, user: User, actor: Actor) -> None:
         if self._is_last_owner(org, user):
             raise Conflict("an organization keeps at least one owner")
@@ -125,6 +130,7 @@ class OrganizationService:
     def teams(self, org: Organization) -> list[Team]:
         return self._store.list_teams(org)
 
+    @transactional
     def create_team(self, org: Organization, name: str, description: str, actor: Actor) -> Team:
         if TEAM_NAME.fullmatch(name) is None:
             raise BadRequest("team name must be 1-64 characters of a-z, 0-9, '.', '_' or '-'")
@@ -132,6 +138,7 @@ class OrganizationService:
         self._audit.record(actor, "team.create", f"{org.name}/{name}")
         return self.team(org, name)
 
+    @transactional
     def update_team(
         self,
         org: Organization,
@@ -149,21 +156,25 @@ class OrganizationService:
         self._audit.record(actor, "team.update", f"{org.name}/{team.name}", name=name)
         return self.team(org, name or team.name)
 
+    @transactional
     def delete_team(self, org: Organization, team: Team, actor: Actor) -> None:
         self._store.delete_team(team.id)
         self._audit.record(actor, "team.delete", f"{org.name}/{team.name}")
 
+    @transactional
     def add_team_member(self, org: Organization, team: Team, user: User, actor: Actor) -> None:
         if self._store.member_role(org.id, user.id) is None:
             raise BadRequest(f"{user.name!r} is not a member of {org.name!r}: add them first")
         self._store.add_team_member(team.id, user.id)
         self._audit.record(actor, "team.member_add", f"{org.name}/{team.name}", member=user.name)
 
+    @transactional
     def remove_team_member(self, org: Organization, team: Team, user: User, actor: Actor) -> None:
         if not self._store.remove_team_member(team.id, user.id):
             raise NotFoundInStore(f"{user.name!r} is not in team {team.name!r}")
         self._audit.record(actor, "team.member_remove", f"{org.name}/{team.name}", member=user.name)
 
+    @transactional
     def set_permission(
         self,
         org: Organization,

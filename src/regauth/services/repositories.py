@@ -7,6 +7,7 @@ from regauth.domain.models import Actor, Repository, Visibility
 from regauth.domain.scopes import is_repository_name
 from regauth.errors import BadRequest
 from regauth.services.audit import AuditLog
+from regauth.services.transactions import transactional
 from regauth.store.base import Store
 
 
@@ -16,6 +17,7 @@ class RepositoryService:
         self._audit = audit
         self._clock = clock
 
+    @transactional
     def set_visibility(self, name: str, visibility: Visibility, actor: Actor) -> Repository:
         if not is_repository_name(name) or "/" not in name:
             raise BadRequest("repository must be a path like 'namespace/name'")

@@ -8,6 +8,7 @@ from regauth.errors import MalformedToken, TooManyRequests
 from regauth.services.admin_keys import AdminKeyService
 from regauth.services.audit import AuditLog
 from regauth.services.rate_limit import RateLimit
+from regauth.services.transactions import transactional
 from regauth.store.base import Store
 
 MAX_CREDENTIALS = 1000
@@ -32,6 +33,7 @@ class RevocationService:
         # Calls per client address (`revocations_per_minute`), shared by the machine's workers.
         self._limit = limit
 
+    @transactional
     def revoke(self, raw_credentials: list[str], reporter: Actor) -> int:
         """Deactivate every valid credential among those reported; return how many (for logs only:
         the caller must not tell the reporter, or the endpoint becomes a validity oracle).

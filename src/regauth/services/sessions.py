@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 
@@ -18,17 +18,21 @@ from regauth.services.admin_keys import AdminKeyService
 from regauth.services.audit import AuditLog
 from regauth.services.authentication import Authenticator
 from regauth.services.two_factor import TwoFactorService
-from regauth.store.base import Store
+from regauth.store.base import Database, TokenStore, UserStore
 
 _ISSUER = "regauth-api"
 _ALGORITHM = "HS256"
 _SECOND_FACTOR = "second_factor"  # a sign-in ticket, never a session
 
 
+class SessionStore(Database, UserStore, TokenStore, Protocol):
+    """The account behind a session, and the PAT a read-only session was opened with."""
+
+
 class SessionService:
     def __init__(
         self,
-        store: Store,
+        store: SessionStore,
         authenticator: Authenticator,
         admin_keys: AdminKeyService,
         two_factor: TwoFactorService,
@@ -61,7 +65,7 @@ class SessionService:
                 login_2fa_token=ticket,
             ) from None
         principal = authenticated.principal
-        user = self._store.get_user(principal.name)
+        user = await self._store.run(self._store.get_user, principal.name)
         if user is None:  # deleted between the two reads
             raise Unauthorized()
         method = PAT if principal.token_id else PASSWORD

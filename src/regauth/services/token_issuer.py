@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from regauth import logs
 from regauth.config import TokenConfig
@@ -17,11 +18,11 @@ from regauth.domain.scopes import parse_scopes
 from regauth.errors import BadRequest, Unauthorized
 from regauth.services.access_tokens import AccessTokenService
 from regauth.services.authentication import PASSWORD, SESSION_TOKEN, Authenticator
-from regauth.services.decisions import decide_with_store
+from regauth.services.decisions import Authorizer
 from regauth.services.usage import UsageRecorder
 from regauth.signing.batching import BatchSigner
 from regauth.signing.jwt import IssuedToken, TokenClaims
-from regauth.store.base import Store
+from regauth.store.base import Database, UserStore
 
 log = logging.getLogger("regauth.token")
 
@@ -47,12 +48,17 @@ class TokenGrant:
     refresh_token: str | None = None
 
 
+class IssuerStore(Database, UserStore, Protocol):
+    """The account a password sign-in's session token is made for."""
+
+
 class TokenIssuer:
     def __init__(
         self,
         *,
-        store: Store,
+        store: IssuerStore,
         authenticator: Authenticator,
+        authorizer: Authorizer,
         signer: BatchSigner,
         usage: UsageRecorder,
         tokens: AccessTokenService,
@@ -61,6 +67,7 @@ class TokenIssuer:
     ) -> None:
         self._store = store
         self._authenticator = authenticator
+        self._authorizer = authorizer
         self._signer = signer
         self._usage = usage
         self._tokens = tokens
@@ -81,7 +88,7 @@ class TokenIssuer:
         )
         principal = authenticated.principal
         scopes, rejected = parse_scopes(request.scopes)
-        decision = decide_with_store(self._store, principal, scopes)
+        decision = await self._authorizer.decide(principal, scopes)
         now = self._clock()
         issued = await self._signer.issue(
             TokenClaims(
@@ -112,7 +119,7 @@ class TokenIssuer:
             )
         refresh_token = None
         if request.offline and authenticated.method == PASSWORD:
-            refresh_token = self._session_token(principal, request)
+            refresh_token = await self._store.run(self._session_token, principal, request)
         elif request.offline and authenticated.method == SESSION_TOKEN and request.credentials:
             # A refresh grant asking for offline access gets the same token back: "this will
             # only return the same refresh token and not a new one" (distribution

@@ -16,6 +16,7 @@ from regauth.domain.clock import Clock
 from regauth.domain.models import Actor, User
 from regauth.errors import BadRequest, Conflict, Unauthorized
 from regauth.services.audit import AuditLog
+from regauth.services.transactions import transactional
 from regauth.store.base import Store
 
 ISSUER = "regauth"
@@ -39,6 +40,7 @@ class TwoFactorService:
         self._code_key = hmac.digest(hmac_key, b"regauth recovery codes", hashlib.sha256)
         self._clock = clock
 
+    @transactional
     def enroll(self, user: User, actor: Actor) -> Enrollment:
         if user.totp_enabled:
             raise Conflict("two-factor authentication is already enabled")
@@ -48,6 +50,7 @@ class TwoFactorService:
         uri = pyotp.TOTP(secret).provisioning_uri(name=user.name, issuer_name=ISSUER)
         return Enrollment(secret, uri)
 
+    @transactional
     def confirm(self, user: User, actor: Actor, code: str) -> list[str]:
         """Turn 2FA on with a first valid code; returns the recovery codes (shown once)."""
         sealed, enabled, _ = self._store.get_totp(user.id)
@@ -65,6 +68,7 @@ class TwoFactorService:
         self._audit.record(actor, "2fa.enable", user.name)
         return codes
 
+    @transactional
     def verify(self, user: User, code: str) -> bool:
         """A current TOTP code (each accepted once) or an unused recovery code."""
         sealed, enabled, _ = self._store.get_totp(user.id)
@@ -77,6 +81,7 @@ class TwoFactorService:
             user.id, self._code_hash(code.lower()), now=int(self._clock())
         )
 
+    @transactional
     def disable(self, user: User, actor: Actor, code: str | None) -> None:
         """With a code from the user; an admin (code None) may reset a lost device."""
         if code is not None and not self.verify(user, code):

@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 from regauth.domain.models import TokenUse
-from regauth.store.base import Store
+from regauth.store.base import AdminKeyStore, OrgTokenStore, TokenStore
 
 log = logging.getLogger("regauth.usage")
+
+
+class UsageStore(TokenStore, OrgTokenStore, AdminKeyStore, Protocol):
+    """Where last uses are written."""
 
 
 class UsageRecorder:
@@ -18,27 +24,33 @@ class UsageRecorder:
     token handler in two processes: 5.9k req/s with a commit per request, 8.6k with one batch
     a second); the last use of each token in a short window is all the overview shows anyway."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: UsageStore) -> None:
         self._store = store
         self._pending: dict[str, TokenUse] = {}
         self._pending_org: dict[str, TokenUse] = {}
         self._pending_admin: dict[str, TokenUse] = {}
+        # Uses are recorded on the event loop (and, for admin keys, in the store's threads)
+        # while a flush runs in a store thread: the batches change hands under this lock.
+        self._lock = threading.Lock()
 
     def record(self, token_id: str, use: TokenUse) -> None:
-        self._pending[token_id] = use
+        with self._lock:
+            self._pending[token_id] = use
 
     def record_org(self, token_id: str, use: TokenUse) -> None:
-        self._pending_org[token_id] = use
+        with self._lock:
+            self._pending_org[token_id] = use
 
     def record_admin_key(self, key_id: str, use: TokenUse) -> None:
-        # Rarer than /token, but a commit per call would also empty every worker's memo of
-        # /token lookups (any commit announces a change).
-        self._pending_admin[key_id] = use
+        # Rarer than /token, but a commit per call would be a write per admin API call.
+        with self._lock:
+            self._pending_admin[key_id] = use
 
     def flush(self) -> int:
-        pending, self._pending = self._pending, {}
-        pending_org, self._pending_org = self._pending_org, {}
-        pending_admin, self._pending_admin = self._pending_admin, {}
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            pending_org, self._pending_org = self._pending_org, {}
+            pending_admin, self._pending_admin = self._pending_admin, {}
         try:
             self._store.record_token_uses(pending)
             self._store.record_org_token_uses(pending_org)
@@ -46,28 +58,49 @@ class UsageRecorder:
         except Exception:
             # Keep the records for the next round; a newer use of the same token wins. (The
             # ones already written are written again: the store never moves a use back.)
-            self._pending = {**pending, **self._pending}
-            self._pending_org = {**pending_org, **self._pending_org}
-            self._pending_admin = {**pending_admin, **self._pending_admin}
+            with self._lock:
+                for kept, batch in (
+                    (self._pending, pending),
+                    (self._pending_org, pending_org),
+                    (self._pending_admin, pending_admin),
+                ):
+                    for key, use in batch.items():
+                        kept.setdefault(key, use)
             raise
         return len(pending) + len(pending_org) + len(pending_admin)
 
 
 class PeriodicFlusher:
-    """Runs each batch writer every `interval` seconds, and once more at shutdown."""
+    """Runs each batch writer every `interval` seconds, and once more at shutdown, through
+    `offload` (the store's threads): a slow or locked database never holds the event loop."""
 
-    def __init__(self, flushers: Sequence[Callable[[], int]], *, interval: float) -> None:
+    def __init__(
+        self,
+        flushers: Sequence[Callable[[], int]],
+        *,
+        interval: float,
+        offload: Callable[[Callable[[], int]], Awaitable[int]],
+    ) -> None:
         self._flushers = flushers
         self._interval = interval
+        self._offload = offload
         self._task: asyncio.Task[None] | None = None
+        self._failing: set[int] = set()
 
-    def flush(self) -> None:
-        for flush in self._flushers:
+    async def flush(self) -> None:
+        for index, flush in enumerate(self._flushers):
             try:
-                flush()
-            except Exception:
+                await self._offload(flush)
+            except Exception as exc:
                 # A busy or failing database must not stop the loop; the next round retries.
-                log.exception("flush_failed")
+                # One line when a writer starts failing (not one a second while it does).
+                if index not in self._failing:
+                    self._failing.add(index)
+                    log.error("flush_failed", extra={"fields": {"cause": type(exc).__name__}})
+            else:
+                if index in self._failing:
+                    self._failing.discard(index)
+                    log.info("flush_recovered")
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -77,9 +110,9 @@ class PeriodicFlusher:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        self.flush()
+        await self.flush()
 
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self._interval)
-            self.flush()
+            await self.flush()

@@ -8,6 +8,7 @@ from regauth.domain.models import Actor, User
 from regauth.errors import BadRequest, NotFoundInStore
 from regauth.services.audit import AuditLog
 from regauth.services.passwords import MAX_PASSWORD_LENGTH, hash_password
+from regauth.services.transactions import transactional
 from regauth.store.base import Store
 
 MIN_PASSWORD_LENGTH = 8
@@ -37,11 +38,13 @@ class UserService:
         self, name: str, password: str | None, actor: Actor, *, is_admin: bool = False
     ) -> User:
         validate_username(name)
+        # Hashed before the transaction: ~0.1 s of argon2id must not hold the write lock.
         password_hash = _password_hash(password) if password is not None else None
-        user = self._store.create_user(
-            name, password_hash, is_admin=is_admin, now=int(self._clock())
-        )
-        self._audit.record(actor, "user.create", name, admin=is_admin)
+        with self._store.transaction():
+            user = self._store.create_user(
+                name, password_hash, is_admin=is_admin, now=int(self._clock())
+            )
+            self._audit.record(actor, "user.create", name, admin=is_admin)
         return user
 
     def get(self, name: str) -> User:
@@ -53,12 +56,14 @@ class UserService:
     def list(self) -> list[User]:
         return self._store.list_users()
 
+    @transactional
     def set_disabled(self, name: str, actor: Actor, disabled: bool) -> User:
         self.get(name)
         user = self._updated(self._store.update_user(name, disabled=disabled))
         self._audit.record(actor, "user.disable" if disabled else "user.enable", name)
         return user
 
+    @transactional
     def set_admin(self, name: str, actor: Actor, is_admin: bool) -> User:
         self.get(name)
         user = self._updated(self._store.update_user(name, is_admin=is_admin))
@@ -67,10 +72,12 @@ class UserService:
 
     def reset_password(self, name: str, actor: Actor, password: str) -> User:
         self.get(name)
-        user = self._updated(self._store.update_user(name, password_hash=_password_hash(password)))
-        # Sessions started with the old password end with it; personal tokens stay.
-        ended = self._store.delete_auto_tokens(user.id)
-        self._audit.record(actor, "user.password_reset", name, session_tokens_ended=ended)
+        password_hash = _password_hash(password)  # before the transaction, as in create()
+        with self._store.transaction():
+            user = self._updated(self._store.update_user(name, password_hash=password_hash))
+            # Sessions started with the old password end with it; personal tokens stay.
+            ended = self._store.delete_auto_tokens(user.id)
+            self._audit.record(actor, "user.password_reset", name, session_tokens_ended=ended)
         return user
 
     @staticmethod

@@ -1,4 +1,5 @@
-"""Persistence: the store interface and its SQLite implementation."""
+"""Persistence: one protocol per aggregate (base.py), SQL written once (sql/), and the
+backends that run it (sqlite/, the embedded default; postgres/, for replicas)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
-"""The store interface: everything the services need from a database, in domain records."""
+"""The store interface: one protocol per aggregate, in domain records, and the Database
+they share (transactions, the change version, the threads calls run in)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from regauth.domain.models import (
     AccessLevel,
@@ -26,20 +28,46 @@ from regauth.domain.models import (
     Visibility,
 )
 
+P = ParamSpec("P")
+T = TypeVar("T")
 
-class Store(Protocol):
-    """Narrow on purpose, so a PostgreSQL implementation is one more class of this shape."""
 
-    def close(self) -> None: ...
+class Database(Protocol):
+    """Transactions, the change version caches are keyed on, and the thread the calls run in.
+
+    Every store method is synchronous and short; from the event loop they are awaited through
+    `run()`, which runs them in the store's own threads, so no query ever blocks the loop.
+    A service operation is one `transaction()`: every store call inside it (in the same
+    thread) joins it, and it commits or rolls back as a whole."""
+
+    @property
+    def backend(self) -> str:
+        """ "sqlite" or "postgresql"."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    def in_transaction(self) -> bool: ...
+
+    def version(self) -> Hashable:
+        """Changes whenever data a cache may hold changed, in any process or replica."""
+        ...
+
+    def trusted(self) -> bool:
+        """False while changes made elsewhere might go unnoticed (PostgreSQL: the
+        notification connection is down): caches must not serve then."""
+        ...
+
+    async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T: ...
 
     def ping(self) -> None: ...
 
-    def memo(self) -> dict[Any, Any]:
-        """A per-process dict that is emptied whenever any data changes, in any process:
-        for results derived from stored rows that the /token hot path would otherwise redo."""
-        ...
+    def close(self) -> None: ...
 
-    # Users
+
+class UserStore(Protocol):
+    """Accounts: names, password hashes, admin and disabled flags."""
+
     def create_user(
         self, name: str, password_hash: str | None, *, is_admin: bool, now: int
     ) -> User: ...
@@ -57,7 +85,15 @@ class Store(Protocol):
         disabled: bool | None = None,
     ) -> User | None: ...
 
-    # Personal access tokens
+    def lock_user(self, user_id: int) -> None:
+        """Inside a transaction: hold the account until it ends, so that a limit checked on
+        its tokens cannot be passed by a concurrent creation in another worker or replica."""
+        ...
+
+
+class TokenStore(Protocol):
+    """Personal access tokens (manual and auto-generated) and their creation record."""
+
     def create_token(
         self,
         *,
@@ -100,7 +136,18 @@ class Store(Protocol):
 
     def count_active_tokens(self, owner_id: int, *, now: int) -> int: ...
 
-    # Two-factor authentication
+    def find_token_for_auth(self, token_id: str) -> TokenAuthRecord | None:
+        """The /token hot path: one indexed lookup joining the owner."""
+        ...
+
+    def record_token_uses(self, uses: Mapping[str, TokenUse]) -> None:
+        """Write a batch of last-used records in one transaction."""
+        ...
+
+
+class SecondFactorStore(Protocol):
+    """TOTP secrets (encrypted), the last accepted step, recovery code hashes."""
+
     def get_totp(self, user_id: int) -> tuple[bytes | None, bool, int | None]: ...
 
     def set_totp(self, user_id: int, secret: bytes | None, *, enabled: bool) -> None: ...
@@ -111,15 +158,10 @@ class Store(Protocol):
 
     def use_recovery_code(self, user_id: int, code_hash: bytes, *, now: int) -> bool: ...
 
-    def find_token_for_auth(self, token_id: str) -> TokenAuthRecord | None:
-        """The /token hot path: one indexed lookup joining the owner."""
-        ...
 
-    def record_token_uses(self, uses: Mapping[str, TokenUse]) -> None:
-        """Write a batch of last-used records in one transaction."""
-        ...
+class RepositoryStore(Protocol):
+    """Repositories with a recorded visibility."""
 
-    # Repositories
     def public_repositories(self, names: Iterable[str]) -> frozenset[str]:
         """The subset of `names` that are public (hot path when a request reaches beyond its own namespace)."""
         ...
@@ -128,7 +170,10 @@ class Store(Protocol):
 
     def list_repositories(self) -> list[Repository]: ...
 
-    # Audit log
+
+class AuditStore(Protocol):
+    """The audit trail."""
+
     def append_audit(self, event: AuditEvent) -> None: ...
 
     def add_aggregated_audit(self, events: Sequence[tuple[str | None, AuditEvent]]) -> None:
@@ -138,7 +183,10 @@ class Store(Protocol):
 
     def list_audit(self, query: AuditQuery) -> list[AuditEvent]: ...
 
-    # Admin API keys
+
+class AdminKeyStore(Protocol):
+    """Admin API keys (hashes only)."""
+
     def create_admin_key(
         self, key_id: str, *, description: str, secret_hash: bytes, created_by: str, now: int
     ) -> AdminKey: ...
@@ -153,7 +201,10 @@ class Store(Protocol):
         """Write a batch of admin-key last uses in one transaction (never moving one back)."""
         ...
 
-    # Organizations
+
+class OrgStore(Protocol):
+    """Organizations, members, teams and team permissions."""
+
     def create_org(self, name: str, owner_id: int, *, now: int) -> Organization: ...
 
     def get_org(self, name: str) -> Organization | None: ...
@@ -161,6 +212,10 @@ class Store(Protocol):
     def list_orgs(self) -> list[Organization]: ...
 
     def delete_org(self, org_id: int) -> None: ...
+
+    def lock_org(self, org_id: int) -> None:
+        """As lock_user, for the per-organization token cap."""
+        ...
 
     def set_member(self, org_id: int, user_id: int, role: OrgRole) -> None: ...
 
@@ -192,7 +247,10 @@ class Store(Protocol):
         self, team_id: int, pattern: str, permission: TeamPermission | None
     ) -> None: ...
 
-    # Organization access tokens
+
+class OrgTokenStore(Protocol):
+    """Organization access tokens and the repositories each may reach."""
+
     def create_org_token(
         self,
         *,
@@ -229,3 +287,18 @@ class Store(Protocol):
     def delete_org_token(self, token_id: str) -> bool: ...
 
     def record_org_token_uses(self, uses: Mapping[str, TokenUse]) -> None: ...
+
+
+class Store(
+    Database,
+    UserStore,
+    TokenStore,
+    SecondFactorStore,
+    RepositoryStore,
+    AuditStore,
+    AdminKeyStore,
+    OrgStore,
+    OrgTokenStore,
+    Protocol,
+):
+    """Everything one backend implements; services take only the parts they use."""

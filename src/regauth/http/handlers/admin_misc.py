@@ -7,7 +7,7 @@ from aiohttp import web
 from regauth.domain.models import AuditQuery
 from regauth.errors import BadRequest
 from regauth.http.appkeys import RUNTIME
-from regauth.http.handlers.common import Body, Params, admin
+from regauth.http.handlers.common import Body, Params, admin, call
 from regauth.http.models.admin import (
     AuditEventList,
     AuditEventView,
@@ -29,8 +29,8 @@ async def list_repositories(request: web.Request) -> RepositoryList:
     By name. Repositories are private unless made public; this lists those regauth has a record
     of.
     """
-    admin(request)
-    repositories = request.app[RUNTIME].repositories.list()
+    await admin(request)
+    repositories = await call(request, request.app[RUNTIME].repositories.list)
     return RepositoryList(repositories=[RepositoryView.of(r) for r in repositories])
 
 
@@ -40,10 +40,14 @@ async def set_visibility(request: web.Request, body: Body[SetVisibilityRequest])
     Public repositories may be pulled anonymously and by every user; a repository regauth has
     no record of is private.
     """
-    actor = admin(request)
+    actor = await admin(request)
     visibility = (await body.read()).visibility
-    repository = request.app[RUNTIME].repositories.set_visibility(
-        request.match_info["name"], visibility, actor
+    repository = await call(
+        request,
+        request.app[RUNTIME].repositories.set_visibility,
+        request.match_info["name"],
+        visibility,
+        actor,
     )
     return RepositoryView.of(repository)
 
@@ -54,7 +58,7 @@ async def list_audit(request: web.Request, params: Params[AuditSearch]) -> Audit
     Changes and failed sign-ins, newest first. Failed sign-ins are counted per username,
     address and hour (`count`).
     """
-    admin(request)
+    await admin(request)
     query = params.read()
     search = AuditQuery(
         actor=query.actor,
@@ -64,7 +68,7 @@ async def list_audit(request: web.Request, params: Params[AuditSearch]) -> Audit
         limit=query.limit,
         offset=query.offset,
     )
-    events = request.app[RUNTIME].audit.list(search)
+    events = await call(request, request.app[RUNTIME].audit.list, search)
     return AuditEventList(events=[AuditEventView.of(e) for e in events])
 
 
@@ -74,7 +78,7 @@ async def explain(request: web.Request, body: Body[ExplainRequest]) -> Explanati
     For a user, or a token, and a scope string: what `/token` would grant, what it would deny
     and why, and whether the credential itself would be refused. Nothing is issued.
     """
-    admin(request)
+    await admin(request)
     asked, service = await body.read(), request.app[RUNTIME].explain
     if asked.user is not None and asked.token is None:
         return Explanation.of(service.for_user(asked.user, asked.scope))
@@ -88,8 +92,8 @@ async def list_orgs(request: web.Request) -> OrganizationList:
 
     Every organization, by name.
     """
-    admin(request)
-    orgs = request.app[RUNTIME].organizations.all()
+    await admin(request)
+    orgs = await call(request, request.app[RUNTIME].organizations.all)
     return OrganizationList(orgs=[OrganizationView.of(o) for o in orgs])
 
 
@@ -101,10 +105,12 @@ async def create_org(
     Creates an organization with one owner; its name becomes a registry namespace
     (`name/...`), so no user may have it.
     """
-    actor = admin(request)
+    actor = await admin(request)
     new, runtime = await body.read(), request.app[RUNTIME]
-    owner = runtime.users.get(new.owner)
-    return OrganizationView.of(runtime.organizations.create(new.name, owner, actor))
+    owner = await call(request, runtime.users.get, new.owner)
+    return OrganizationView.of(
+        await call(request, runtime.organizations.create, new.name, owner, actor)
+    )
 
 
 async def delete_org(request: web.Request) -> NoContent:
@@ -113,7 +119,12 @@ async def delete_org(request: web.Request) -> NoContent:
     Deletes the organization with its memberships, groups and organization access tokens
     (visibility settings of repositories under its namespace are kept).
     """
-    actor = admin(request)
+    actor = await admin(request)
     runtime = request.app[RUNTIME]
-    runtime.organizations.delete(runtime.organizations.get(request.match_info["name"]), actor)
+    await call(
+        request,
+        runtime.organizations.delete,
+        await call(request, runtime.organizations.get, request.match_info["name"]),
+        actor,
+    )
     return NO_CONTENT

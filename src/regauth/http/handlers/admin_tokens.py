@@ -7,7 +7,7 @@ from aiohttp import web
 from regauth.domain.models import TokenQuery
 from regauth.errors import BadRequest
 from regauth.http.appkeys import RUNTIME
-from regauth.http.handlers.common import Body, Params, admin
+from regauth.http.handlers.common import Body, Params, admin, call
 from regauth.http.models.admin import PatchTokenRequest, Token, TokenList, TokenSearch
 from regauth.http.models.base import NO_CONTENT, NoContent
 
@@ -17,7 +17,7 @@ async def list_tokens(request: web.Request, params: Params[TokenSearch]) -> Toke
 
     Tokens across all users, newest first, filtered; in regauth's own token shape.
     """
-    admin(request)
+    await admin(request)
     query, runtime = params.read(), request.app[RUNTIME]
     search = TokenQuery(
         owner=query.user,
@@ -29,7 +29,9 @@ async def list_tokens(request: web.Request, params: Params[TokenSearch]) -> Toke
         offset=query.offset,
     )
     now = runtime.clock()
-    return TokenList(tokens=[Token.of(r, now) for r in runtime.tokens.search(search)])
+    return TokenList(
+        tokens=[Token.of(r, now) for r in await call(request, runtime.tokens.search, search)]
+    )
 
 
 async def get_token(request: web.Request) -> Token:
@@ -37,9 +39,11 @@ async def get_token(request: web.Request) -> Token:
 
     Any user's token by its public id.
     """
-    admin(request)
+    await admin(request)
     runtime = request.app[RUNTIME]
-    return Token.of(runtime.tokens.get(request.match_info["id"]), runtime.clock())
+    return Token.of(
+        await call(request, runtime.tokens.get, request.match_info["id"]), runtime.clock()
+    )
 
 
 async def patch_token(request: web.Request, body: Body[PatchTokenRequest]) -> Token:
@@ -47,16 +51,16 @@ async def patch_token(request: web.Request, body: Body[PatchTokenRequest]) -> To
 
     Rename it and/or (de)activate it; send at least one field (else 400).
     """
-    actor = admin(request)
+    actor = await admin(request)
     runtime = request.app[RUNTIME]
-    record = runtime.tokens.get(request.match_info["id"])
+    record = await call(request, runtime.tokens.get, request.match_info["id"])
     change = await body.read()
     if change.description is None and change.active is None:
         raise BadRequest("nothing to change: send description and/or active")
     if change.description is not None:
-        record = runtime.tokens.rename(record, actor, change.description)
+        record = await call(request, runtime.tokens.rename, record, actor, change.description)
     if change.active is not None:
-        record = runtime.tokens.set_active(record, actor, change.active)
+        record = await call(request, runtime.tokens.set_active, record, actor, change.active)
     return Token.of(record, runtime.clock())
 
 
@@ -65,7 +69,12 @@ async def delete_token(request: web.Request) -> NoContent:
 
     Deletes any user's token permanently.
     """
-    actor = admin(request)
+    actor = await admin(request)
     runtime = request.app[RUNTIME]
-    runtime.tokens.delete(runtime.tokens.get(request.match_info["id"]), actor)
+    await call(
+        request,
+        runtime.tokens.delete,
+        await call(request, runtime.tokens.get, request.match_info["id"]),
+        actor,
+    )
     return NO_CONTENT

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from regauth.errors import BadRequest
 from regauth.http.appkeys import RUNTIME
-from regauth.http.handlers.common import Body, admin
+from regauth.http.handlers.common import Body, admin, call
 from regauth.http.models.admin import CreateUserRequest, PatchUserRequest, UserList, UserView
 
 
@@ -15,8 +15,10 @@ async def list_users(request: web.Request) -> UserList:
 
     Every account, by name.
     """
-    admin(request)
-    return UserList(users=[UserView.of(u) for u in request.app[RUNTIME].users.list()])
+    await admin(request)
+    return UserList(
+        users=[UserView.of(u) for u in await call(request, request.app[RUNTIME].users.list)]
+    )
 
 
 async def create_user(request: web.Request, body: Body[CreateUserRequest]) -> UserView:
@@ -24,9 +26,16 @@ async def create_user(request: web.Request, body: Body[CreateUserRequest]) -> Us
 
     Creates an account; its name is its registry namespace (`name/...`).
     """
-    actor = admin(request)
+    actor = await admin(request)
     new = await body.read()
-    user = request.app[RUNTIME].users.create(new.name, new.password, actor, is_admin=new.admin)
+    user = await call(
+        request,
+        request.app[RUNTIME].users.create,
+        new.name,
+        new.password,
+        actor,
+        is_admin=new.admin,
+    )
     return UserView.of(user)
 
 
@@ -35,8 +44,10 @@ async def get_user(request: web.Request) -> UserView:
 
     One account.
     """
-    admin(request)
-    return UserView.of(request.app[RUNTIME].users.get(request.match_info["name"]))
+    await admin(request)
+    return UserView.of(
+        await call(request, request.app[RUNTIME].users.get, request.match_info["name"])
+    )
 
 
 async def patch_user(request: web.Request, body: Body[PatchUserRequest]) -> UserView:
@@ -46,7 +57,7 @@ async def patch_user(request: web.Request, body: Body[PatchUserRequest]) -> User
     account's session tokens; personal access tokens stay), or reset two-factor authentication
     for a lost device; send at least one field (else 400).
     """
-    actor = admin(request)
+    actor = await admin(request)
     change = await body.read()
     users, name = request.app[RUNTIME].users, request.match_info["name"]
     if (change.disabled, change.admin, change.password, change.two_factor) == (
@@ -58,14 +69,14 @@ async def patch_user(request: web.Request, body: Body[PatchUserRequest]) -> User
         raise BadRequest("nothing to change: send disabled, admin, password and/or two_factor")
     if change.two_factor is True:
         raise BadRequest("two-factor authentication is enrolled by the user, not by an admin")
-    user = users.get(name)
+    user = await call(request, users.get, name)
     if change.two_factor is False:  # a lost device: the admin resets it
-        request.app[RUNTIME].two_factor.disable(user, actor, None)
-        user = users.get(name)
+        await call(request, request.app[RUNTIME].two_factor.disable, user, actor, None)
+        user = await call(request, users.get, name)
     if change.disabled is not None:
-        user = users.set_disabled(name, actor, change.disabled)
+        user = await call(request, users.set_disabled, name, actor, change.disabled)
     if change.admin is not None:
-        user = users.set_admin(name, actor, change.admin)
+        user = await call(request, users.set_admin, name, actor, change.admin)
     if change.password is not None:
-        user = users.reset_password(name, actor, change.password)
+        user = await call(request, users.reset_password, name, actor, change.password)
     return UserView.of(user)

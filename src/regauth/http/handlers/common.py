@@ -9,8 +9,8 @@ JSON body or a query becomes its model here (`json_model`, `query_model`); the r
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Collection
+from typing import Any, Generic, ParamSpec, TypeVar
 
 import msgspec
 import orjson
@@ -29,6 +29,7 @@ from regauth.runtime import Runtime
 MAX_USER_AGENT = 256
 _T = TypeVar("_T")
 _M = TypeVar("_M", bound=msgspec.Struct)
+_P = ParamSpec("_P")
 
 # What reading the body raises when the client hangs up mid-body. aiohttp's connection_lost
 # sets ConnectionResetError("Connection lost") on the payload (its ClientConnectionResetError
@@ -68,9 +69,11 @@ def client(request: web.Request) -> tuple[str | None, str | None]:
     return ip, agent[:MAX_USER_AGENT] if agent else None
 
 
-def caller(request: web.Request) -> ApiCaller:
+async def caller(request: web.Request) -> ApiCaller:
     ip, agent = client(request)
-    return request.app[RUNTIME].sessions.authenticate(authorization(request), ip, agent)
+    return await call(
+        request, request.app[RUNTIME].sessions.authenticate, authorization(request), ip, agent
+    )
 
 
 def anonymous_actor(request: web.Request) -> Actor:
@@ -208,26 +211,43 @@ def page_links(
     )
 
 
+# Services
+
+
+async def call(
+    request: web.Request, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs
+) -> _T:
+    """A service operation (or a store read), run in the store's threads: whatever it waits
+    for in the database, the event loop goes on serving other requests."""
+    return await request.app[RUNTIME].store.run(fn, *args, **kwargs)
+
+
 # Callers
 
 
-def admin(request: web.Request) -> Actor:
+async def admin(request: web.Request) -> Actor:
     """The admin caller's actor, or 401/403: PATs never administer, whoever owns them."""
-    who = caller(request)
+    who = await caller(request)
     who.require_admin()
     return who.actor
 
 
-def org_as_member(request: web.Request) -> tuple[Runtime, Organization]:
+async def org_as_member(request: web.Request) -> tuple[Runtime, Organization]:
     """The organization named in the path, for a caller who may read it (else 404)."""
-    runtime, who = request.app[RUNTIME], caller(request)  # 401 before saying whether it exists
-    org = runtime.organizations.get(request.match_info["org"])
-    runtime.organizations.require_member(org, who)
+    runtime, who = (
+        request.app[RUNTIME],
+        await caller(request),
+    )  # 401 before saying whether it exists
+    org = await call(request, runtime.organizations.get, request.match_info["org"])
+    await call(request, runtime.organizations.require_member, org, who)
     return runtime, org
 
 
-def org_as_owner(request: web.Request) -> tuple[Runtime, Organization, Actor]:
+async def org_as_owner(request: web.Request) -> tuple[Runtime, Organization, Actor]:
     """The organization named in the path, for a caller who may change it (else 403/404)."""
-    runtime, who = request.app[RUNTIME], caller(request)  # 401 before saying whether it exists
-    org = runtime.organizations.get(request.match_info["org"])
-    return runtime, org, runtime.organizations.require_owner(org, who)
+    runtime, who = (
+        request.app[RUNTIME],
+        await caller(request),
+    )  # 401 before saying whether it exists
+    org = await call(request, runtime.organizations.get, request.match_info["org"])
+    return runtime, org, await call(request, runtime.organizations.require_owner, org, who)

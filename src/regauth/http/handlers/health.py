@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from regauth.http.appkeys import RUNTIME
+from regauth.http.handlers.common import call
 from regauth.http.models.registry import Health
 
 _OK = Health(status="ok")
@@ -16,5 +17,5 @@ async def healthz(request: web.Request) -> Health:
     200 when the process serves requests and its database answers; a 500 (regauth's error
     body) when the database does not.
     """
-    request.app[RUNTIME].store.ping()
+    await call(request, request.app[RUNTIME].store.ping)
     return _OK

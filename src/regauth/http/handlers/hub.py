@@ -9,7 +9,7 @@ from regauth.domain.models import AccessLevel
 from regauth.domain.timefmt import parse_expiry
 from regauth.errors import BadRequest
 from regauth.http.appkeys import RUNTIME
-from regauth.http.handlers.common import Body, Params, caller, client, page_links
+from regauth.http.handlers.common import Body, Params, call, caller, client, page_links
 from regauth.http.models.account import (
     AccessToken,
     AccessTokenLimits,
@@ -70,9 +70,11 @@ async def list_tokens(request: web.Request, params: Params[PageQuery]) -> GetAcc
     read this list. Secrets are never shown: `token` is `""`. An admin API key has no account
     of its own: 403.
     """
-    owner = caller(request).account()  # a PAT session may read its account's tokens
+    owner = (await caller(request)).account()  # a PAT session may read its account's tokens
     query, runtime = params.read(), request.app[RUNTIME]
-    result = runtime.tokens.page_for(owner, page=query.page, page_size=query.page_size)
+    result = await call(
+        request, runtime.tokens.page_for, owner, page=query.page, page_size=query.page_size
+    )
     after, before = page_links(request, page=query.page, size=query.page_size, total=result.count)
     now = runtime.clock()
     return GetAccessTokensResponse(
@@ -81,7 +83,7 @@ async def list_tokens(request: web.Request, params: Params[PageQuery]) -> GetAcc
         previous=before,
         active_count=result.active_count,
         results=[AccessToken.of(r, now) for r in result.tokens],
-        limits=AccessTokenLimits(**runtime.tokens.limits_for(owner)),
+        limits=AccessTokenLimits(**await call(request, runtime.tokens.limits_for, owner)),
     )
 
 
@@ -93,10 +95,12 @@ async def create_token(request: web.Request, body: Body[CreateAccessTokenRequest
     tokens an hour (429) and hold `limits.max_active_tokens` active ones (409); the list shows
     both in `limits`.
     """
-    who = caller(request)
+    who = await caller(request)
     owner = who.require_account_management("create access tokens")
     new, runtime = await body.read(), request.app[RUNTIME]
-    created = runtime.tokens.create(
+    created = await call(
+        request,
+        runtime.tokens.create,
         owner,
         who.actor,
         description=new.token_label,
@@ -113,7 +117,12 @@ async def get_token(request: web.Request) -> AccessToken:
     opened with a personal access token may read.
     """
     runtime = request.app[RUNTIME]
-    record = runtime.tokens.get_owned(caller(request).account(), request.match_info["uuid"])
+    record = await call(
+        request,
+        runtime.tokens.get_owned,
+        (await caller(request)).account(),
+        request.match_info["uuid"],
+    )
     return AccessToken.of(record, runtime.clock())
 
 
@@ -122,17 +131,17 @@ async def patch_token(request: web.Request, body: Body[PatchAccessTokenRequest])
 
     Rename the token and/or enable or disable it; send at least one field (else 400).
     """
-    who = caller(request)
+    who = await caller(request)
     owner = who.require_account_management("change access tokens")
     runtime = request.app[RUNTIME]
-    record = runtime.tokens.get_owned(owner, request.match_info["uuid"])
+    record = await call(request, runtime.tokens.get_owned, owner, request.match_info["uuid"])
     change = await body.read()
     if change.token_label is None and change.is_active is None:
         raise BadRequest("nothing to change: send token_label and/or is_active")
     if change.token_label is not None:
-        record = runtime.tokens.rename(record, who.actor, change.token_label)
+        record = await call(request, runtime.tokens.rename, record, who.actor, change.token_label)
     if change.is_active is not None:
-        record = runtime.tokens.set_active(record, who.actor, change.is_active)
+        record = await call(request, runtime.tokens.set_active, record, who.actor, change.is_active)
     return AccessToken.of(record, runtime.clock())
 
 
@@ -142,10 +151,15 @@ async def delete_token(request: web.Request) -> NoContent:
     Deletes the token permanently; registry tokens already issued with it live out their few
     minutes.
     """
-    who = caller(request)
+    who = await caller(request)
     owner = who.require_account_management("delete access tokens")
     runtime = request.app[RUNTIME]
-    runtime.tokens.delete(runtime.tokens.get_owned(owner, request.match_info["uuid"]), who.actor)
+    await call(
+        request,
+        runtime.tokens.delete,
+        await call(request, runtime.tokens.get_owned, owner, request.match_info["uuid"]),
+        who.actor,
+    )
     return NO_CONTENT
 
 

@@ -7,7 +7,7 @@ from aiohttp import web
 from regauth.domain.models import PULL, PUSH
 from regauth.domain.timefmt import parse_expiry
 from regauth.errors import BadRequest
-from regauth.http.handlers.common import Body, Params, org_as_owner, page_links
+from regauth.http.handlers.common import Body, Params, call, org_as_owner, page_links
 from regauth.http.models.base import NO_CONTENT, NoContent, PageQuery
 from regauth.http.models.org_tokens import (
     HUB_ORG_SCOPES,
@@ -39,10 +39,12 @@ async def create(
     public one, with `*/*/public`), whatever becomes of the person who made it. An
     organization holds at most `limits.org_tokens_per_org` tokens (409).
     """
-    runtime, org, actor = org_as_owner(request)
+    runtime, org, actor = await org_as_owner(request)
     new = await body.read()
     resources, public_read = _resources(new.resources or [])
-    created = runtime.org_tokens.create(
+    created = await call(
+        request,
+        runtime.org_tokens.create,
         org,
         actor,
         label=new.label,
@@ -62,10 +64,10 @@ async def list_tokens(
     The organization's tokens, newest first, a page at a time. Secrets are never shown.
     Organization access tokens are for owners only, reading included.
     """
-    runtime, org, _ = org_as_owner(request)
+    runtime, org, _ = await org_as_owner(request)
     query = params.read()
     page, size = query.page, query.page_size
-    records = runtime.org_tokens.for_org(org)
+    records = await call(request, runtime.org_tokens.for_org, org)
     now = runtime.clock()
     after, before = page_links(request, page=page, size=size, total=len(records))
     return GetOrgAccessTokensResponse(
@@ -82,8 +84,8 @@ async def get_token(request: web.Request) -> OrgAccessToken:
     One token, without its secret. Organization access tokens are for owners only, reading
     included.
     """
-    runtime, org, _ = org_as_owner(request)
-    record = runtime.org_tokens.get(org, request.match_info["token"])
+    runtime, org, _ = await org_as_owner(request)
+    record = await call(request, runtime.org_tokens.get, org, request.match_info["token"])
     return OrgAccessToken.of(record, runtime.clock())
 
 
@@ -95,15 +97,17 @@ async def patch_token(
     Rename the token, change its description, enable or disable it, and/or replace its
     resources; a change applies to the token's next request at `/token`.
     """
-    runtime, org, actor = org_as_owner(request)
-    record = runtime.org_tokens.get(org, request.match_info["token"])
+    runtime, org, actor = await org_as_owner(request)
+    record = await call(request, runtime.org_tokens.get, org, request.match_info["token"])
     change = await body.read()
     resources, public_read = (
         _resources(change.resources) if change.resources is not None else (None, None)
     )
     if (change.label, change.is_active, resources, change.description) == (None,) * 4:
         raise BadRequest("nothing to change: send label, description, is_active and/or resources")
-    updated = runtime.org_tokens.update(
+    updated = await call(
+        request,
+        runtime.org_tokens.update,
         org,
         record,
         actor,
@@ -121,8 +125,14 @@ async def delete_token(request: web.Request) -> NoContent:
 
     Deletes the token; it is refused at `/token` from then on. This cannot be undone.
     """
-    runtime, org, actor = org_as_owner(request)
-    runtime.org_tokens.delete(org, runtime.org_tokens.get(org, request.match_info["token"]), actor)
+    runtime, org, actor = await org_as_owner(request)
+    await call(
+        request,
+        runtime.org_tokens.delete,
+        org,
+        await call(request, runtime.org_tokens.get, org, request.match_info["token"]),
+        actor,
+    )
     return NO_CONTENT
 
 

@@ -11,7 +11,7 @@ from aiohttp import web
 from regauth.domain.models import OrgRole, TeamPermission, Visibility
 from regauth.errors import BadRequest
 from regauth.http.appkeys import RUNTIME
-from regauth.http.handlers.common import Body, caller, org_as_member, org_as_owner
+from regauth.http.handlers.common import Body, call, caller, org_as_member, org_as_owner
 from regauth.http.models.admin import RepositoryView
 from regauth.http.models.base import NO_CONTENT, NoContent
 from regauth.http.models.orgs import (
@@ -38,8 +38,8 @@ async def list_members(request: web.Request) -> OrgMemberPage:
     answers) sends one `org_member_paginated` object. Docker Hub's query parameters (`search`,
     `page`, `page_size`, `invites`, `type`, `role`) are not read.
     """
-    runtime, org = org_as_member(request)
-    members = [OrgMemberView.of(m) for m in runtime.organizations.members(org)]
+    runtime, org = await org_as_member(request)
+    members = [OrgMemberView.of(m) for m in await call(request, runtime.organizations.members, org)]
     return OrgMemberPage(count=len(members), next=None, previous=None, results=members)
 
 
@@ -50,13 +50,15 @@ async def put_member(request: web.Request, body: Body[UpdateOrgMemberRequest]) -
     here (and adds people by e-mail invitation); regauth has no invitations, so PUT on a user
     who is not a member adds them. An organization keeps at least one owner (409).
     """
-    runtime, org, actor = org_as_owner(request)
+    runtime, org, actor = await org_as_owner(request)
     role = (await body.read()).role.lower()
     if role not in {r.value for r in OrgRole}:
         raise BadRequest("role must be owner or member", fields={"role": "invalid"})
-    user = runtime.users.get(request.match_info["username"])
-    runtime.organizations.set_member(org, user, OrgRole(role), actor)
-    member = next(m for m in runtime.organizations.members(org) if m.user_id == user.id)
+    user = await call(request, runtime.users.get, request.match_info["username"])
+    await call(request, runtime.organizations.set_member, org, user, OrgRole(role), actor)
+    member = next(
+        m for m in await call(request, runtime.organizations.members, org) if m.user_id == user.id
+    )
     return OrgMemberView.of(member)
 
 
@@ -67,9 +69,9 @@ async def delete_member(request: web.Request) -> NoContent:
     ends at once. Organization access tokens they made keep working. The last owner cannot be
     removed (409; Docker Hub documents no 409 here).
     """
-    runtime, org, actor = org_as_owner(request)
-    user = runtime.users.get(request.match_info["username"])
-    runtime.organizations.remove_member(org, user, actor)
+    runtime, org, actor = await org_as_owner(request)
+    user = await call(request, runtime.users.get, request.match_info["username"])
+    await call(request, runtime.organizations.remove_member, org, user, actor)
     return NO_CONTENT
 
 
@@ -79,8 +81,8 @@ async def list_groups(request: web.Request) -> OrgGroupPage:
     The organization's groups (teams), sorted by name. Docker Hub's query parameters (`page`,
     `page_size`, `username`, `search`) are not read.
     """
-    runtime, org = org_as_member(request)
-    teams = [OrgGroup.of(t) for t in runtime.organizations.teams(org)]
+    runtime, org = await org_as_member(request)
+    teams = [OrgGroup.of(t) for t in await call(request, runtime.organizations.teams, org)]
     return OrgGroupPage(count=len(teams), next=None, previous=None, results=teams)
 
 
@@ -89,9 +91,11 @@ async def create_group(request: web.Request, body: Body[CreateOrgGroupRequest]) 
 
     Creates an empty group with no repository permissions.
     """
-    runtime, org, actor = org_as_owner(request)
+    runtime, org, actor = await org_as_owner(request)
     new = await body.read()
-    team = runtime.organizations.create_team(org, new.name, new.description or "", actor)
+    team = await call(
+        request, runtime.organizations.create_team, org, new.name, new.description or "", actor
+    )
     return OrgGroup.of(team)
 
 
@@ -100,8 +104,10 @@ async def get_group(request: web.Request) -> OrgGroup:
 
     One group, with its members and repository permissions.
     """
-    runtime, org = org_as_member(request)
-    return OrgGroup.of(runtime.organizations.team(org, request.match_info["group"]))
+    runtime, org = await org_as_member(request)
+    return OrgGroup.of(
+        await call(request, runtime.organizations.team, org, request.match_info["group"])
+    )
 
 
 async def patch_group(request: web.Request, body: Body[UpdateOrgGroupRequest]) -> OrgGroup:
@@ -110,11 +116,17 @@ async def patch_group(request: web.Request, body: Body[UpdateOrgGroupRequest]) -
     Renames the group and/or changes its description. (Docker Hub's `PUT` on this path is not
     served: 405.)
     """
-    runtime, org, actor = org_as_owner(request)
-    team = runtime.organizations.team(org, request.match_info["group"])
+    runtime, org, actor = await org_as_owner(request)
+    team = await call(request, runtime.organizations.team, org, request.match_info["group"])
     change = await body.read()
-    updated = runtime.organizations.update_team(
-        org, team, actor, name=change.name, description=change.description
+    updated = await call(
+        request,
+        runtime.organizations.update_team,
+        org,
+        team,
+        actor,
+        name=change.name,
+        description=change.description,
     )
     return OrgGroup.of(updated)
 
@@ -124,9 +136,13 @@ async def delete_group(request: web.Request) -> NoContent:
 
     Deletes the group, its membership and its repository permissions.
     """
-    runtime, org, actor = org_as_owner(request)
-    runtime.organizations.delete_team(
-        org, runtime.organizations.team(org, request.match_info["group"]), actor
+    runtime, org, actor = await org_as_owner(request)
+    await call(
+        request,
+        runtime.organizations.delete_team,
+        org,
+        await call(request, runtime.organizations.team, org, request.match_info["group"]),
+        actor,
     )
     return NO_CONTENT
 
@@ -137,8 +153,8 @@ async def list_group_members(request: web.Request) -> GroupMemberPage:
     The group's members. Docker Hub's query parameters (`page`, `page_size`, `search`) are not
     read.
     """
-    runtime, org = org_as_member(request)
-    team = runtime.organizations.team(org, request.match_info["group"])
+    runtime, org = await org_as_member(request)
+    team = await call(request, runtime.organizations.team, org, request.match_info["group"])
     members = [GroupMember(id=name, username=name, type="User") for name in team.members]
     return GroupMemberPage(count=len(members), next=None, previous=None, results=members)
 
@@ -149,11 +165,11 @@ async def add_group_member(request: web.Request, body: Body[AddGroupMemberReques
     Adds a member of the organization to the group (adding one already in it changes nothing).
     Docker Hub documents an empty 200; regauth's 200 carries the group.
     """
-    runtime, org, actor = org_as_owner(request)
-    team = runtime.organizations.team(org, request.match_info["group"])
-    user = runtime.users.get((await body.read()).member)
-    runtime.organizations.add_team_member(org, team, user, actor)
-    return OrgGroup.of(runtime.organizations.team(org, team.name))
+    runtime, org, actor = await org_as_owner(request)
+    team = await call(request, runtime.organizations.team, org, request.match_info["group"])
+    user = await call(request, runtime.users.get, (await body.read()).member)
+    await call(request, runtime.organizations.add_team_member, org, team, user, actor)
+    return OrgGroup.of(await call(request, runtime.organizations.team, org, team.name))
 
 
 async def delete_group_member(request: web.Request) -> NoContent:
@@ -162,10 +178,10 @@ async def delete_group_member(request: web.Request) -> NoContent:
     Removes the user from the group (not from the organization); the access the group gave
     their tokens ends at once. A user who is not in the group is a 404.
     """
-    runtime, org, actor = org_as_owner(request)
-    team = runtime.organizations.team(org, request.match_info["group"])
-    user = runtime.users.get(request.match_info["username"])
-    runtime.organizations.remove_team_member(org, team, user, actor)
+    runtime, org, actor = await org_as_owner(request)
+    team = await call(request, runtime.organizations.team, org, request.match_info["group"])
+    user = await call(request, runtime.users.get, request.match_info["username"])
+    await call(request, runtime.organizations.remove_team_member, org, team, user, actor)
     return NO_CONTENT
 
 
@@ -179,11 +195,13 @@ async def put_group_permission(
     every action any matching rule of any of their groups gives; owners have every permission
     on every repository of the organization. Not in Docker Hub's API.
     """
-    runtime, org, actor = org_as_owner(request)
-    team = runtime.organizations.team(org, request.match_info["group"])
+    runtime, org, actor = await org_as_owner(request)
+    team = await call(request, runtime.organizations.team, org, request.match_info["group"])
     rule = await body.read()
     permission = None if rule.permission == "none" else TeamPermission(rule.permission)
-    updated = runtime.organizations.set_permission(org, team, rule.pattern, permission, actor)
+    updated = await call(
+        request, runtime.organizations.set_permission, org, team, rule.pattern, permission, actor
+    )
     return OrgGroup.of(updated)
 
 
@@ -204,8 +222,12 @@ async def patch_repository(
     """
     runtime = request.app[RUNTIME]
     namespace, name = request.match_info["namespace"], request.match_info["repository"]
-    actor = runtime.organizations.require_namespace_owner(namespace, caller(request))
+    actor = await call(
+        request, runtime.organizations.require_namespace_owner, namespace, await caller(request)
+    )
     is_private = (await body.read()).is_private
     visibility = Visibility.PRIVATE if is_private else Visibility.PUBLIC
-    repository = runtime.repositories.set_visibility(f"{namespace}/{name}", visibility, actor)
+    repository = await call(
+        request, runtime.repositories.set_visibility, f"{namespace}/{name}", visibility, actor
+    )
     return RepositoryView.of(repository)

@@ -7,7 +7,7 @@ from aiohttp import web
 from regauth.domain.models import AuditQuery
 from regauth.errors import BadRequest
 from regauth.http.appkeys import RUNTIME
-from regauth.http.handlers.common import Body, anonymous_actor, caller, client
+from regauth.http.handlers.common import Body, anonymous_actor, call, caller, client
 from regauth.http.models.account import (
     PostUsersLoginSuccessResponse,
     RecoveryCodes,
@@ -34,9 +34,9 @@ async def enroll(request: web.Request) -> TwoFactorEnrollment:
     it once, with an `otpauth://` URI for a QR code. Two-factor authentication is on only after
     `/v2/account/2fa/confirm`.
     """
-    who = caller(request)
+    who = await caller(request)
     user = who.require_account_management("change two-factor settings")
-    enrollment = request.app[RUNTIME].two_factor.enroll(user, who.actor)
+    enrollment = await call(request, request.app[RUNTIME].two_factor.enroll, user, who.actor)
     return TwoFactorEnrollment(secret=enrollment.secret, otpauth_uri=enrollment.otpauth_uri)
 
 
@@ -47,10 +47,10 @@ async def confirm(request: web.Request, body: Body[TwoFactorCodeRequest]) -> Rec
     from then on the password alone no longer signs in (at `/token` a personal access token is
     needed; at `/v2/users/login` a second step). Returns the recovery codes, once.
     """
-    who = caller(request)
+    who = await caller(request)
     user = who.require_account_management("change two-factor settings")
     code = (await body.read()).code
-    codes = request.app[RUNTIME].two_factor.confirm(user, who.actor, code)
+    codes = await call(request, request.app[RUNTIME].two_factor.confirm, user, who.actor, code)
     return RecoveryCodes(recovery_codes=codes)
 
 
@@ -60,10 +60,10 @@ async def disable(request: web.Request, body: Body[TwoFactorCodeRequest]) -> NoC
     Needs a current code or an unused recovery code. (An administrator can reset a lost device
     with `PATCH /admin/v1/users/{name}` `{"two_factor": false}`.)
     """
-    who = caller(request)
+    who = await caller(request)
     user = who.require_account_management("change two-factor settings")
     code = (await body.read()).code
-    request.app[RUNTIME].two_factor.disable(user, who.actor, code)
+    await call(request, request.app[RUNTIME].two_factor.disable, user, who.actor, code)
     return NO_CONTENT
 
 
@@ -78,8 +78,12 @@ async def second_factor_login(
     accepted once) or an unused recovery code. Wrong codes count as failed sign-ins.
     """
     login = await body.read()
-    token = request.app[RUNTIME].sessions.complete_second_factor(
-        login.login_2fa_token, login.code, *client(request)
+    token = await call(
+        request,
+        request.app[RUNTIME].sessions.complete_second_factor,
+        login.login_2fa_token,
+        login.code,
+        *client(request),
     )
     return PostUsersLoginSuccessResponse(token=token)
 
@@ -100,7 +104,7 @@ async def revoke_credentials(
     credentials = (await body.read()).credentials
     if len(credentials) > MAX_CREDENTIALS:
         raise BadRequest(f"credentials must be a list of at most {MAX_CREDENTIALS} strings")
-    request.app[RUNTIME].revocation.revoke(credentials, reporter)
+    await call(request, request.app[RUNTIME].revocation.revoke, credentials, reporter)
     return REVOKE_ANSWER
 
 
@@ -112,6 +116,8 @@ async def account_audit(request: web.Request) -> AuditEventList:
     session opened with a personal access token may read. An admin API key has no account of
     its own: 403.
     """
-    user = caller(request).account()
-    events = request.app[RUNTIME].audit.list(AuditQuery(subject=user.name, limit=100))
+    user = (await caller(request)).account()
+    events = await call(
+        request, request.app[RUNTIME].audit.list, AuditQuery(subject=user.name, limit=100)
+    )
     return AuditEventList(events=[AuditEventView.of(e) for e in events])

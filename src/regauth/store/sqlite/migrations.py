@@ -148,6 +148,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (token_id, path)
         )""",
     ),
+    (
+        # Insertion order without rowid (PostgreSQL has none): "the oldest" among tokens
+        # created in the same second.
+        "ALTER TABLE tokens ADD COLUMN seq INTEGER NOT NULL DEFAULT 0",
+        "UPDATE tokens SET seq = rowid",
+        # Facts about the deployment itself, e.g. the fingerprint of the HMAC secret.
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

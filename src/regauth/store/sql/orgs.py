@@ -1,8 +1,7 @@
-"""SQLite tables of organizations: members with roles, teams, team permissions."""
+"""Tables of organizations: members with roles, teams, team permissions."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 
 from regauth.domain.models import (
@@ -15,44 +14,44 @@ from regauth.domain.models import (
     TeamRule,
 )
 from regauth.errors import Conflict
-from regauth.store.sqlite.base import SQLiteBase
+from regauth.store.sql.base import IntegrityViolation, SqlTables
 
 
-class OrganizationsTable(SQLiteBase):
+class OrganizationsTable(SqlTables):
     def create_org(self, name: str, owner_id: int, *, now: int) -> Organization:
         try:
             with self._transaction() as conn:
                 # Users and organizations share one namespace space.
                 if conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
-                    raise sqlite3.IntegrityError
-                cur = conn.execute(
-                    "INSERT INTO organizations (name, created_at) VALUES (?, ?)", (name, now)
-                )
+                    raise IntegrityViolation
+                org_id = conn.execute(
+                    "INSERT INTO organizations (name, created_at) VALUES (?, ?) RETURNING id",
+                    (name, now),
+                ).fetchone()[0]
                 conn.execute(
                     "INSERT INTO org_members (org_id, user_id, role) VALUES (?, ?, 'owner')",
-                    (cur.lastrowid, owner_id),
+                    (org_id, owner_id),
                 )
-        except sqlite3.IntegrityError:
+        except IntegrityViolation:
             raise Conflict(f"the namespace {name!r} is taken") from None
         org = self.get_org(name)
         assert org is not None
         return org
 
     def get_org(self, name: str) -> Organization | None:
-        row = self._conn.execute(
-            "SELECT id, name, created_at FROM organizations WHERE name = ?", (name,)
-        ).fetchone()
+        row = self._one("SELECT id, name, created_at FROM organizations WHERE name = ?", (name,))
         return Organization(row[0], row[1], row[2]) if row else None
 
     def list_orgs(self) -> list[Organization]:
-        rows = self._conn.execute(
-            "SELECT id, name, created_at FROM organizations ORDER BY name"
-        ).fetchall()
+        rows = self._all("SELECT id, name, created_at FROM organizations ORDER BY name")
         return [Organization(*r) for r in rows]
 
     def delete_org(self, org_id: int) -> None:
         with self._transaction() as conn:
             conn.execute("DELETE FROM organizations WHERE id = ?", (org_id,))
+
+    def lock_org(self, org_id: int) -> None:
+        self._lock("organizations", org_id)
 
     def set_member(self, org_id: int, user_id: int, role: OrgRole) -> None:
         with self._transaction() as conn:
@@ -75,22 +74,22 @@ class OrganizationsTable(SQLiteBase):
         return cur.rowcount > 0
 
     def list_members(self, org_id: int) -> list[OrgMember]:
-        rows = self._conn.execute(
+        rows = self._all(
             "SELECT u.id, u.name, m.role, "
-            "(SELECT group_concat(t.name, ',') FROM teams t JOIN team_members tm "
+            f"(SELECT {self._backend.dialect.group_concat.format(expr='t.name')} FROM teams t JOIN team_members tm "
             " ON tm.team_id = t.id WHERE t.org_id = m.org_id AND tm.user_id = u.id) "
             "FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ? ORDER BY u.name",
             (org_id,),
-        ).fetchall()
+        )
         return [
             OrgMember(r[0], r[1], OrgRole(r[2]), tuple(sorted(r[3].split(","))) if r[3] else ())
             for r in rows
         ]
 
     def member_role(self, org_id: int, user_id: int) -> OrgRole | None:
-        row = self._conn.execute(
+        row = self._one(
             "SELECT role FROM org_members WHERE org_id = ? AND user_id = ?", (org_id, user_id)
-        ).fetchone()
+        )
         return OrgRole(row[0]) if row else None
 
     def org_context(self, username: str, names: Iterable[str]) -> dict[str, OrgMembership]:
@@ -102,23 +101,23 @@ class OrganizationsTable(SQLiteBase):
         if not wanted:
             return {}
         marks = ",".join("?" * len(wanted))
-        orgs = self._conn.execute(
+        orgs = self._all(
             f"SELECT o.id, o.name, m.role, m.user_id FROM organizations o LEFT JOIN org_members m "
             f"ON m.org_id = o.id AND m.user_id = (SELECT id FROM users WHERE name = ?) "
             f"WHERE o.name IN ({marks})",
             (username, *wanted),
-        ).fetchall()
+        )
         context: dict[str, OrgMembership] = {}
         for org_id, name, role, user_id in orgs:
             rules: tuple[TeamRule, ...] = ()
             if role is not None:
-                rows = self._conn.execute(
+                rows = self._all(
                     "SELECT t.name, p.pattern, p.permission FROM teams t "
                     "JOIN team_members tm ON tm.team_id = t.id "
                     "JOIN team_permissions p ON p.team_id = t.id "
                     "WHERE t.org_id = ? AND tm.user_id = ?",
                     (org_id, user_id),
-                ).fetchall()
+                )
                 rules = tuple(TeamRule(t, p, TeamPermission(perm)) for t, p, perm in rows)
             context[name] = OrgMembership(name, OrgRole(role) if role else None, rules)
         return context
@@ -132,25 +131,25 @@ class OrganizationsTable(SQLiteBase):
                     "INSERT INTO teams (org_id, name, description) VALUES (?, ?, ?)",
                     (org_id, name, description),
                 )
-        except sqlite3.IntegrityError:
+        except IntegrityViolation:
             raise Conflict(f"team {name!r} already exists") from None
 
     def get_team(self, org: Organization, name: str) -> Team | None:
-        row = self._conn.execute(
+        row = self._one(
             "SELECT id, name, description FROM teams WHERE org_id = ? AND name = ?",
             (org.id, name),
-        ).fetchone()
+        )
         if row is None:
             return None
-        members = self._conn.execute(
+        members = self._all(
             "SELECT u.name FROM team_members tm JOIN users u ON u.id = tm.user_id "
             "WHERE tm.team_id = ? ORDER BY u.name",
             (row[0],),
-        ).fetchall()
-        perms = self._conn.execute(
+        )
+        perms = self._all(
             "SELECT pattern, permission FROM team_permissions WHERE team_id = ? ORDER BY pattern",
             (row[0],),
-        ).fetchall()
+        )
         return Team(
             row[0],
             org.name,
@@ -161,9 +160,7 @@ class OrganizationsTable(SQLiteBase):
         )
 
     def list_teams(self, org: Organization) -> list[Team]:
-        names = self._conn.execute(
-            "SELECT name FROM teams WHERE org_id = ? ORDER BY name", (org.id,)
-        ).fetchall()
+        names = self._all("SELECT name FROM teams WHERE org_id = ? ORDER BY name", (org.id,))
         teams = [self.get_team(org, n[0]) for n in names]
         return [t for t in teams if t is not None]
 
@@ -176,7 +173,7 @@ class OrganizationsTable(SQLiteBase):
                     conn.execute(
                         "UPDATE teams SET description = ? WHERE id = ?", (description, team_id)
                     )
-        except sqlite3.IntegrityError:
+        except IntegrityViolation:
             raise Conflict(f"team {name!r} already exists") from None
 
     def delete_team(self, team_id: int) -> None:
@@ -186,7 +183,7 @@ class OrganizationsTable(SQLiteBase):
     def add_team_member(self, team_id: int, user_id: int) -> None:
         with self._transaction() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO team_members (team_id, user_id) VALUES (?, ?)",
+                "INSERT INTO team_members (team_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 (team_id, user_id),
             )
 

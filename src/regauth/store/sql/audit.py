@@ -1,4 +1,4 @@
-"""SQLite audit log: one row per change, failed sign-ins counted into one row per key and hour."""
+"""The audit log: one row per change, failed sign-ins counted into one row per key and hour."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from regauth.domain.models import AuditEvent, AuditQuery
-from regauth.store.sqlite.base import SQLiteBase
+from regauth.store.sql.base import SqlTables
 
 _COLUMNS = "id, at, actor, actor_kind, action, target, ip, user_agent, details, count"
 
 
-class AuditTable(SQLiteBase):
+class AuditTable(SqlTables):
     def append_audit(self, event: AuditEvent) -> None:
-        with self._transaction() as conn:
+        with self._transaction(announce=False) as conn:
             conn.execute(
                 "INSERT INTO audit_events (at, actor, actor_kind, action, target, ip, user_agent, "
                 "details, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -26,12 +26,15 @@ class AuditTable(SQLiteBase):
         event without a key is appended (NULLs never conflict on the UNIQUE key)."""
         if not events:
             return
-        with self._transaction() as conn:
+        greatest = self._backend.dialect.greatest
+        # Audit rows feed no cache: nobody needs to be told.
+        with self._transaction(announce=False) as conn:
             conn.executemany(
                 "INSERT INTO audit_events (at, actor, actor_kind, action, target, ip, user_agent, "
                 "details, count, aggregate_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(aggregate_key) DO UPDATE SET count = count + excluded.count, "
-                "at = max(at, excluded.at), user_agent = excluded.user_agent",
+                "ON CONFLICT(aggregate_key) DO UPDATE SET "
+                "count = audit_events.count + excluded.count, "
+                f"at = {greatest}(audit_events.at, excluded.at), user_agent = excluded.user_agent",
                 [(*_values(event), key) for key, event in events],
             )
 
@@ -48,13 +51,14 @@ class AuditTable(SQLiteBase):
                 clauses.append(f"{column} {op} ?")
                 params.append(value)
         if query.subject is not None:
-            clauses.append("(actor = ? OR target = ? OR json_extract(details, '$.owner') = ?)")
+            owner = self._backend.dialect.json_text.format(column="details", key="owner")
+            clauses.append(f"(actor = ? OR target = ? OR {owner} = ?)")
             params += [query.subject] * 3
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        rows = self._conn.execute(
+        rows = self._all(
             f"SELECT {_COLUMNS} FROM audit_events {where} ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
             (*params, query.limit, query.offset),
-        ).fetchall()
+        )
         return [
             AuditEvent(
                 id=r[0],

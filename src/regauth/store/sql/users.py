@@ -1,18 +1,17 @@
-"""SQLite table of users."""
+"""Table of users."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from regauth.domain.models import User
 from regauth.errors import Conflict
-from regauth.store.sqlite.base import SQLiteBase
+from regauth.store.sql.base import IntegrityViolation, SqlTables
 
 _COLUMNS = "id, name, password_hash, is_admin, disabled, created_at, totp_enabled"
 
 
-class UsersTable(SQLiteBase):
+class UsersTable(SqlTables):
     def create_user(
         self, name: str, password_hash: str | None, *, is_admin: bool, now: int
     ) -> User:
@@ -20,21 +19,22 @@ class UsersTable(SQLiteBase):
             with self._transaction() as conn:
                 # Users and organizations share one namespace space.
                 if conn.execute("SELECT 1 FROM organizations WHERE name = ?", (name,)).fetchone():
-                    raise sqlite3.IntegrityError
-                cur = conn.execute(
-                    "INSERT INTO users (name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?)",
-                    (name, password_hash, int(is_admin), now),
-                )
-        except sqlite3.IntegrityError:
+                    raise IntegrityViolation
+                row = conn.execute(
+                    "INSERT INTO users (name, password_hash, is_admin, created_at) "
+                    "VALUES (?, ?, ?, ?) RETURNING id",
+                    (name, password_hash, is_admin, now),
+                ).fetchone()
+        except IntegrityViolation:
             raise Conflict(f"the name {name!r} is taken") from None
-        return User(int(cur.lastrowid or 0), name, password_hash, is_admin, False, now)
+        return User(int(row[0]), name, password_hash, is_admin, False, now)
 
     def get_user(self, name: str) -> User | None:
-        row = self._conn.execute(f"SELECT {_COLUMNS} FROM users WHERE name = ?", (name,)).fetchone()
+        row = self._one(f"SELECT {_COLUMNS} FROM users WHERE name = ?", (name,))
         return _user(row) if row else None
 
     def list_users(self) -> list[User]:
-        rows = self._conn.execute(f"SELECT {_COLUMNS} FROM users ORDER BY name").fetchall()
+        rows = self._all(f"SELECT {_COLUMNS} FROM users ORDER BY name")
         return [_user(r) for r in rows]
 
     def update_user(
@@ -49,9 +49,9 @@ class UsersTable(SQLiteBase):
         if password_hash is not None:
             changes["password_hash"] = password_hash
         if is_admin is not None:
-            changes["is_admin"] = int(is_admin)
+            changes["is_admin"] = is_admin
         if disabled is not None:
-            changes["disabled"] = int(disabled)
+            changes["disabled"] = disabled
         if changes:
             assignments = ", ".join(f"{column} = ?" for column in changes)
             with self._transaction() as conn:
@@ -60,18 +60,21 @@ class UsersTable(SQLiteBase):
                 )
         return self.get_user(name)
 
+    def lock_user(self, user_id: int) -> None:
+        self._lock("users", user_id)
+
 
 def _user(row: tuple[Any, ...]) -> User:
     return User(row[0], row[1], row[2], bool(row[3]), bool(row[4]), row[5], bool(row[6]))
 
 
-class TotpTable(SQLiteBase):
+class TotpTable(SqlTables):
     """Two-factor state, kept apart from User so the secret is read only where it is checked."""
 
     def get_totp(self, user_id: int) -> tuple[bytes | None, bool, int | None]:
-        row = self._conn.execute(
+        row = self._one(
             "SELECT totp_secret, totp_enabled, totp_last_step FROM users WHERE id = ?", (user_id,)
-        ).fetchone()
+        )
         return (row[0], bool(row[1]), row[2]) if row else (None, False, None)
 
     def set_totp(self, user_id: int, secret: bytes | None, *, enabled: bool) -> None:
@@ -80,9 +83,9 @@ class TotpTable(SQLiteBase):
             # the same secret keeps the one its confirming code used, so that code cannot
             # sign in once more.
             conn.execute(
-                "UPDATE users SET totp_last_step = CASE WHEN totp_secret IS ? "
+                "UPDATE users SET totp_last_step = CASE WHEN totp_secret IS NOT DISTINCT FROM ? "
                 "THEN totp_last_step ELSE NULL END, totp_secret = ?, totp_enabled = ? WHERE id = ?",
-                (secret, secret, int(enabled), user_id),
+                (secret, secret, enabled, user_id),
             )
             if not enabled:
                 conn.execute("DELETE FROM recovery_codes WHERE user_id = ?", (user_id,))

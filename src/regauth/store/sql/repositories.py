@@ -1,23 +1,23 @@
-"""SQLite table of repositories with a recorded visibility."""
+"""Table of repositories with a recorded visibility."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from regauth.domain.models import Repository, Visibility
-from regauth.store.sqlite.base import SQLiteBase
+from regauth.store.sql.base import SqlTables
 
 
-class RepositoriesTable(SQLiteBase):
+class RepositoriesTable(SqlTables):
     def public_repositories(self, names: Iterable[str]) -> frozenset[str]:
         wanted = list(dict.fromkeys(names))
         if not wanted:
             return frozenset()
         marks = ",".join("?" * len(wanted))
-        rows = self._conn.execute(
+        rows = self._all(
             f"SELECT name FROM repositories WHERE visibility = 'public' AND name IN ({marks})",
             wanted,
-        ).fetchall()
+        )
         return frozenset(r[0] for r in rows)
 
     def set_visibility(self, name: str, visibility: Visibility, *, now: int) -> Repository:
@@ -33,7 +33,5 @@ class RepositoriesTable(SQLiteBase):
         return Repository(row[0], Visibility(row[1]), row[2])
 
     def list_repositories(self) -> list[Repository]:
-        return [
-            Repository(r["name"], Visibility(r["visibility"]), r["created_at"])
-            for r in self._db.query("SELECT * FROM repositories ORDER BY name")
-        ]
+        rows = self._all("SELECT name, visibility, created_at FROM repositories ORDER BY name")
+        return [Repository(r[0], Visibility(r[1]), r[2]) for r in rows]

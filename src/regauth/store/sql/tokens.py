@@ -1,8 +1,7 @@
-"""SQLite table of personal access tokens: lifecycle, listings, the /token lookup, batched use."""
+"""Table of personal access tokens: lifecycle, listings, the /token lookup, batched use."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +14,7 @@ from regauth.domain.models import (
     TokenUse,
 )
 from regauth.errors import Conflict
-from regauth.store.sqlite.base import SQLiteBase
+from regauth.store.sql.base import IntegrityViolation, SqlTables
 
 _COLUMNS = (
     "t.id, t.uuid, t.owner_id, u.name, t.description, t.access, t.secret_hash, t.active, "
@@ -23,7 +22,9 @@ _COLUMNS = (
     "t.last_used_at, t.last_used_ip, t.last_used_user_agent, t.generated_by"
 )
 _FROM = "FROM tokens t JOIN users u ON u.id = t.owner_id"
-# The /token hot path: a fixed statement (sqlite3 caches it prepared) on the primary key.
+# Insertion order, for "the oldest first" among tokens created in the same second.
+_NEXT_SEQ = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM tokens)"
+# The /token hot path: a fixed statement (both drivers keep it prepared) on the primary key.
 _AUTH_LOOKUP = (
     "SELECT t.id, t.secret_hash, t.active, t.expires_at, t.access, "
     "u.id, u.name, u.is_admin, u.disabled, t.generated_by "
@@ -31,7 +32,7 @@ _AUTH_LOOKUP = (
 )
 
 
-class TokensTable(SQLiteBase):
+class TokensTable(SqlTables):
     def create_token(
         self,
         *,
@@ -51,8 +52,8 @@ class TokensTable(SQLiteBase):
             with self._transaction() as conn:
                 conn.execute(
                     "INSERT INTO tokens (id, uuid, owner_id, description, access, secret_hash, "
-                    "created_at, expires_at, created_ip, created_user_agent, generated_by) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "created_at, expires_at, created_ip, created_user_agent, generated_by, seq) "
+                    f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {_NEXT_SEQ})",
                     (
                         token_id,
                         uuid,
@@ -67,35 +68,33 @@ class TokensTable(SQLiteBase):
                         generated_by,
                     ),
                 )
-        except sqlite3.IntegrityError:
+        except IntegrityViolation:
             raise Conflict("token id collision, try again") from None
         record = self.get_token(token_id)
         assert record is not None
         return record
 
     def get_token(self, token_id: str) -> TokenRecord | None:
-        row = self._conn.execute(
-            f"SELECT {_COLUMNS} {_FROM} WHERE t.id = ?", (token_id,)
-        ).fetchone()
+        row = self._one(f"SELECT {_COLUMNS} {_FROM} WHERE t.id = ?", (token_id,))
         return _token(row) if row else None
 
     def get_token_by_uuid(self, uuid: str) -> TokenRecord | None:
-        row = self._conn.execute(f"SELECT {_COLUMNS} {_FROM} WHERE t.uuid = ?", (uuid,)).fetchone()
+        row = self._one(f"SELECT {_COLUMNS} {_FROM} WHERE t.uuid = ?", (uuid,))
         return _token(row) if row else None
 
     def list_tokens(self, owner_id: int) -> list[TokenRecord]:
-        rows = self._conn.execute(
+        rows = self._all(
             f"SELECT {_COLUMNS} {_FROM} WHERE t.owner_id = ? ORDER BY t.created_at DESC, t.id",
             (owner_id,),
-        ).fetchall()
+        )
         return [_token(r) for r in rows]
 
     def search_tokens(self, query: TokenQuery, *, now: int) -> list[TokenRecord]:
         where, params = _where(query, now)
-        rows = self._conn.execute(
+        rows = self._all(
             f"SELECT {_COLUMNS} {_FROM} {where} ORDER BY t.created_at DESC, t.id LIMIT ? OFFSET ?",
             (*params, query.limit, query.offset),
-        ).fetchall()
+        )
         return [_token(r) for r in rows]
 
     def update_token(
@@ -105,7 +104,7 @@ class TokensTable(SQLiteBase):
         if description is not None:
             changes["description"] = description
         if active is not None:
-            changes["active"] = int(active)
+            changes["active"] = active
         if changes:
             assignments = ", ".join(f"{column} = ?" for column in changes)
             with self._transaction() as conn:
@@ -123,15 +122,15 @@ class TokensTable(SQLiteBase):
         with self._transaction() as conn:
             rows = conn.execute(
                 "SELECT id FROM tokens WHERE owner_id = ? AND generated_by = 'auto' "
-                "ORDER BY created_at DESC, rowid DESC",
+                "ORDER BY created_at DESC, seq DESC",
                 (owner_id,),
             ).fetchall()
             evicted = [r[0] for r in rows[keep - 1 :]]
             conn.executemany("DELETE FROM tokens WHERE id = ?", [(i,) for i in evicted])
             conn.execute(
                 "INSERT INTO tokens (id, uuid, owner_id, description, access, secret_hash, "
-                "created_at, expires_at, created_ip, created_user_agent, generated_by) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'auto')",
+                "created_at, expires_at, created_ip, created_user_agent, generated_by, seq) "
+                f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'auto', {_NEXT_SEQ})",
                 (
                     fields["token_id"],
                     fields["uuid"],
@@ -165,18 +164,18 @@ class TokensTable(SQLiteBase):
 
     def count_token_creations(self, owner_id: int, *, since: int) -> tuple[int, int | None]:
         """How many since `since`, and the oldest of them (for Retry-After)."""
-        row = self._conn.execute(
+        row = self._one(
             "SELECT COUNT(*), MIN(at) FROM token_creations WHERE owner_id = ? AND at >= ?",
             (owner_id, since),
-        ).fetchone()
+        )
         return int(row[0]), row[1]
 
     def count_active_tokens(self, owner_id: int, *, now: int) -> int:
-        row = self._conn.execute(
+        row = self._one(
             "SELECT COUNT(*) FROM tokens WHERE owner_id = ? AND generated_by = 'manual' "
             "AND active = 1 AND (expires_at IS NULL OR expires_at > ?)",
             (owner_id, now),
-        ).fetchone()
+        )
         return int(row[0])
 
     def delete_token(self, token_id: str) -> bool:
@@ -185,13 +184,8 @@ class TokensTable(SQLiteBase):
         return cur.rowcount > 0
 
     def find_token_for_auth(self, token_id: str) -> TokenAuthRecord | None:
-        cache = self.memo()
-        key = ("auth", token_id)
-        if key in cache:
-            return cache[key]  # type: ignore[no-any-return]
-        row = self._conn.execute(_AUTH_LOOKUP, (token_id,)).fetchone()
-        cache[key] = record = _auth_record(row) if row else None
-        return record
+        row = self._one(_AUTH_LOOKUP, (token_id,))
+        return _auth_record(row) if row else None
 
     def record_token_uses(self, uses: Mapping[str, TokenUse]) -> None:
         self._write_uses("tokens", uses)
@@ -226,7 +220,7 @@ def _where(query: TokenQuery, now: int) -> tuple[str, list[Any]]:
         params.append(now)
     elif query.state is not None:
         clauses.append("(t.expires_at IS NULL OR t.expires_at > ?) AND t.active = ?")
-        params += [now, int(query.state is TokenState.ACTIVE)]
+        params += [now, query.state is TokenState.ACTIVE]
     if query.last_used_before is not None:
         # "Unused since" includes never used: that is what a clean-up wants to find.
         clauses.append("(t.last_used_at IS NULL OR t.last_used_at < ?)")

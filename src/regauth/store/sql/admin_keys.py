@@ -1,4 +1,4 @@
-"""SQLite table of admin API keys (hashes only)."""
+"""Table of admin API keys (hashes only)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from regauth.domain.models import AdminKey, TokenUse
-from regauth.store.sqlite.base import SQLiteBase
+from regauth.store.sql.base import SqlTables
 
 _COLUMNS = (
     "id, description, secret_hash, created_at, created_by, revoked_at, last_used_at, last_used_ip"
 )
 
 
-class AdminKeysTable(SQLiteBase):
+class AdminKeysTable(SqlTables):
     def create_admin_key(
         self, key_id: str, *, description: str, secret_hash: bytes, created_by: str, now: int
     ) -> AdminKey:
@@ -28,15 +28,11 @@ class AdminKeysTable(SQLiteBase):
         return key
 
     def get_admin_key(self, key_id: str) -> AdminKey | None:
-        row = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM admin_keys WHERE id = ?", (key_id,)
-        ).fetchone()
+        row = self._one(f"SELECT {_COLUMNS} FROM admin_keys WHERE id = ?", (key_id,))
         return _key(row) if row else None
 
     def list_admin_keys(self) -> list[AdminKey]:
-        rows = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM admin_keys ORDER BY created_at DESC, id"
-        ).fetchall()
+        rows = self._all(f"SELECT {_COLUMNS} FROM admin_keys ORDER BY created_at DESC, id")
         return [_key(r) for r in rows]
 
     def revoke_admin_key(self, key_id: str, *, now: int) -> bool:
@@ -51,7 +47,7 @@ class AdminKeysTable(SQLiteBase):
         """Batched last uses (the table keeps no user agent), in one transaction."""
         if not uses:
             return
-        with self._transaction() as conn:
+        with self._transaction(announce=False) as conn:
             # Only move forward: another worker may have written a later use already.
             conn.executemany(
                 "UPDATE admin_keys SET last_used_at = ?, last_used_ip = ? "

@@ -1,4 +1,4 @@
-"""SQLite tables of organization access tokens and the repositories each may reach."""
+"""Tables of organization access tokens and the repositories each may reach."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from regauth.domain.models import OrgTokenRecord, TokenUse
-from regauth.store.sqlite.base import SQLiteBase
+from regauth.store.sql.base import SqlTables
 
 _COLUMNS = (
     "t.id, t.uuid, t.org_id, o.name, t.label, t.description, t.secret_hash, t.public_read, "
@@ -16,7 +16,7 @@ _COLUMNS = (
 _FROM = "FROM org_tokens t JOIN organizations o ON o.id = t.org_id"
 
 
-class OrgTokensTable(SQLiteBase):
+class OrgTokensTable(SqlTables):
     def create_org_token(
         self,
         *,
@@ -43,7 +43,7 @@ class OrgTokensTable(SQLiteBase):
                     label,
                     description,
                     secret_hash,
-                    int(public_read),
+                    public_read,
                     now,
                     created_by,
                     expires_at,
@@ -55,22 +55,20 @@ class OrgTokensTable(SQLiteBase):
         return record
 
     def get_org_token(self, token_id: str) -> OrgTokenRecord | None:
-        row = self._conn.execute(
+        row = self._one(
             f"SELECT {_COLUMNS} {_FROM} WHERE t.id = ? OR t.uuid = ?", (token_id, token_id)
-        ).fetchone()
+        )
         return self._record(row) if row else None
 
     def list_org_tokens(self, org_id: int) -> list[OrgTokenRecord]:
-        rows = self._conn.execute(
+        rows = self._all(
             f"SELECT {_COLUMNS} {_FROM} WHERE t.org_id = ? ORDER BY t.created_at DESC, t.id",
             (org_id,),
-        ).fetchall()
+        )
         return [self._record(r) for r in rows]
 
     def count_org_tokens(self, org_id: int) -> int:
-        row = self._conn.execute(
-            "SELECT COUNT(*) FROM org_tokens WHERE org_id = ?", (org_id,)
-        ).fetchone()
+        row = self._one("SELECT COUNT(*) FROM org_tokens WHERE org_id = ?", (org_id,))
         return int(row[0])
 
     def update_org_token(
@@ -89,9 +87,9 @@ class OrgTokensTable(SQLiteBase):
         if description is not None:
             changes["description"] = description
         if active is not None:
-            changes["active"] = int(active)
+            changes["active"] = active
         if public_read is not None:
-            changes["public_read"] = int(public_read)
+            changes["public_read"] = public_read
         with self._transaction() as conn:
             if changes:
                 assignments = ", ".join(f"{column} = ?" for column in changes)
@@ -113,10 +111,10 @@ class OrgTokensTable(SQLiteBase):
         self._write_uses("org_tokens", uses)
 
     def _record(self, row: tuple[Any, ...]) -> OrgTokenRecord:
-        resources = self._conn.execute(
+        resources = self._all(
             "SELECT path, actions FROM org_token_resources WHERE token_id = ? ORDER BY path",
             (row[0],),
-        ).fetchall()
+        )
         return OrgTokenRecord(
             id=row[0],
             uuid=row[1],

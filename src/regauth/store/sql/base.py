@@ -1,0 +1,185 @@
+"""What the table modules stand on, whichever database is behind them: a connection that takes
+`?` placeholders, transactions that nest (as savepoints), and the few spellings that differ.
+
+The SQL in store/sql/ is written once for both backends: RETURNING, ON CONFLICT, booleans
+bound as Python bools (SQLite stores them as 0/1, PostgreSQL has a boolean type), no rowid.
+A backend (store/sqlite/, store/postgres/) supplies connections and says how to lock a row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Any, ParamSpec, Protocol, TypeVar
+
+from regauth.domain.models import TokenUse
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class IntegrityViolation(Exception):
+    """A unique or foreign key constraint refused a write (either backend's own error)."""
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Connection(Protocol):
+    """A connection in the table modules' terms: `?` placeholders, IntegrityViolation."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
+
+    def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Cursor: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    # "SELECT 1 FROM users WHERE id = ? FOR UPDATE" on PostgreSQL; SQLite's BEGIN IMMEDIATE
+    # already holds the database's one write lock for the whole transaction.
+    row_lock: str
+    # The larger of two values (SQLite's two-argument max(), PostgreSQL's GREATEST).
+    greatest: str
+    # A text column holding a JSON object, one key of it as text.
+    json_text: str  # format with column= and key=
+    # Comma-joined strings of a group.
+    group_concat: str  # format with expr=
+
+
+class Backend(Protocol):
+    """One database: connections for reads, transactions for writes, a change version."""
+
+    name: str
+    dialect: Dialect
+
+    def reading(self) -> AbstractContextManager[Connection]:
+        """A connection for statements outside a transaction (each one commits by itself)."""
+        ...
+
+    def writing(self, *, announce: bool) -> AbstractContextManager[Connection]:
+        """A write transaction, committed when the block ends. `announce` tells every cache
+        in every process (and replica) that data changed; last-use records do not."""
+        ...
+
+    def savepoint(self, conn: Connection) -> AbstractContextManager[None]: ...
+
+    def version(self) -> Hashable:
+        """Changes whenever a change announced by any process or replica may be visible."""
+        ...
+
+    def trusted(self) -> bool: ...
+
+    def ping(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class SqlTables:
+    """The base of every table module: the current thread's transaction, if any, is the one
+    every statement joins, so a service operation is one transaction however many tables it
+    touches (Database.transaction)."""
+
+    def __init__(self, backend: Backend, *, threads: int) -> None:
+        self._backend = backend
+        self._local = threading.local()
+        # Threads of their own, not the loop's default executor (which hashes passwords in
+        # other services): a flood of argon2 checks must not queue the database calls.
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="regauth-db")
+
+    async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """`fn(*args, **kwargs)` in one of the store's threads: how the event loop calls a
+        service operation or a store method without waiting on the database itself."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    @property
+    def backend(self) -> str:
+        return self._backend.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The caller's block as one transaction; inside another, a savepoint of it (so a
+        refused insert that is retried does not abort the whole operation)."""
+        with self._transaction():
+            yield
+
+    def in_transaction(self) -> bool:
+        return getattr(self._local, "conn", None) is not None
+
+    @contextmanager
+    def _transaction(self, *, announce: bool = True) -> Iterator[Connection]:
+        current: Connection | None = getattr(self._local, "conn", None)
+        if current is not None:
+            with self._backend.savepoint(current):
+                yield current
+            return
+        with self._backend.writing(announce=announce) as conn:
+            self._local.conn = conn
+            try:
+                yield conn
+            finally:
+                self._local.conn = None
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        current: Connection | None = getattr(self._local, "conn", None)
+        if current is not None:
+            yield current
+            return
+        with self._backend.reading() as conn:
+            yield conn
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        with self._read() as conn:
+            return conn.execute(sql, params).fetchone()
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._read() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def _lock(self, table: str, row_id: int) -> None:
+        """Hold `table`'s row until the transaction ends, so that check-then-insert (a limit)
+        is not raced by another worker or replica."""
+        if self._backend.dialect.row_lock:
+            with self._read() as conn:
+                conn.execute(self._backend.dialect.row_lock.format(table=table), (row_id,))
+
+    def _write_uses(self, table: str, uses: Mapping[str, TokenUse]) -> None:
+        """Batched last-use records for `tokens` or `org_tokens`, in one transaction that
+        tells no cache (a last use changes nothing /token decides on)."""
+        if not uses:
+            return
+        with self._transaction(announce=False) as conn:
+            # Only move forward: another worker or replica may have written a later use.
+            conn.executemany(
+                f"UPDATE {table} SET last_used_at = ?, last_used_ip = ?, last_used_user_agent = ? "
+                "WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)",
+                [
+                    (u.at, u.ip, u.user_agent, token_id, u.at)
+                    for token_id, u in sorted(uses.items())
+                ],
+            )
+
+    def version(self) -> Hashable:
+        return self._backend.version()
+
+    def trusted(self) -> bool:
+        return self._backend.trusted()
+
+    def ping(self) -> None:
+        self._backend.ping()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        self._backend.close()
