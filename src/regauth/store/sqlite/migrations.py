@@ -148,6 +148,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (token_id, path)
         )""",
     ),
+    (
+        # The same schema as PostgreSQL's, which has no rowid: tokens.seq is the insertion
+        # order ("oldest first" among equal created_at), set by the inserts; existing tokens
+        # keep the order their rowids gave them.
+        "ALTER TABLE tokens ADD COLUMN seq INTEGER NOT NULL DEFAULT 0",
+        "UPDATE tokens SET seq = rowid",
+        # Settings the database carries itself, e.g. 'hmac_fingerprint'.
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
