@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from regauth.cli import (
     admin_keys,
     audit,
+    db,
     explain,
     health,
     keys,
@@ -73,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
         explain,
         keys,
         health,
+        db,
     ):
         module.register(commands)
     return parser
