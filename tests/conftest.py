@@ -1,8 +1,10 @@
 """Fixtures shared by the unit, service, HTTP and CLI tests: a pinned clock, a runtime on a real
-temp SQLite file, and the real app's client."""
+temp SQLite file (or, with TEST_STORAGE_BACKEND=postgresql, a fresh database on the suite's
+real PostgreSQL server), and the real app's client."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,16 +27,35 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+# The store contract: scripts/test runs the service, CLI and HTTP tests once more with
+# TEST_STORAGE_BACKEND=postgresql, so every service operation is tested on both backends.
+STORAGE_BACKEND = os.environ.get("TEST_STORAGE_BACKEND", "sqlite")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if STORAGE_BACKEND == "sqlite":
+        return
+    skip = pytest.mark.skip(reason=f"about the SQLite file itself (run on {STORAGE_BACKEND})")
+    for item in items:
+        if item.get_closest_marker("sqlite_only"):
+            item.add_marker(skip)
+
+
 @pytest.fixture
-def config(tmp_path: Path) -> Config:
+def config(tmp_path: Path, request: pytest.FixtureRequest) -> Config:
     # The access log on (the default), so the session's log check sees every request's line.
     # A module that needs other settings overrides this fixture; `runtime` and `client` follow.
-    return make_config(tmp_path)
+    config = make_config(tmp_path)
+    if STORAGE_BACKEND == "postgresql":
+        database = request.getfixturevalue("postgres_database")
+        config = reconfigured(config, storage={"url": database.url})
+    return config
 
 
 @pytest.fixture
 def runtime(config: Config, clock: FakeClock) -> Iterator[Runtime]:
     rt = open_runtime(config, clock=clock)
+    rt.store.listen()  # as a serving process does (PostgreSQL: caches serve while it hears)
     yield rt
     rt.close()
 

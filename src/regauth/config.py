@@ -51,7 +51,17 @@ class TokenConfig:
 
 @dataclass(frozen=True)
 class StorageConfig:
+    # SQLite, the embedded default: one file on this host.
     path: str = "data/regauth.db"
+    # PostgreSQL, for several replicas: "postgresql://user@host:port/db". When set, `path`
+    # only locates this host's own files beside it (the sign-in throttle's table).
+    url: str = ""
+    # The PostgreSQL password, from a file (a mounted secret); else PGPASSWORD or ~/.pgpass.
+    password_file: str = ""
+    # Bring the schema up to date at start-up (`regauth db migrate` does it on demand).
+    migrate: bool = True
+    # PostgreSQL connections (and store threads) per process.
+    pool_size: int = 4
     # How often batched last-used records are written.
     usage_flush_seconds: float = 1.0
 
@@ -280,6 +290,11 @@ def _validate(config: Config) -> None:
     # Registries allow 60 s of clock leeway and clients treat < 60 s as 60 s.
     if not 60 <= config.token.ttl_seconds <= 86400:
         raise ConfigError("token.ttl_seconds: must be between 60 and 86400")
+    if config.storage.url and not config.storage.url.startswith(("postgresql://", "postgres://")):
+        # Not echoed: a URL may hold a password.
+        raise ConfigError("storage.url: must be a postgresql:// URL")
+    if not 1 <= config.storage.pool_size <= 64:
+        raise ConfigError("storage.pool_size: must be between 1 and 64")
     if config.storage.usage_flush_seconds <= 0:
         raise ConfigError("storage.usage_flush_seconds: must be positive")
     if config.auth.password_cache_seconds < 0:

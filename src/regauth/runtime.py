@@ -16,6 +16,7 @@ from regauth.services.admin_keys import AdminKeyService
 from regauth.services.audit import AuditLog
 from regauth.services.authentication import Authenticator
 from regauth.services.decisions import Authorizer
+from regauth.services.deployment import verify_hmac_secret
 from regauth.services.explain import ExplainService
 from regauth.services.guard import SignInGuard
 from regauth.services.org_tokens import OrgTokenService
@@ -92,7 +93,12 @@ def load_keyring(config: Config, clock: Clock = system_clock) -> KeyRing:
 def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
     keyring = load_keyring(config, clock)
     key = keyring.hmac_key
-    store = open_store(config.storage.path)
+    store = open_store(config.storage)
+    try:
+        verify_hmac_secret(store, key, keys_dir=config.keys.dir)
+    except BaseException:
+        store.close()
+        raise
     audit = AuditLog(store, clock=clock)
     passwords = PasswordChecker(
         key=key,

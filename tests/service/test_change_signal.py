@@ -17,7 +17,7 @@ from regauth.store.changes import ChangeSignal
 from regauth.store.sqlite import backend as sqlite_backend
 from regauth.store.sqlite.store import SQLiteStore
 from tests.service.test_store import make_token
-from tests.support.builders import OpenRuntime
+from tests.support.builders import OpenRuntime, settled
 from tests.support.clock import FakeClock
 
 
@@ -72,6 +72,7 @@ def _pat_of_alice(
     created = runtime.tokens.create(
         owner, CLI_ACTOR, description="ci", access=AccessLevel.WRITE, expires_at=expires_at
     )
+    settled(runtime)
     return Credentials("alice", str(created.token)), created.record.id
 
 
@@ -91,6 +92,7 @@ async def test_a_remembered_token_is_refused_once_another_process_deactivates_it
     cli = another_runtime()  # another worker, or the CLI
     await runtime.authenticator.authenticate(credentials)
     cli.store.update_token(token_id, active=False)
+    settled(runtime)
     with pytest.raises(Unauthorized, match="inactive"):
         await runtime.authenticator.authenticate(credentials)
     cli.store.update_token(token_id, active=True)
@@ -141,5 +143,6 @@ async def test_a_remembered_token_is_refused_once_another_process_disables_its_o
     cli = another_runtime()
     await runtime.authenticator.authenticate(credentials)
     cli.users.set_disabled("alice", CLI_ACTOR, True)
+    settled(runtime)  # PostgreSQL: the other process's change is heard within the bound
     with pytest.raises(Unauthorized, match="account is disabled"):
         await runtime.authenticator.authenticate(credentials)

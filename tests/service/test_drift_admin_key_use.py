@@ -72,6 +72,7 @@ def test_an_older_use_flushed_later_does_not_replace_a_newer_one(
     assert (stored.last_used_at, stored.last_used_ip) == (int(clock()), "192.0.2.2")
 
 
+@pytest.mark.sqlite_only  # holds the SQLite write lock from another connection
 def test_a_failed_flush_keeps_the_use_for_the_next(
     runtime: Runtime, config: Config, clock: FakeClock, key: tuple[str, str]
 ) -> None:

@@ -40,6 +40,7 @@ def _failed(runtime: Runtime) -> dict[tuple[str, str], int]:
     return {(e.actor, e.details["reason"] if e.details else ""): e.count for e in events}
 
 
+@pytest.mark.sqlite_only  # holds the SQLite write lock from another connection
 def test_failed_sign_ins_are_kept_when_a_flush_fails_and_merged_with_later_ones(
     runtime: Runtime, config: Config
 ) -> None:
@@ -60,6 +61,7 @@ def test_failed_sign_ins_are_kept_when_a_flush_fails_and_merged_with_later_ones(
     assert runtime.audit.flush() == 0  # written once, not again
 
 
+@pytest.mark.sqlite_only  # holds the SQLite write lock from another connection
 def test_a_change_whose_event_cannot_be_written_at_once_is_written_with_the_next_batch(
     runtime: Runtime, config: Config, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -79,6 +81,7 @@ def test_a_change_whose_event_cannot_be_written_at_once_is_written_with_the_next
     )
 
 
+@pytest.mark.sqlite_only  # holds the SQLite write lock from another connection
 def test_deferred_events_survive_a_failed_flush_and_the_end_of_a_cli_process(
     config: Config, clock: FakeClock
 ) -> None:
@@ -97,6 +100,7 @@ def test_deferred_events_survive_a_failed_flush_and_the_end_of_a_cli_process(
         reopened.close()
 
 
+@pytest.mark.sqlite_only  # holds the SQLite write lock from another connection
 def test_a_database_that_stays_broken_holds_at_most_the_bound_and_says_what_it_dropped(
     runtime: Runtime, config: Config, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:

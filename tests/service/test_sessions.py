@@ -102,8 +102,12 @@ async def test_a_session_is_good_only_with_the_keys_that_made_it(
     runtime: Runtime, tmp_path: Path, another_runtime: OpenRuntime
 ) -> None:
     session = await sign_in(runtime, "alice")
-    # the same database, a keys folder of its own (another installation's, or a replaced one)
-    other = another_runtime(keys={"dir": str(tmp_path / "other")})
+    # Another installation: its own keys folder (a database shared with other keys refuses to
+    # open: test_deployment.py).
+    other = another_runtime(
+        keys={"dir": str(tmp_path / "other")},
+        storage={"path": str(tmp_path / "other.db"), "url": ""},
+    )
     with pytest.raises(Unauthorized, match=INVALID_SESSION):
         other.sessions.authenticate(bearer(session), None, None)
     assert runtime.sessions.authenticate(bearer(session), None, None).user is not None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import enum
+import time
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -187,3 +188,17 @@ async def docker_login(client: Client, username: str, secret: str | None = None)
 
 def _password(username: str, given: str | None) -> str:
     return password_of(username) if given is None else given
+
+
+def settled(runtime: Runtime, *, quiet: float = 0.1, limit: float = 2.0) -> None:
+    """Until `runtime` has heard of every change made so far. On SQLite it has at once (the
+    change signal is read on every request); PostgreSQL delivers changes made by another
+    process or replica through LISTEN/NOTIFY, within the bound (milliseconds)."""
+    if runtime.store.backend != "postgresql":
+        return
+    deadline = time.monotonic() + limit
+    seen, since = runtime.store.version(), time.monotonic()
+    while time.monotonic() - since < quiet and time.monotonic() < deadline:
+        time.sleep(0.005)
+        if runtime.store.version() != seen:
+            seen, since = runtime.store.version(), time.monotonic()

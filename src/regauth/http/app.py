@@ -38,6 +38,7 @@ def create_app(runtime: Runtime) -> web.Application:
     app[TRUSTED_PROXIES] = parse_networks(config.server.trusted_proxies)
 
     async def batch_writes(app: web.Application) -> AsyncIterator[None]:
+        runtime.store.listen()  # other processes' and replicas' changes reach the caches
         await flusher.start()
         yield
         await flusher.stop()

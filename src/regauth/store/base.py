@@ -58,6 +58,10 @@ class Database(Protocol):
         notification connection is down): caches must not serve then."""
         ...
 
+    def listen(self) -> None:
+        """Called once by a serving process, before it serves."""
+        ...
+
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T: ...
 
     def ping(self) -> None: ...
@@ -289,8 +293,17 @@ class OrgTokenStore(Protocol):
     def record_org_token_uses(self, uses: Mapping[str, TokenUse]) -> None: ...
 
 
+class MetaStore(Protocol):
+    """Facts about the deployment (the HMAC secret's fingerprint)."""
+
+    def meta_value(self, key: str) -> str | None: ...
+
+    def claim_meta_value(self, key: str, value: str) -> str: ...
+
+
 class Store(
     Database,
+    MetaStore,
     UserStore,
     TokenStore,
     SecondFactorStore,

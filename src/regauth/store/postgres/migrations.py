@@ -293,3 +293,18 @@ def _one(cur: psycopg.Cursor[tuple[Any, ...]]) -> Any:
     row = cur.fetchone()
     assert row is not None
     return row[0]
+
+
+def require_current(conn: psycopg.Connection[Any]) -> None:
+    """With `[storage] migrate = false`: refuse a schema this code was not written for."""
+    with conn.cursor(row_factory=tuple_row) as cur:
+        cur.execute("SELECT to_regclass('schema_version') IS NOT NULL")
+        current = 0
+        if _one(cur):
+            cur.execute("SELECT version FROM schema_version")
+            current = int(_one(cur))
+    if current != SCHEMA_VERSION:
+        raise ConfigError(
+            f"database schema version {current}, this regauth needs {SCHEMA_VERSION}: "
+            "run `regauth db migrate` (or set [storage] migrate = true)"
+        )

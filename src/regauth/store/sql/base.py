@@ -80,6 +80,8 @@ class Backend(Protocol):
 
     def trusted(self) -> bool: ...
 
+    def listen(self) -> None: ...
+
     def ping(self) -> None: ...
 
     def close(self) -> None: ...
@@ -176,6 +178,10 @@ class SqlTables:
 
     def trusted(self) -> bool:
         return self._backend.trusted()
+
+    def listen(self) -> None:
+        """A serving process: hear other processes' (replicas') changes, so caches serve."""
+        self._backend.listen()
 
     def ping(self) -> None:
         self._backend.ping()

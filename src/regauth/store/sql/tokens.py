@@ -173,7 +173,7 @@ class TokensTable(SqlTables):
     def count_active_tokens(self, owner_id: int, *, now: int) -> int:
         row = self._one(
             "SELECT COUNT(*) FROM tokens WHERE owner_id = ? AND generated_by = 'manual' "
-            "AND active = 1 AND (expires_at IS NULL OR expires_at > ?)",
+            "AND active = TRUE AND (expires_at IS NULL OR expires_at > ?)",
             (owner_id, now),
         )
         return int(row[0])

@@ -15,7 +15,7 @@ from typing import Any
 from regauth.errors import ConfigError, Unavailable
 from regauth.store.changes import ChangeSignal
 from regauth.store.sql.base import Connection, Cursor, Dialect, IntegrityViolation
-from regauth.store.sqlite.migrations import migrate
+from regauth.store.sqlite.migrations import migrate, require_current
 
 DIALECT = Dialect(
     row_lock="",
@@ -68,7 +68,7 @@ class SQLiteBackend:
     name = "sqlite"
     dialect = DIALECT
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, migrate_schema: bool = True) -> None:
         self._path = str(path)
         if self._path == ":memory:":
             raise ConfigError("storage.path: an in-memory database cannot be shared by workers")
@@ -78,7 +78,10 @@ class SQLiteBackend:
         self._all: list[sqlite3.Connection] = []
         first = self._connection()
         first.execute("PRAGMA journal_mode = WAL")
-        migrate(first)
+        if migrate_schema:
+            migrate(first)
+        else:
+            require_current(first)
         self._changes = ChangeSignal.beside(self._path)
         self._stamp = b""
         self._external = 0  # commits seen through data_version (the backstop)
@@ -156,6 +159,9 @@ class SQLiteBackend:
 
     def trusted(self) -> bool:
         return True
+
+    def listen(self) -> None:
+        """Nothing to start: every process reads the change signal's stamp itself."""
 
     def ping(self) -> None:
         self._connection().execute("SELECT 1").fetchone()

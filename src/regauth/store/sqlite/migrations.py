@@ -180,3 +180,13 @@ def migrate(conn: sqlite3.Connection) -> int:
         conn.execute("ROLLBACK")
         raise
     return current
+
+
+def require_current(conn: sqlite3.Connection) -> None:
+    """With `[storage] migrate = false`: refuse a schema this code was not written for."""
+    current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if current != SCHEMA_VERSION:
+        raise ConfigError(
+            f"database schema version {current}, this regauth needs {SCHEMA_VERSION}: "
+            "run `regauth db migrate` (or set [storage] migrate = true)"
+        )

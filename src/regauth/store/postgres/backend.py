@@ -1,0 +1,220 @@
+"""PostgreSQL behind the table modules: a pool of connections for the store's threads, and a
+listener that hears every replica's changes.
+
+psycopg 3's synchronous API, not asyncpg or psycopg's async one: every store call already runs
+in the store's threads (Database.run), where services keep one code path for the server and
+the CLI and a transaction is a plain `with` block; the event loop never waits on either.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Hashable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+import psycopg_pool
+
+from regauth import logs
+from regauth.errors import Unavailable
+from regauth.store.postgres.migrations import migrate, require_current
+from regauth.store.sql.base import Connection, Cursor, Dialect, IntegrityViolation
+
+log = logging.getLogger("regauth.store")
+
+DIALECT = Dialect(
+    row_lock="SELECT 1 FROM {table} WHERE id = ? FOR UPDATE",
+    greatest="GREATEST",
+    json_text="({column}::jsonb ->> '{key}')",
+    group_concat="string_agg({expr}, ',')",
+)
+CHANNEL = "regauth_changes"
+# How stale a replica's caches may be: the listener proves its connection alive at least this
+# often, and caches stop serving (every lookup goes to the database) once it has not. Within
+# the bound, a change is heard as soon as PostgreSQL delivers its notification (milliseconds).
+TRUST_SECONDS = 1.0
+_PING_SECONDS = TRUST_SECONDS / 4
+# TCP keepalives so that a peer gone silent (no RST) is noticed by the socket as well.
+_CONNECT: dict[str, Any] = {
+    "connect_timeout": 3,
+    "keepalives": 1,
+    "keepalives_idle": 2,
+    "keepalives_interval": 1,
+    "keepalives_count": 2,
+    "application_name": "regauth",
+}
+
+
+@functools.lru_cache(maxsize=512)
+def _placeholders(sql: str) -> str:
+    """The table modules' `?` as psycopg's `%s` (and a literal % doubled)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class _Connection:
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        try:
+            return self.raw.execute(_placeholders(sql), params)
+        except psycopg.errors.IntegrityError:
+            raise IntegrityViolation from None
+        except psycopg.OperationalError as exc:
+            raise _unavailable(exc) from None
+
+    def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Cursor:
+        cursor = self.raw.cursor()
+        try:
+            cursor.executemany(_placeholders(sql), params)
+        except psycopg.errors.IntegrityError:
+            raise IntegrityViolation from None
+        except psycopg.OperationalError as exc:
+            raise _unavailable(exc) from None
+        return cursor
+
+
+def _unavailable(exc: Exception) -> Unavailable:
+    # The class only: a libpq message can quote the connection string.
+    return Unavailable(f"database unavailable ({type(exc).__name__})")
+
+
+class PostgresBackend:
+    name = "postgresql"
+    dialect = DIALECT
+
+    def __init__(self, url: str, *, pool_size: int, migrate_schema: bool = True) -> None:
+        self._url = url
+        try:
+            with psycopg.connect(url, autocommit=True, **_CONNECT) as conn:
+                if migrate_schema:
+                    migrate(conn)
+                else:
+                    require_current(conn)
+        except psycopg.OperationalError as exc:
+            raise _unavailable(exc) from None
+        self._pool: psycopg_pool.ConnectionPool[psycopg.Connection[Any]] = (
+            psycopg_pool.ConnectionPool(
+                url,
+                min_size=1,
+                max_size=pool_size,
+                kwargs={"autocommit": True, **_CONNECT},
+                # A connection the server dropped (a restart) is replaced, not handed out.
+                check=psycopg_pool.ConnectionPool.check_connection,
+                timeout=5.0,
+                open=True,
+                name="regauth",
+            )
+        )
+        # Changes heard (any replica's, through the listener) and made (this process's own):
+        # each takes a fresh number from the counter (next() is atomic; `+= 1` is not).
+        self._counter = itertools.count(1)
+        self._epoch = 0
+        self._trusted_until = 0.0
+        self._closed = threading.Event()
+        self._listener: threading.Thread | None = None
+
+    # The listener
+
+    def listen(self) -> None:
+        """Start hearing other replicas' changes: without it (the CLI) caches never serve.
+        The first connection is made here, so caches serve from the moment this returns."""
+        if self._listener is not None:
+            return
+        try:
+            first: psycopg.Connection[Any] | None = self._subscribe()
+        except psycopg.Error:
+            first = None  # the listener keeps trying; until then nothing is cached
+        self._listener = threading.Thread(
+            target=self._listen, args=(first,), name="regauth-listen", daemon=True
+        )
+        self._listener.start()
+
+    def _subscribe(self) -> psycopg.Connection[Any]:
+        conn = psycopg.connect(self._url, autocommit=True, **_CONNECT)
+        conn.execute(f"LISTEN {CHANNEL}")
+        # Whatever changed while nobody listened: every cache is stale.
+        self._epoch = next(self._counter)
+        self._trusted_until = time.monotonic() + TRUST_SECONDS
+        return conn
+
+    def _listen(self, conn: psycopg.Connection[Any] | None) -> None:
+        backoff = 0.1
+        while not self._closed.is_set():
+            try:
+                if conn is None:
+                    conn = self._subscribe()
+                    logs.event(log, logging.INFO, "change_listener_connected")
+                backoff = 0.1
+                with conn:
+                    while not self._closed.is_set():
+                        for _ in conn.notifies(timeout=_PING_SECONDS):
+                            self._epoch = next(self._counter)
+                        conn.execute("SELECT 1")  # the connection still answers
+                        self._trusted_until = time.monotonic() + TRUST_SECONDS
+            except psycopg.Error as exc:
+                self._trusted_until = 0.0  # caches stop serving at once
+                if backoff == 0.1:
+                    logs.event(
+                        log, logging.WARNING, "change_listener_lost", cause=type(exc).__name__
+                    )
+                self._closed.wait(backoff)
+                backoff = min(backoff * 2, 2.0)
+            conn = None
+
+    # Backend
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        with self._connection() as raw:
+            yield _Connection(raw)
+
+    @contextmanager
+    def writing(self, *, announce: bool) -> Iterator[Connection]:
+        with self._connection() as raw:
+            try:
+                with raw.transaction():
+                    yield _Connection(raw)
+            except psycopg.OperationalError as exc:  # the commit itself failed
+                raise _unavailable(exc) from None
+        if announce:
+            # The triggers tell the other replicas (and, through the listener, this one);
+            # this process's caches need not wait for the round trip.
+            self._epoch = next(self._counter)
+
+    @contextmanager
+    def savepoint(self, conn: Connection) -> Iterator[None]:
+        assert isinstance(conn, _Connection)
+        with conn.raw.transaction():
+            yield
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        try:
+            with self._pool.connection() as raw:
+                yield raw
+        except (psycopg_pool.PoolTimeout, psycopg.OperationalError) as exc:
+            raise _unavailable(exc) from None
+
+    def version(self) -> Hashable:
+        return self._epoch
+
+    def trusted(self) -> bool:
+        return time.monotonic() < self._trusted_until
+
+    def ping(self) -> None:
+        with self.reading() as conn:
+            conn.execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._listener is not None:
+            self._listener.join(timeout=5)
+        self._pool.close()

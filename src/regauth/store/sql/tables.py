@@ -1,0 +1,26 @@
+"""Every table module in one class: what a backend's store is, over its own connections."""
+
+from __future__ import annotations
+
+from regauth.store.sql.admin_keys import AdminKeysTable
+from regauth.store.sql.audit import AuditTable
+from regauth.store.sql.meta import MetaTable
+from regauth.store.sql.org_tokens import OrgTokensTable
+from regauth.store.sql.orgs import OrganizationsTable
+from regauth.store.sql.repositories import RepositoriesTable
+from regauth.store.sql.tokens import TokensTable
+from regauth.store.sql.users import TotpTable, UsersTable
+
+
+class Tables(
+    UsersTable,
+    TotpTable,
+    TokensTable,
+    RepositoriesTable,
+    AuditTable,
+    AdminKeysTable,
+    OrganizationsTable,
+    OrgTokensTable,
+    MetaTable,
+):
+    """Hot-path reads are fixed statements both drivers keep prepared."""
