@@ -7,16 +7,21 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import psycopg
 import pytest
 from pytest_aiohttp import AiohttpClient
 
 from regauth.config import Config
 from regauth.http.app import create_app
 from regauth.runtime import Runtime, open_runtime
+from regauth.store.postgres.migrations import migrate
 from tests.support.builders import Client, OpenRuntime, make_config, reconfigured
 from tests.support.clock import FakeClock
+
+if TYPE_CHECKING:  # a plugin (below): imported by pytest, after its assertion rewriting
+    from tests.support.postgres import PostgresServer
 
 # Checks, at the end of the session, that nothing logged holds a credential.
 pytest_plugins = ["tests.support.log_check", "tests.support.postgres"]
@@ -41,14 +46,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session")
+def migrated_database(postgres_server: PostgresServer) -> str:
+    """One database with regauth's schema for the session (migrating costs ~0.15 s, creating
+    a database ~0.2 s); each test starts from it emptied."""
+    return postgres_server.create_database("regauth_contract").url
+
+
+def _emptied(url: str) -> str:
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'schema_version'"
+            )
+        ]
+        if not tables:
+            migrate(conn)
+        else:
+            conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    return url
+
+
 @pytest.fixture
 def config(tmp_path: Path, request: pytest.FixtureRequest) -> Config:
     # The access log on (the default), so the session's log check sees every request's line.
     # A module that needs other settings overrides this fixture; `runtime` and `client` follow.
     config = make_config(tmp_path)
     if STORAGE_BACKEND == "postgresql":
-        database = request.getfixturevalue("postgres_database")
-        config = reconfigured(config, storage={"url": database.url})
+        url = _emptied(request.getfixturevalue("migrated_database"))
+        config = reconfigured(config, storage={"url": url})
     return config
 
 

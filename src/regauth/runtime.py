@@ -34,7 +34,6 @@ from regauth.signing.batching import BatchSigner
 from regauth.signing.jwt import TokenSigner
 from regauth.signing.keys import KeyRing, load_or_create_keyring
 from regauth.store import Store, open_store
-from regauth.store.failures import SharedTable
 
 log = logging.getLogger("regauth.runtime")
 
@@ -114,7 +113,7 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
         guard=SignInGuard(
             config.limits,
             clock=clock,
-            table=SharedTable.beside(config.storage.path, secret=key),
+            table=store.failure_table(secret=key, name="throttle"),
         ),
         audit=audit,
         clock=clock,
@@ -165,7 +164,7 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
                 window_seconds=60,
                 # A file of its own: in the sign-in throttle's, these calls would wake its
                 # fast path (idle while nobody fails to sign in) and could evict lock-outs.
-                table=SharedTable.beside(config.storage.path, secret=key, name="revocations"),
+                table=store.failure_table(secret=key, name="revocations"),
             ),
         ),
         organizations=OrganizationService(store, audit, clock=clock),

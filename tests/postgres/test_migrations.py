@@ -19,7 +19,7 @@ from regauth.store.sqlite import migrations as sqlite_migrations
 from tests.support.postgres import PostgresDatabase
 
 # Tables only PostgreSQL has (the shared sign-in throttle will join them).
-PG_ONLY = {"schema_version"}
+PG_ONLY = {"schema_version", "sign_in_failures"}
 # The 0/1 flags of SQLite, BOOLEAN in PostgreSQL.
 FLAGS = {
     ("users", "is_admin"),

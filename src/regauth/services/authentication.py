@@ -3,9 +3,11 @@ the principal and refusal of a credential named by its id."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ParamSpec, Protocol, TypeVar
 
 from regauth.config import AuthConfig
 from regauth.domain.clock import Clock
@@ -54,6 +56,10 @@ class Resolved:
     refusal: str | None
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
 class AuthStore(Database, UserStore, TokenStore, OrgTokenStore, AdminKeyStore, Protocol):
     """What authentication reads: accounts and every kind of token."""
 
@@ -81,6 +87,7 @@ class Authenticator:
         self._hmac_key = hmac_key
         self._config = config
         self._clock = clock
+        self._releases: set[asyncio.Future[None]] = set()  # kept referenced until done
 
     async def authenticate_client(
         self, credentials: Credentials | None, ip: str | None, user_agent: str | None
@@ -90,7 +97,8 @@ class Authenticator:
             return Authenticated(ANONYMOUS, ANONYMOUS_METHOD)
         username = credentials.username
         try:
-            attempt = self.guard.begin(username, ip)  # 429 while locked out, before any work
+            # 429 while locked out, before any work
+            attempt = await self._quiet_or_throttled(self.guard.begin, username, ip)
         except TooManyRequests as exc:
             self._audit.failed_authentication(username, ip, user_agent, exc.message)
             raise
@@ -100,20 +108,51 @@ class Authenticator:
             # SecondFactorRequired: the password was right, not a guess to throttle, but
             # worth an audit line.
             if isinstance(exc, SecondFactorRequired):
-                attempt.abandoned()
+                await self._outcome(attempt, attempt.abandoned)
             else:
-                attempt.failed()
+                await self._throttled(attempt.failed)
             self._audit.failed_authentication(username, ip, user_agent, exc.message)
             raise
         except TooManyRequests as exc:
-            attempt.abandoned()
+            await self._outcome(attempt, attempt.abandoned)
             self._audit.failed_authentication(username, ip, user_agent, exc.message)
             raise
         except BaseException:
-            attempt.abandoned()  # a cancelled or broken check counts for nothing
+            # A cancelled or broken check counts for nothing. A cancelled task cannot wait
+            # for the database: the release runs on its own (were it lost, a reservation
+            # expires after RESERVATION_SECONDS).
+            if not self.guard.remote:
+                attempt.abandoned()
+            elif attempt.reserved:
+                self._releases.add(
+                    task := asyncio.ensure_future(self._store.run(attempt.abandoned))
+                )
+                task.add_done_callback(self._releases.discard)
             raise
-        attempt.succeeded()
+        await self._outcome(attempt, attempt.succeeded)
         return authenticated
+
+    async def _throttled(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """A throttle call that writes: in the store's threads when the counts are in the
+        database (PostgreSQL), else here (a mapped file)."""
+        if self.guard.remote:
+            return await self._store.run(fn, *args, **kwargs)
+        return fn(*args, **kwargs)
+
+    async def _quiet_or_throttled(
+        self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """A throttle call that only reads: here while nobody has failed lately (a memory
+        read: a successful sign-in pays nothing for the throttle), else as _throttled."""
+        if self.guard.active():
+            return await self._throttled(fn, *args, **kwargs)
+        return fn(*args, **kwargs)
+
+    async def _outcome(self, attempt: SignInAttempt, end: Callable[[], None]) -> None:
+        if attempt.reserved:
+            await self._throttled(end)
+        else:
+            await self._quiet_or_throttled(end)
 
     async def authenticate(
         self, credentials: Credentials | None, attempt: SignInAttempt | None = None
@@ -263,7 +302,7 @@ class Authenticator:
             # Counted before the hash, so that simultaneous guesses cannot all pass the
             # throttle's count before the first of them has failed.
             if attempt is not None:
-                attempt.reserve()
+                await self._throttled(attempt.reserve)
             source = attempt.ip if attempt is not None else None
             if not await self._passwords.verify(username, password, stored, source=source):
                 raise Unauthorized(INCORRECT)

@@ -37,6 +37,16 @@ class SignInGuard:
             table=self._table,
         )
 
+    @property
+    def remote(self) -> bool:
+        """The counts are in a database (every replica's): calls that read or write them
+        belong in the store's threads, not on the event loop."""
+        return self._table.remote
+
+    def active(self) -> bool:
+        """False while nobody has failed lately: check() and succeeded() do nothing then."""
+        return bool(self._per_user_ip)
+
     def begin(self, username: str, ip: str | None) -> SignInAttempt:
         """An attempt, after the cheap check (429 while locked out)."""
         self.check(username, ip)
@@ -89,6 +99,7 @@ class SignInAttempt:
     loop turn as the check before it) is counted when it fails."""
 
     __slots__ = ("_guard", "_reserved", "_username", "ip")
+    # reserve() and a reserved attempt's outcome always write; failed() always writes.
 
     def __init__(self, guard: SignInGuard, username: str, ip: str | None) -> None:
         self._guard = guard
@@ -99,6 +110,10 @@ class SignInAttempt:
     def reserve(self) -> None:
         self._guard.reserve(self._username, self.ip)
         self._reserved = True
+
+    @property
+    def reserved(self) -> bool:
+        return self._reserved
 
     def failed(self) -> None:
         self._end(failed=True, succeeded=False)

@@ -27,6 +27,7 @@ from regauth.domain.models import (
     User,
     Visibility,
 )
+from regauth.store.failures import FailureTable
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -60,6 +61,11 @@ class Database(Protocol):
 
     def listen(self) -> None:
         """Called once by a serving process, before it serves."""
+        ...
+
+    def failure_table(self, *, secret: bytes, name: str) -> FailureTable:
+        """Where the sign-in throttle (name "throttle") and the revocation limit count:
+        shared by every worker of the host (SQLite) or every replica (PostgreSQL)."""
         ...
 
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T: ...

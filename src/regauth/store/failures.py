@@ -51,6 +51,10 @@ class Entry:
 
 
 class FailureTable(Protocol):
+    # True when reads and writes go to a database (PostgreSQL): callers on the event loop
+    # run them in the store's threads, except where active() says there is nothing to do.
+    remote: bool
+
     def active(self, now: float) -> bool:
         """False when no key can have a failure that still counts: callers may skip all work."""
         ...
@@ -68,6 +72,8 @@ class FailureTable(Protocol):
 
 class MemoryTable:
     """One process's counts, least recently changed first out."""
+
+    remote = False
 
     def __init__(self, max_keys: int = _MAX_KEYS) -> None:
         self._entries: OrderedDict[str, Entry] = OrderedDict()
@@ -136,6 +142,7 @@ class LayoutError(Exception):
 
 
 class SharedTable:
+    remote = False
     """Counts shared by every process that maps the same file: one machine's workers.
 
     Plain reads (the check before an attempt, the "known absent" memo) take no lock; every

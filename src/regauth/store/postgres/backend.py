@@ -8,12 +8,13 @@ the CLI and a transaction is a plain `with` block; the event loop never waits on
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import logging
 import threading
 import time
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -120,6 +121,21 @@ class PostgresBackend:
         self._trusted_until = 0.0
         self._closed = threading.Event()
         self._listener: threading.Thread | None = None
+        # Other channels' listeners (the throttle's): channel -> (on_notify, on_connect).
+        self._subscribers: dict[
+            str, tuple[Callable[[str], None], Callable[[Connection], None] | None]
+        ] = {}
+
+    def subscribe(
+        self,
+        channel: str,
+        on_notify: Callable[[str], None],
+        *,
+        on_connect: Callable[[Connection], None] | None = None,
+    ) -> None:
+        """Before listen(): `on_notify(payload)` for each notification on `channel`, in the
+        listener's thread; `on_connect(conn)` each time it (re)connects, to catch up."""
+        self._subscribers[channel] = (on_notify, on_connect)
 
     # The listener
 
@@ -140,6 +156,10 @@ class PostgresBackend:
     def _subscribe(self) -> psycopg.Connection[Any]:
         conn = psycopg.connect(self._url, autocommit=True, **_CONNECT)
         conn.execute(f"LISTEN {CHANNEL}")
+        for channel, (_, on_connect) in self._subscribers.items():
+            conn.execute(f"LISTEN {channel}")
+            if on_connect is not None:
+                on_connect(_Connection(conn))
         # Whatever changed while nobody listened: every cache is stale.
         self._epoch = next(self._counter)
         self._trusted_until = time.monotonic() + TRUST_SECONDS
@@ -155,8 +175,13 @@ class PostgresBackend:
                 backoff = 0.1
                 with conn:
                     while not self._closed.is_set():
-                        for _ in conn.notifies(timeout=_PING_SECONDS):
-                            self._epoch = next(self._counter)
+                        for notify in conn.notifies(timeout=_PING_SECONDS):
+                            if notify.channel == CHANNEL:
+                                self._epoch = next(self._counter)
+                            elif notify.channel in self._subscribers:
+                                self._subscribers[notify.channel][0](notify.payload)
+                            if self._closed.is_set():
+                                break
                         conn.execute("SELECT 1")  # the connection still answers
                         self._trusted_until = time.monotonic() + TRUST_SECONDS
             except psycopg.Error as exc:
@@ -216,5 +241,9 @@ class PostgresBackend:
     def close(self) -> None:
         self._closed.set()
         if self._listener is not None:
+            # Wakes the listener from its wait at once (any notification on the channel
+            # does); if the database is unreachable, it ends within its next timeout.
+            with contextlib.suppress(Unavailable, psycopg.Error), self.reading() as conn:
+                conn.execute("SELECT pg_notify(?, 'closing')", (CHANNEL,))
             self._listener.join(timeout=5)
         self._pool.close()

@@ -237,6 +237,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # audit_events and token_creations notify nothing: they are written on the hot path
         # (every sign-in, every token made) and nothing caches them.
     ),
+    (
+        # The sign-in throttle (and the revocation limit) of every replica: store/failures.py's
+        # Entry per key, the key a keyed hash of "ip\0username" or "ip" (never the name or
+        # address itself). PostgreSQL only: on SQLite the machine's workers share a mapped
+        # file. No change trigger: failures invalidate no cache (they notify regauth_failures
+        # themselves, so replicas know when a check is worth a query).
+        """CREATE TABLE sign_in_failures (
+            key TEXT COLLATE "C" PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            last_failure DOUBLE PRECISION NOT NULL,
+            locked_until DOUBLE PRECISION NOT NULL,
+            pending INTEGER NOT NULL DEFAULT 0,
+            pending_since DOUBLE PRECISION NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX sign_in_failures_active ON sign_in_failures "
+        "(GREATEST(last_failure, pending_since))",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
