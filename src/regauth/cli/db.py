@@ -1,6 +1,16 @@
-"""`regauth db backup` and `db restore`: a consistent, private copy of the SQLite database.
+"""`regauth db`: bring the schema up to date, copy a SQLite deployment into PostgreSQL, and back
+up and restore the database.
 
-A backup can be made while the service runs and writes. To restore one by hand:
+`db migrate` is what a deploy step runs once when the servers run with `[storage] migrate =
+false` (they then refuse a schema older than their own).
+
+`db copy --to postgresql://...` moves a SQLite deployment ([storage] path) to PostgreSQL: every
+row, ids included, read from one snapshot and written in one transaction, into a database that
+holds no rows. Changes the service makes after the snapshot are not copied, so stop it (or its
+writes) first; then set [storage] url to the target and start it with the same [keys] dir.
+
+SQLite ([storage] path): a backup can be made while the service runs and writes. To restore one
+by hand:
 1. stop the service (every `regauth serve`);
 2. copy the backup file to [storage] path, owned by the service's user, mode 0600;
 3. remove any stale <path>-wal and <path>-shm files beside it (left by a crash, they would be
@@ -24,10 +34,16 @@ from regauth.cli.output import print_fields
 from regauth.cli.runner import EXIT_OK, Subcommands
 from regauth.config import Config
 from regauth.domain.clock import Clock
+from regauth.errors import ConfigError
 from regauth.signing.keys import HMAC_FILE
+from regauth.store import open_store, postgres_url
 from regauth.store.sqlite.backup import DatabaseCopy, backup_database, restore_database
 
-RESTORE_HELP = """\
+KEYS_NOTE = """\
+The signing keys and the HMAC secret are in [keys] dir, not in the database: back that
+folder up too. Without the same token-hmac.key every personal access token fails."""
+
+RESTORE_HELP = f"""\
 To restore a backup:
   1. stop the service (every `regauth serve`);
   2. copy the backup file to [storage] path, owned by the service's user, mode 0600;
@@ -35,17 +51,59 @@ To restore a backup:
   4. start the service.
 `regauth db restore FILE` does steps 2 and 3 after checking FILE (with --force to
 replace an existing database).
-The signing keys and the HMAC secret are in [keys] dir, not in the database: back that
-folder up too. Without the same token-hmac.key every personal access token fails."""
+
+{KEYS_NOTE}"""
+
+COPY_HELP = f"""\
+The source is read in one snapshot, so the service may keep running; but what it writes
+after the snapshot is not copied. To switch without losing a write:
+  1. stop the service (or every write to it);
+  2. regauth db copy --to postgresql://USER@HOST:PORT/DB --to-password-file FILE;
+  3. set [storage] url (and password_file) to the target, keep the same [keys] dir;
+  4. start the service.
+The target must hold no rows: a new database (it is migrated first) or one that
+`regauth db migrate` brought up to date. A failed copy leaves it empty, to copy into again.
+The password: --to-password-file, PGPASSWORD or ~/.pgpass, rather than in the URL (others
+can read the command line). It is never printed.
+
+{KEYS_NOTE}"""
 
 
 def register(commands: Subcommands) -> None:
-    db = commands.add_parser("db", help="back up and restore the SQLite database").add_subparsers(
-        dest="action", required=True
+    db = commands.add_parser(
+        "db",
+        help="migrate the schema, copy SQLite into PostgreSQL, back up and restore SQLite",
+    ).add_subparsers(dest="action", required=True)
+    migrate = db.add_parser(
+        "migrate",
+        help="bring the configured database's schema up to date",
+        description="Bring the schema of the configured database (SQLite or PostgreSQL) up to\n"
+        "this regauth's version; what a deploy step runs once when the servers have\n"
+        "[storage] migrate = false (they refuse an older schema).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    migrate.set_defaults(run=_migrate)
+
+    copy = db.add_parser(
+        "copy",
+        help="copy the SQLite database into an empty PostgreSQL database",
+        description="Copy every row of [storage] path (SQLite), ids included, into the\n"
+        "PostgreSQL database at --to: one snapshot of the source, one transaction on the\n"
+        "target (all of it or nothing). Prints the rows copied per table.",
+        epilog=COPY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    copy.add_argument(
+        "--to", required=True, metavar="URL", type=_postgres_url, help="postgresql://USER@HOST/DB"
+    )
+    copy.add_argument(
+        "--to-password-file", metavar="FILE", type=Path, help="the target's password, from FILE"
+    )
+    copy.set_defaults(run=_copy)
+
     backup = db.add_parser(
         "backup",
-        help="copy the database to FILE (mode 0600), safely while the service runs",
+        help="copy the SQLite database to FILE (mode 0600), safely while the service runs",
         description="Copy [storage] path to FILE with SQLite's online backup API, consistent\n"
         "while the service writes: through a temporary file beside FILE, checked with\n"
         "PRAGMA integrity_check, then renamed into place.",
@@ -58,7 +116,7 @@ def register(commands: Subcommands) -> None:
 
     restore = db.add_parser(
         "restore",
-        help="put a backup in place of [storage] path (stop the service first)",
+        help="put a SQLite backup in place of [storage] path (stop the service first)",
         description="Check FILE with PRAGMA integrity_check, then put a copy of it at\n"
         "[storage] path and remove the stale -wal and -shm files beside it. An existing\n"
         "database is replaced only with --force, and not while a process has it open.",
@@ -70,6 +128,57 @@ def register(commands: Subcommands) -> None:
         "--force", action="store_true", help="replace the database at [storage] path"
     )
     restore.set_defaults(run=_restore)
+
+
+def _postgres_url(text: str) -> str:
+    # The value itself is never echoed: it may hold a password.
+    if not text.startswith(("postgresql://", "postgres://")):
+        raise argparse.ArgumentTypeError("expected a URL postgresql://USER@HOST:PORT/DB")
+    return text
+
+
+def _migrate(config: Config, _clock: Clock, _args: argparse.Namespace) -> int:
+    # psycopg is imported by the commands that use it, not by every CLI run.
+    from regauth.store.copy import describe_storage, schema_version
+
+    storage = config.storage
+    before = schema_version(storage, postgres_url(storage) if storage.url else None)
+    open_store(storage, migrate=True).close()
+    where = describe_storage(storage)
+    if before.current == before.required:
+        print(f"already at {before.required} ({where})")
+    else:
+        print(f"schema version {before.current} -> {before.required} ({where})")
+    return EXIT_OK
+
+
+def _copy(config: Config, _clock: Clock, args: argparse.Namespace) -> int:
+    from regauth.store.copy import copy_to_postgres
+
+    password = None
+    if args.to_password_file is not None:
+        try:
+            password = args.to_password_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"--to-password-file: cannot read {args.to_password_file}: {exc.strerror}"
+            ) from None
+    result = copy_to_postgres(Path(config.storage.path), args.to, password=password)
+    schema = (
+        f"{result.schema_before} -> {result.schema}"
+        if result.schema_before != result.schema
+        else str(result.schema)
+    )
+    print_fields(
+        {"source": str(result.source), "target": result.target, "schema": schema, **result.rows}
+    )
+    print(
+        "# copied one snapshot of the source: what the service wrote after it is not in the\n"
+        "# target. Next: set [storage] url to the target and start the service with the same\n"
+        f"# [keys] dir {Path(config.keys.dir).resolve()} (its {HMAC_FILE}).",
+        file=sys.stderr,
+    )
+    return EXIT_OK
 
 
 def _backup(config: Config, _clock: Clock, args: argparse.Namespace) -> int:
