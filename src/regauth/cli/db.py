@@ -19,9 +19,19 @@ by hand:
 `regauth db restore FILE` does steps 2 and 3 after checking FILE (with --force to replace an
 existing database).
 
-The signing keys and the HMAC secret (token-hmac.key) live in [keys] dir, not in the database:
-back that folder up too, as privately. Restored without the same token-hmac.key, every
-personal access token, admin key and second factor fails.
+PostgreSQL ([storage] url): back up with PostgreSQL's own tools, which regauth does not wrap.
+`pg_dump --format=custom` reads one snapshot, so it is consistent while the service runs and
+writes; `pg_restore --clean --if-exists --single-transaction --no-owner` puts it into a new,
+empty database (all of it or nothing; the objects owned by the role that restores, whatever
+the old one was called), which [storage] url then names. tests/postgres/
+test_backup_restore.py runs exactly these commands.
+https://www.postgresql.org/docs/current/backup-dump.html
+https://www.postgresql.org/docs/current/app-pgdump.html
+https://www.postgresql.org/docs/current/app-pgrestore.html
+
+Either way, the signing keys and the HMAC secret (token-hmac.key) live in [keys] dir, not in
+the database: back that folder up too, as privately. Restored without the same token-hmac.key,
+every personal access token, admin key and second factor fails.
 """
 
 from __future__ import annotations
@@ -37,20 +47,32 @@ from regauth.domain.clock import Clock
 from regauth.errors import ConfigError
 from regauth.signing.keys import HMAC_FILE
 from regauth.store import open_store, postgres_url
-from regauth.store.sqlite.backup import DatabaseCopy, backup_database, restore_database
+from regauth.store.sqlite.backup import (
+    BackupError,
+    DatabaseCopy,
+    backup_database,
+    restore_database,
+)
 
 KEYS_NOTE = """\
 The signing keys and the HMAC secret are in [keys] dir, not in the database: back that
 folder up too. Without the same token-hmac.key every personal access token fails."""
 
 RESTORE_HELP = f"""\
-To restore a backup:
+SQLite ([storage] path). To restore a backup:
   1. stop the service (every `regauth serve`);
   2. copy the backup file to [storage] path, owned by the service's user, mode 0600;
   3. remove any stale <path>-wal and <path>-shm files beside it;
   4. start the service.
 `regauth db restore FILE` does steps 2 and 3 after checking FILE (with --force to
 replace an existing database).
+
+PostgreSQL ([storage] url): use PostgreSQL's tools (consistent while the service runs):
+  pg_dump --format=custom --file=regauth.dump --dbname=postgresql://USER@HOST:PORT/DB
+and restore into a new, empty database, then set [storage] url to it:
+  pg_restore --clean --if-exists --single-transaction --no-owner \\
+      --dbname=postgresql://USER@HOST:PORT/NEWDB regauth.dump
+The password from PGPASSWORD or ~/.pgpass, not in the URL (others can read the command line).
 
 {KEYS_NOTE}"""
 
@@ -67,6 +89,11 @@ The password: --to-password-file, PGPASSWORD or ~/.pgpass, rather than in the UR
 can read the command line). It is never printed.
 
 {KEYS_NOTE}"""
+
+_PG_BACKUP = (
+    "[storage] url is PostgreSQL: back it up with pg_dump --format=custom and restore it with"
+    " pg_restore --clean --if-exists into an empty database (see `regauth db backup --help`)"
+)
 
 
 def register(commands: Subcommands) -> None:
@@ -106,7 +133,7 @@ def register(commands: Subcommands) -> None:
         help="copy the SQLite database to FILE (mode 0600), safely while the service runs",
         description="Copy [storage] path to FILE with SQLite's online backup API, consistent\n"
         "while the service writes: through a temporary file beside FILE, checked with\n"
-        "PRAGMA integrity_check, then renamed into place.",
+        "PRAGMA integrity_check, then renamed into place. For PostgreSQL, see below.",
         epilog=RESTORE_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,  # keep the numbered steps
     )
@@ -182,6 +209,8 @@ def _copy(config: Config, _clock: Clock, args: argparse.Namespace) -> int:
 
 
 def _backup(config: Config, _clock: Clock, args: argparse.Namespace) -> int:
+    if config.storage.url:
+        raise BackupError(_PG_BACKUP)
     copy = backup_database(Path(config.storage.path), args.file, force=args.force)
     _print(copy)
     print(
@@ -194,6 +223,8 @@ def _backup(config: Config, _clock: Clock, args: argparse.Namespace) -> int:
 
 
 def _restore(config: Config, _clock: Clock, args: argparse.Namespace) -> int:
+    if config.storage.url:
+        raise BackupError(_PG_BACKUP)
     copy = restore_database(args.file, Path(config.storage.path), force=args.force)
     _print(copy)
     print(
