@@ -70,13 +70,21 @@ def _emptied(url: str) -> str:
 
 
 @pytest.fixture
-def config(tmp_path: Path, request: pytest.FixtureRequest) -> Config:
+def contract_database(request: pytest.FixtureRequest) -> str | None:
+    """With TEST_STORAGE_BACKEND=postgresql: the URL of the session's database, emptied for
+    this test; None on SQLite."""
+    if STORAGE_BACKEND != "postgresql":
+        return None
+    return _emptied(request.getfixturevalue("migrated_database"))
+
+
+@pytest.fixture
+def config(tmp_path: Path, contract_database: str | None) -> Config:
     # The access log on (the default), so the session's log check sees every request's line.
     # A module that needs other settings overrides this fixture; `runtime` and `client` follow.
     config = make_config(tmp_path)
-    if STORAGE_BACKEND == "postgresql":
-        url = _emptied(request.getfixturevalue("migrated_database"))
-        config = reconfigured(config, storage={"url": url})
+    if contract_database is not None:
+        config = reconfigured(config, storage={"url": contract_database})
     return config
 
 

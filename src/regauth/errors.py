@@ -190,3 +190,17 @@ class Unavailable(RegauthError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": "1"}
+
+
+class BackupError(RegauthError):
+    """A copy that could not be made or put in place; the target is as it was."""
+
+    code = "BACKUP"
+    default_message = "backup failed"
+
+
+class CopyError(RegauthError):
+    """A copy that was refused or failed; the target is as it was."""
+
+    code = "COPY"
+    default_message = "copy failed"

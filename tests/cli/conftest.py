@@ -61,13 +61,16 @@ class Cli:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {
+def env(tmp_path: Path, contract_database: str | None) -> dict[str, str]:
+    env = {
         "REGAUTH_STORAGE_PATH": str(tmp_path / "regauth.db"),
         "REGAUTH_KEYS_DIR": str(tmp_path / "keys"),
         "REGAUTH_SERVER_PUBLIC_URL": "http://localhost:5999",
         "REGAUTH_TOKEN_SERVICE": "my-registry",
     }
+    if contract_database is not None:  # TEST_STORAGE_BACKEND=postgresql
+        env["REGAUTH_STORAGE_URL"] = contract_database
+    return env
 
 
 @pytest.fixture

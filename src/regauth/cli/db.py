@@ -44,11 +44,10 @@ from regauth.cli.output import print_fields
 from regauth.cli.runner import EXIT_OK, Subcommands
 from regauth.config import Config
 from regauth.domain.clock import Clock
-from regauth.errors import ConfigError
+from regauth.errors import BackupError, ConfigError
 from regauth.signing.keys import HMAC_FILE
 from regauth.store import open_store, postgres_url
 from regauth.store.sqlite.backup import (
-    BackupError,
     DatabaseCopy,
     backup_database,
     restore_database,

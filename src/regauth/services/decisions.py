@@ -41,8 +41,9 @@ class Authorizer:
 
     async def decide(self, principal: Principal, scopes: Sequence[Scope]) -> policy.Decision:
         public: frozenset[str] = frozenset()
-        looked_up = frozenset(policy.repositories_needing_visibility(principal, scopes))
-        if looked_up:
+        # Usually empty (a request for one's own repositories): then no set is built.
+        if names := policy.repositories_needing_visibility(principal, scopes):
+            looked_up = frozenset(names)
             cached = self._public.get(looked_up)
             if cached is None:
                 version = self._public.version()
@@ -50,8 +51,8 @@ class Authorizer:
                 self._public.put(looked_up, cached, version)
             public = cached
         orgs: dict[str, OrgMembership] = {}
-        namespaces = frozenset(policy.namespaces_needing_membership(principal, scopes))
-        if namespaces:
+        if spaces := policy.namespaces_needing_membership(principal, scopes):
+            namespaces = frozenset(spaces)
             key = (principal.name, namespaces)
             found = self._orgs.get(key)
             if found is None:

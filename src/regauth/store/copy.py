@@ -20,7 +20,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import tuple_row
 
 from regauth.config import StorageConfig
-from regauth.errors import NotFound, RegauthError
+from regauth.errors import CopyError, NotFound
 from regauth.store.postgres import migrations as pg_migrations
 from regauth.store.sqlite import migrations as sqlite_migrations
 
@@ -58,13 +58,6 @@ BUSY_TIMEOUT_SECONDS = 10.0
 BATCH = 1000
 APPLICATION_NAME = "regauth db copy"
 _FLAG_VALUES = {0: False, 1: True}
-
-
-class CopyError(RegauthError):
-    """A copy that was refused or failed; the target is as it was."""
-
-    code = "COPY"
-    default_message = "copy failed"
 
 
 @dataclass(frozen=True)

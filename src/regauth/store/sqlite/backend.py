@@ -122,10 +122,11 @@ class SQLiteBackend:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            conn.execute("COMMIT")  # may fail too (a full disk): then nothing was written
         except BaseException:
-            raw.execute("ROLLBACK")
+            if raw.in_transaction:
+                raw.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
         if announce:
             self._changes.announce()
 

@@ -18,7 +18,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from regauth.errors import Conflict, NotFound, RegauthError
+from regauth.errors import BackupError, Conflict, NotFound
 
 # Under WAL only a connection in exclusive locking mode (the sqlite3 shell can set it) keeps
 # a reader out; past this a backup gives up rather than hang.
@@ -29,13 +29,6 @@ WAL_SUFFIXES = ("-wal", "-shm")
 # The file holds password hashes and encrypted second-factor secrets.
 PRIVATE_MODE = 0o600
 REQUIRED_TABLES = ("users", "tokens")
-
-
-class BackupError(RegauthError):
-    """A copy that could not be made or put in place; the target is as it was."""
-
-    code = "BACKUP"
-    default_message = "backup failed"
 
 
 @dataclass(frozen=True)
