@@ -104,11 +104,18 @@ class Balancer:
     dir. `retry=False` leaves HAProxy's defaults: the control that shows what RETRIES buys."""
 
     def __init__(
-        self, backends: Sequence[str], *, retry: bool = True, check_interval_ms: int = 250
+        self,
+        backends: Sequence[str],
+        *,
+        retry: bool = True,
+        check_interval_ms: int = 250,
+        port: int | None = None,
     ):
+        """`port`: one chosen before the backends were configured (their public URL is the
+        balancer's); a free one by default."""
         # Unix socket paths are limited to ~107 bytes, so not under pytest's deep tmp dirs.
         self.root = Path(tempfile.mkdtemp(prefix="regauth-haproxy.", dir="/tmp"))
-        self.port = free_port()
+        self.port = port or free_port()
         self.host = f"127.0.0.1:{self.port}"
         self.url = f"http://{self.host}"
         self.config_path = self.root / "haproxy.cfg"

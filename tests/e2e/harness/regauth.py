@@ -10,7 +10,7 @@ import signal
 import sys
 import time
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -121,6 +121,11 @@ class RegauthServer:
 
     `limits` go to the config's `[limits]` table as they are; `trusted_proxies` (a balancer in
     front) to `[server]`.
+
+    For replicas of one deployment (tests/e2e/harness/replicas.py): `public_url` (the balancer's
+    address, which the registry's realm is built from; default this process's own), `keys_dir`
+    (one [keys] dir for all of them; default `root/keys`) and `storage` (more `[storage]` keys,
+    e.g. a PostgreSQL `url` and `password_file`; `path` stays in `root`, the host's own files).
     """
 
     def __init__(
@@ -130,14 +135,19 @@ class RegauthServer:
         *,
         limits: dict[str, int] | None = None,
         trusted_proxies: Sequence[str] = (),
+        public_url: str | None = None,
+        keys_dir: Path | None = None,
+        storage: Mapping[str, str | int | bool] | None = None,
     ):
         self.flavour = flavour
         self._limits = dict(limits or {})
         self._trusted_proxies = list(trusted_proxies)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.public_url = public_url or self.url
+        self._storage = dict(storage or {})
         root.mkdir(parents=True, exist_ok=True)
-        self.keys_dir = root / "keys"
+        self.keys_dir = keys_dir or root / "keys"
         self.config_path = root / "regauth.toml"
         self.config_path.write_text(self._config_toml(root))
         self.cli = RegauthCli(self.config_path)
@@ -148,11 +158,15 @@ class RegauthServer:
     def realm(self) -> str:
         return f"{self.url}/token"
 
+    @property
+    def log_path(self) -> Path:
+        return self.config_path.with_name("regauth.log")
+
     def start(self) -> None:
         self._service = Service(
             f"regauth[{self.flavour.name}]",
             [sys.executable, "-m", "regauth", "--config", str(self.config_path), "serve"],
-            log_path=self.config_path.with_name("regauth.log"),
+            log_path=self.log_path,
             env=child_env(drop_prefix="REGAUTH_"),
         )
         self._service.wait_until(
@@ -215,7 +229,7 @@ class RegauthServer:
                 "[server]",
                 f'listen = "127.0.0.1:{self.port}"',
                 # docker needs the realm reachable from the daemon; loopback is.
-                f'public_url = "{self.url}"',
+                f'public_url = "{self.public_url}"',
                 "workers = 1",
                 f"trusted_proxies = {json.dumps(self._trusted_proxies)}",
                 "[token]",
@@ -223,6 +237,7 @@ class RegauthServer:
                 f'service = ["{SERVICE}"]',
                 "[storage]",
                 f'path = "{root / "regauth.db"}"',
+                *(f"{name} = {json.dumps(value)}" for name, value in self._storage.items()),
                 "[keys]",
                 f'dir = "{self.keys_dir}"',
                 f'algorithm = "{self.flavour.algorithm}"',
