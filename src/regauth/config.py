@@ -54,7 +54,7 @@ class StorageConfig:
     # SQLite, the embedded default: one file on this host.
     path: str = "data/regauth.db"
     # PostgreSQL, for several replicas: "postgresql://user@host:port/db". When set, `path`
-    # only locates this host's own files beside it (the sign-in throttle's table).
+    # is unused (the throttle's counts and the change notifications are in the database).
     url: str = ""
     # The PostgreSQL password, from a file (a mounted secret); else PGPASSWORD or ~/.pgpass.
     password_file: str = ""

@@ -74,7 +74,7 @@ async def test_a_deactivation_through_one_replica_is_refused_by_the_other_within
         seen = b.store.version()
         started = time.monotonic()
         a.tokens.set_active(a.tokens.get(token_id), CLI_ACTOR, active)
-        _wait(lambda: b.store.version() != seen, limit=TRUST_SECONDS)
+        _wait(lambda seen=seen: b.store.version() != seen, limit=TRUST_SECONDS)
         latencies.append(time.monotonic() - started)
         if active:
             assert (await b.authenticator.authenticate(credentials)).principal.token_id == token_id
@@ -84,7 +84,7 @@ async def test_a_deactivation_through_one_replica_is_refused_by_the_other_within
     assert max(latencies) < TRUST_SECONDS
 
 
-async def test_a_last_use_batch_leaves_every_replicas_caches_alone(
+def test_a_last_use_batch_leaves_every_replicas_caches_alone(
     replicas: tuple[Runtime, Runtime],
 ) -> None:
     a, b = replicas

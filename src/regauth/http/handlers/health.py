@@ -14,8 +14,8 @@ _OK = Health(status="ok")
 async def healthz(request: web.Request) -> Health:
     """Liveness and readiness
 
-    200 when the process serves requests and its database answers; a 500 (regauth's error
-    body) when the database does not.
+    200 when the process serves requests and its database answers; a 503 (regauth's error
+    body, `Retry-After`) when the database does not: a balancer takes the replica out.
     """
     await call(request, request.app[RUNTIME].store.ping)
     return _OK

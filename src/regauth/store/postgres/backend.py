@@ -101,19 +101,11 @@ class PostgresBackend:
                     require_current(conn)
         except psycopg.OperationalError as exc:
             raise _unavailable(exc) from None
-        self._pool: psycopg_pool.ConnectionPool[psycopg.Connection[Any]] = (
-            psycopg_pool.ConnectionPool(
-                url,
-                min_size=1,
-                max_size=pool_size,
-                kwargs={"autocommit": True, **_CONNECT},
-                # A connection the server dropped (a restart) is replaced, not handed out.
-                check=psycopg_pool.ConnectionPool.check_connection,
-                timeout=5.0,
-                open=True,
-                name="regauth",
-            )
-        )
+        self._pool_size = pool_size
+        self._pool = self._new_pool()
+        # Set by the listener while it cannot reach the database: calls fail at once (503)
+        # instead of each holding a store thread for the pool's whole wait.
+        self._unreachable = False
         # Changes heard (any replica's, through the listener) and made (this process's own):
         # each takes a fresh number from the counter (next() is atomic; `+= 1` is not).
         self._counter = itertools.count(1)
@@ -125,6 +117,21 @@ class PostgresBackend:
         self._subscribers: dict[
             str, tuple[Callable[[str], None], Callable[[Connection], None] | None]
         ] = {}
+
+    def _new_pool(self) -> psycopg_pool.ConnectionPool[psycopg.Connection[Any]]:
+        return psycopg_pool.ConnectionPool(
+            self._url,
+            min_size=1,
+            max_size=self._pool_size,
+            kwargs={"autocommit": True, **_CONNECT},
+            # A connection the server dropped (a restart) is replaced, not handed out.
+            check=psycopg_pool.ConnectionPool.check_connection,
+            # There is a connection for every store thread: waiting longer than this means
+            # the database is not answering.
+            timeout=2.0,
+            open=True,
+            name="regauth",
+        )
 
     def subscribe(
         self,
@@ -170,8 +177,14 @@ class PostgresBackend:
         while not self._closed.is_set():
             try:
                 if conn is None:
-                    conn = self._subscribe()
+                    try:
+                        conn = self._subscribe()
+                    except psycopg.Error:
+                        self._unreachable = True
+                        raise
                     logs.event(log, logging.INFO, "change_listener_connected")
+                    if self._unreachable:
+                        self._reachable_again()
                 backoff = 0.1
                 with conn:
                     while not self._closed.is_set():
@@ -193,6 +206,14 @@ class PostgresBackend:
                 self._closed.wait(backoff)
                 backoff = min(backoff * 2, 2.0)
             conn = None
+
+    def _reachable_again(self) -> None:
+        """The database answers again after an outage: a fresh pool, at once. (psycopg_pool
+        would retry its broken connections with a doubling delay: as long again as the
+        outage lasted.) The old pool is closed aside, its connections gone anyway."""
+        old, self._pool = self._pool, self._new_pool()
+        self._unreachable = False
+        threading.Thread(target=old.close, kwargs={"timeout": 5.0}, daemon=True).start()
 
     # Backend
 
@@ -222,6 +243,8 @@ class PostgresBackend:
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        if self._unreachable:
+            raise Unavailable("database unavailable (unreachable)")
         try:
             with self._pool.connection() as raw:
                 yield raw
