@@ -49,6 +49,20 @@ def cpu_seconds(pids: list[int]) -> float:
     return ticks / _CLOCK_TICKS
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """CPU of root's process tree including the children it has reaped: utime + stime +
+    cutime + cstime of every live member. For a server that starts and reaps processes while
+    it runs (PostgreSQL: a backend per connection, autovacuum workers), where the sum over a
+    fixed list of pids would miss the newcomers and lose the ones that exited."""
+    ticks = 0
+    for pid in process_tree(root):
+        fields = _stat_fields(pid)
+        if fields is not None:
+            # utime=11, stime=12, cutime=13, cstime=14 (proc(5) fields 14-17).
+            ticks += sum(int(f) for f in fields[11:15])
+    return ticks / _CLOCK_TICKS
+
+
 def preemptions(pids: list[int]) -> int:
     """Involuntary context switches of each process (all its threads), summed: how often the
     scheduler took the CPU away from a server that still had work to do."""

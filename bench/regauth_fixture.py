@@ -61,14 +61,15 @@ def write_config(data_dir: Path, *, name: str, port: int, workers: int) -> Path:
     return path
 
 
-def _cli(config: Path, *args: str) -> str:
+def _cli(config: Path, *args: str, stdin: str | None = None) -> str:
     command = [sys.executable, "-m", "regauth", "--config", str(config), *args]
     done = subprocess.run(
         command,
         capture_output=True,
         text=True,
         env=clean_env(),
-        stdin=subprocess.DEVNULL,
+        input=stdin,
+        stdin=subprocess.DEVNULL if stdin is None else None,
         timeout=CLI_TIMEOUT_S,
         check=False,
     )
@@ -81,16 +82,28 @@ def create_credentials(config: Path, *, users: int, tokens_per_user: int) -> lis
     """users x tokens_per_user PATs with `delete` access, each user owning `<user>/*`."""
     credentials = []
     for u in range(users):
-        user = f"bench{u}"
-        _cli(config, "user", "add", user)
-        for t in range(tokens_per_user):
-            out = _cli(
-                config,
-                *("token", "create", "--user", user, "--description", f"bench {t}"),
-                *("--access", "delete", "--expires", "none", "--json"),
-            )
-            credentials.append(Credential(user, str(json.loads(out)["token"])))
+        credentials += create_user_credentials(config, f"bench{u}", tokens_per_user)
     return credentials
+
+
+def create_user_credentials(config: Path, user: str, tokens_per_user: int) -> list[Credential]:
+    """One user of create_credentials and its PATs (callers may make several users at once)."""
+    _cli(config, "user", "add", user)
+    credentials = []
+    for t in range(tokens_per_user):
+        out = _cli(
+            config,
+            *("token", "create", "--user", user, "--description", f"bench {t}"),
+            *("--access", "delete", "--expires", "none", "--json"),
+        )
+        credentials.append(Credential(user, str(json.loads(out)["token"])))
+    return credentials
+
+
+def create_password_user(config: Path, user: str, password: str) -> None:
+    """A user who signs in with a password (the Hub-shaped API needs a password session to
+    create and delete tokens); the password goes through stdin, never the command line."""
+    _cli(config, "user", "add", user, "--password-stdin", stdin=password + "\n")
 
 
 def write_credentials(path: Path, credentials: list[Credential]) -> Path:

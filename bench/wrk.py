@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,7 +85,63 @@ def run_wrk(
     policy: str = "batch",
     threads: int = 1,
 ) -> WrkResult:
-    command = [
+    command = wrk_command(
+        url,
+        script=script,
+        script_args=script_args,
+        duration_s=duration_s,
+        connections=connections,
+        policy=policy,
+        threads=threads,
+    )
+    # wrk stops itself after -d; the timeout only guards against a hung load generator.
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=duration_s + 30, check=False
+    )
+    if done.returncode != 0:
+        raise WrkError(f"wrk exited {done.returncode}: {done.stderr.strip() or done.stdout}")
+    return parse_wrk_output(done.stdout)
+
+
+def run_wrk_together(commands: Sequence[list[str]], duration_s: float) -> list[WrkResult]:
+    """Several wrk processes (from wrk_command) started together, each to its own server; one
+    result each, in order. Their reports are small and printed at exit: no pipe fills up."""
+    processes = [
+        subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for command in commands
+    ]
+    outputs = []
+    try:
+        for process in processes:
+            stdout, stderr = process.communicate(timeout=duration_s + 30)
+            if process.returncode != 0:
+                raise WrkError(f"wrk exited {process.returncode}: {stderr.strip() or stdout}")
+            outputs.append(stdout)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return [parse_wrk_output(output) for output in outputs]
+
+
+def wrk_command(
+    url: str,
+    *,
+    script: Path,
+    script_args: list[str],
+    duration_s: float,
+    connections: int,
+    policy: str = "batch",
+    threads: int = 1,
+) -> list[str]:
+    return [
         *policy_prefix(policy),
         wrk_path() or "wrk",
         f"-t{threads}",
@@ -99,13 +156,6 @@ def run_wrk(
         "--",
         *script_args,
     ]
-    # wrk stops itself after -d; the timeout only guards against a hung load generator.
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=duration_s + 30, check=False
-    )
-    if done.returncode != 0:
-        raise WrkError(f"wrk exited {done.returncode}: {done.stderr.strip() or done.stdout}")
-    return parse_wrk_output(done.stdout)
 
 
 def parse_wrk_output(text: str) -> WrkResult:
