@@ -88,6 +88,9 @@ class Authenticator:
         self._config = config
         self._clock = clock
         self._releases: set[asyncio.Future[None]] = set()  # kept referenced until done
+        self._verifying: dict[
+            tuple[str, bytes], asyncio.Future[tuple[Authenticated, int | None]]
+        ] = {}
 
     async def authenticate_client(
         self, credentials: Credentials | None, ip: str | None, user_agent: str | None
@@ -97,8 +100,11 @@ class Authenticator:
             return Authenticated(ANONYMOUS, ANONYMOUS_METHOD)
         username = credentials.username
         try:
-            # 429 while locked out, before any work
-            attempt = await self._quiet_or_throttled(self.guard.begin, username, ip)
+            # 429 while locked out, before any work (in memory, unless a key must be read)
+            if self.guard.answers_here(username, ip):
+                attempt = self.guard.begin(username, ip)
+            else:
+                attempt = await self._throttled(self.guard.begin, username, ip)
         except TooManyRequests as exc:
             self._audit.failed_authentication(username, ip, user_agent, exc.message)
             raise
@@ -139,20 +145,13 @@ class Authenticator:
             return await self._store.run(fn, *args, **kwargs)
         return fn(*args, **kwargs)
 
-    async def _quiet_or_throttled(
-        self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
-    ) -> T:
-        """A throttle call that only reads: here while nobody has failed lately (a memory
-        read: a successful sign-in pays nothing for the throttle), else as _throttled."""
-        if self.guard.active():
-            return await self._throttled(fn, *args, **kwargs)
-        return fn(*args, **kwargs)
-
     async def _outcome(self, attempt: SignInAttempt, end: Callable[[], None]) -> None:
-        if attempt.reserved:
+        """A reserved attempt's outcome writes; an unreserved one's only reads, here when
+        the answer is in memory (a successful sign-in pays nothing for the throttle)."""
+        if attempt.reserved or not attempt.answers_here():
             await self._throttled(end)
         else:
-            await self._quiet_or_throttled(end)
+            end()
 
     async def authenticate(
         self, credentials: Credentials | None, attempt: SignInAttempt | None = None
@@ -220,10 +219,23 @@ class Authenticator:
             authenticated, expires_at = remembered
             if expires_at is None or self._clock() < expires_at:
                 return authenticated
-        version = self._verified.version()
-        authenticated, expires_at = await self._store.run(self._verify_token, credentials)
-        self._verified.put(key, (authenticated, expires_at), version)
+        # One look-up per token at a time: after a change empties the cache, the requests of a
+        # busy pipeline (32 connections with the same PAT) wait for the first one's.
+        pending = self._verifying.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._verify_and_keep(credentials, key))
+            self._verifying[key] = pending
+            pending.add_done_callback(lambda _: self._verifying.pop(key, None))
+        authenticated, _ = await asyncio.shield(pending)
         return authenticated
+
+    async def _verify_and_keep(
+        self, credentials: Credentials, key: tuple[str, bytes]
+    ) -> tuple[Authenticated, int | None]:
+        version = self._verified.version()
+        verified = await self._store.run(self._verify_token, credentials)
+        self._verified.put(key, verified, version)
+        return verified
 
     def _verify_token(self, credentials: Credentials) -> tuple[Authenticated, int | None]:
         """The token's principal and expiry, or 401 (MalformedToken before any lookup)."""

@@ -47,6 +47,15 @@ class SignInGuard:
         """False while nobody has failed lately: check() and succeeded() do nothing then."""
         return bool(self._per_user_ip)
 
+    def answers_here(self, username: str, ip: str | None) -> bool:
+        """check() and succeeded() for this client need no database call: the counts are
+        local, nobody has failed lately, or both of its keys are in memory."""
+        return (
+            not self._table.remote
+            or not self.active()
+            or (self._table.cached(_pair(username, ip)) and self._table.cached(_ip(ip)))
+        )
+
     def begin(self, username: str, ip: str | None) -> SignInAttempt:
         """An attempt, after the cheap check (429 while locked out)."""
         self.check(username, ip)
@@ -114,6 +123,9 @@ class SignInAttempt:
     @property
     def reserved(self) -> bool:
         return self._reserved
+
+    def answers_here(self) -> bool:
+        return self._guard.answers_here(self._username, self.ip)
 
     def failed(self) -> None:
         self._end(failed=True, succeeded=False)

@@ -63,6 +63,10 @@ class FailureTable(Protocol):
         """Held around every read-modify-write; re-entrant within a process."""
         ...
 
+    def cached(self, key: str) -> bool:
+        """get(key) answers from memory, with no database call (always, but on PostgreSQL)."""
+        ...
+
     def get(self, key: str) -> Entry | None: ...
 
     def put(self, key: str, entry: Entry) -> None: ...
@@ -85,6 +89,9 @@ class MemoryTable:
 
     def lock(self) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()  # one thread (the event loop) changes it
+
+    def cached(self, key: str) -> bool:
+        return True
 
     def get(self, key: str) -> Entry | None:
         entry = self._entries.get(key)
@@ -194,6 +201,9 @@ class SharedTable:
             self._lock_depth -= 1
             if self._lock_depth == 0:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def cached(self, key: str) -> bool:
+        return True  # a mapped file: reading it is a memory read
 
     def get(self, key: str) -> Entry | None:
         if self._known_absent(key):
