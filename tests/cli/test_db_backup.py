@@ -19,6 +19,9 @@ from regauth.store.sqlite import backup as backup_module
 from tests.cli.conftest import Cli
 from tests.support.secrets import remember
 
+# Of the SQLite deployment itself (its file, its copy): the PostgreSQL contract pass skips it.
+pytestmark = pytest.mark.sqlite_only
+
 
 @pytest.fixture
 def alice(cli: Cli) -> str:

@@ -39,6 +39,10 @@ from tests.support.secrets import remember
 OLD_SQLITE = 4
 
 
+# Of the SQLite deployment itself (its file, its copy): the PostgreSQL contract pass skips it.
+pytestmark = pytest.mark.sqlite_only
+
+
 @dataclass(frozen=True)
 class Deployment:
     """A SQLite deployment with one of everything, and the secrets that open it."""
