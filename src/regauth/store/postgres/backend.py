@@ -64,22 +64,24 @@ class _Connection:
         self.raw = raw
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        try:
+        with _translated():
             return self.raw.execute(_placeholders(sql), params)
-        except psycopg.errors.IntegrityError:
-            raise IntegrityViolation from None
-        except psycopg.OperationalError as exc:
-            raise _unavailable(exc) from None
 
     def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Cursor:
         cursor = self.raw.cursor()
-        try:
+        with _translated():
             cursor.executemany(_placeholders(sql), params)
-        except psycopg.errors.IntegrityError:
-            raise IntegrityViolation from None
-        except psycopg.OperationalError as exc:
-            raise _unavailable(exc) from None
         return cursor
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except psycopg.errors.IntegrityError:
+        raise IntegrityViolation from None
+    except psycopg.OperationalError as exc:
+        raise _unavailable(exc) from None
 
 
 def _unavailable(exc: Exception) -> Unavailable:

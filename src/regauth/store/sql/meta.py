@@ -12,7 +12,11 @@ class MetaTable(SqlTables):
 
     def claim_meta_value(self, key: str, value: str) -> str:
         """Store `value` under `key` unless a value is there already; returns the stored one
-        (so the first replica to start sets it, and every later one compares with it)."""
+        (so the first replica to start sets it, and every later one compares with it).
+        Every process start asks: a read, and a write only the first time."""
+        stored = self.meta_value(key)
+        if stored is not None:
+            return stored
         with self._transaction(announce=False) as conn:
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",

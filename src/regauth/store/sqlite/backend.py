@@ -39,20 +39,22 @@ class _Connection:
         self.raw = raw
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        try:
+        with _translated():
             return self.raw.execute(sql, params)
-        except sqlite3.IntegrityError:
-            raise IntegrityViolation from None
-        except sqlite3.OperationalError as exc:
-            raise _unavailable(exc) from None
 
     def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Cursor:
-        try:
+        with _translated():
             return self.raw.executemany(sql, params)
-        except sqlite3.IntegrityError:
-            raise IntegrityViolation from None
-        except sqlite3.OperationalError as exc:
-            raise _unavailable(exc) from None
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.IntegrityError:
+        raise IntegrityViolation from None
+    except sqlite3.OperationalError as exc:
+        raise _unavailable(exc) from None
 
 
 def _unavailable(exc: sqlite3.OperationalError) -> Unavailable:
