@@ -14,8 +14,9 @@ from regauth.domain.credentials import Credentials
 from regauth.domain.models import CLI_ACTOR, AccessLevel, TokenUse
 from regauth.errors import Unauthorized, Unavailable
 from regauth.runtime import Runtime, open_runtime
+from regauth.services.cache import VersionedCache
 from regauth.store.postgres.backend import TRUST_SECONDS
-from tests.support.builders import make_config, reconfigured
+from tests.support.builders import make_config, reconfigured, settled
 from tests.support.clock import FakeClock
 from tests.support.postgres import PostgresDatabase, PostgresServer
 
@@ -70,11 +71,12 @@ async def test_a_deactivation_through_one_replica_is_refused_by_the_other_within
     _wait(lambda: b.store.trusted())
     await b.authenticator.authenticate(credentials)  # remembered by b
     latencies = []
+    row = f"tokens:{token_id}"
     for active in (False, True, False, True, False):
-        seen = b.store.version()
+        seen = b.store.row_stamp()
         started = time.monotonic()
         a.tokens.set_active(a.tokens.get(token_id), CLI_ACTOR, active)
-        _wait(lambda seen=seen: b.store.version() != seen, limit=TRUST_SECONDS)
+        _wait(lambda seen=seen: b.store.row_changed(row, seen), limit=TRUST_SECONDS)
         latencies.append(time.monotonic() - started)
         if active:
             assert (await b.authenticator.authenticate(credentials)).principal.token_id == token_id
@@ -84,17 +86,53 @@ async def test_a_deactivation_through_one_replica_is_refused_by_the_other_within
     assert max(latencies) < TRUST_SECONDS
 
 
+async def test_another_tokens_creation_and_deletion_leave_a_verified_token_cached(
+    replicas: tuple[Runtime, Runtime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What an admin loop does through one replica costs the other's /token nothing for the
+    tokens it did not touch; the token it deleted is refused there within the bound."""
+    a, b = replicas
+    credentials, token_id = _pat(a)
+    _wait(lambda: b.store.trusted())
+    await b.authenticator.authenticate(credentials)  # remembered by b
+    looked_up: list[str] = []
+    find = b.store.find_token_for_auth
+
+    def counted(public_id: str) -> object:
+        looked_up.append(public_id)
+        return find(public_id)
+
+    monkeypatch.setattr(b.store, "find_token_for_auth", counted)
+    alice = a.users.get("alice")
+    version = b.store.version()
+    for _ in range(5):
+        other = a.tokens.create(
+            alice, CLI_ACTOR, description="loop", access=AccessLevel.READ, expires_at=None
+        )
+        other_credentials = Credentials("alice", str(other.token))
+        await b.authenticator.authenticate(other_credentials)  # b verifies it, once
+        seen = b.store.row_stamp()
+        a.tokens.delete(a.tokens.get(other.record.id), CLI_ACTOR)
+        row = f"tokens:{other.record.id}"
+        _wait(lambda row=row, seen=seen: b.store.row_changed(row, seen), limit=TRUST_SECONDS)
+        with pytest.raises(Unauthorized):
+            await b.authenticator.authenticate(other_credentials)
+        assert (await b.authenticator.authenticate(credentials)).principal.token_id == token_id
+    assert token_id not in looked_up  # never looked up again
+    assert b.store.version() == version  # nothing else was emptied either
+
+
 def test_a_last_use_batch_leaves_every_replicas_caches_alone(
     replicas: tuple[Runtime, Runtime],
 ) -> None:
     a, b = replicas
     _, token_id = _pat(a)
     time.sleep(0.2)  # the creation's own notification has arrived
-    seen = b.store.version()
+    seen = b.store.version(), b.store.row_stamp()
     a.usage.record(token_id, TokenUse(1, "192.0.2.1", "docker"))
     assert a.usage.flush() == 1
     time.sleep(0.3)  # a notification would have arrived by now (they take milliseconds)
-    assert b.store.version() == seen
+    assert (b.store.version(), b.store.row_stamp()) == seen
 
 
 def test_a_lost_listener_connection_stops_the_caches_until_it_is_back(
@@ -131,3 +169,50 @@ def test_while_postgresql_is_down_calls_are_unavailable_and_recover_by_themselve
         except Unavailable:
             assert time.monotonic() < deadline
             time.sleep(0.1)
+
+
+def _tokens(runtime: Runtime, count: int) -> list[str]:
+    owner = runtime.users.create("bob", None, CLI_ACTOR)
+    return [
+        runtime.tokens.create(
+            owner, CLI_ACTOR, description="t", access=AccessLevel.READ, expires_at=None
+        ).record.id
+        for _ in range(count)
+    ]
+
+
+def _delete(runtime: Runtime, token_id: str) -> None:
+    runtime.tokens.delete(runtime.tokens.get(token_id), CLI_ACTOR)
+
+
+def test_a_row_changed_during_a_look_up_is_not_kept_and_others_stay(
+    replicas: tuple[Runtime, Runtime],
+) -> None:
+    a, _ = replicas
+    kept, looked_up = _tokens(a, 2)
+    settled(a)  # the account's creation, heard back: it empties everything
+    cache: VersionedCache[str, str] = VersionedCache(a.store)
+    cache.put("kept", "value", cache.version(), row=f"tokens:{kept}")
+    during = cache.version()
+    _delete(a, looked_up)  # committed while the look-up ran
+    cache.put("looked-up", "stale", during, row=f"tokens:{looked_up}")
+    assert cache.get("looked-up") is None
+    assert cache.get("kept") == "value"
+    _delete(a, kept)
+    assert cache.get("kept") is None
+
+
+def test_rows_forgotten_together_count_as_changed(
+    replicas: tuple[Runtime, Runtime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, _ = replicas
+    monkeypatch.setattr("regauth.store.postgres.backend._ROWS_KEPT", 3)
+    kept, *others = _tokens(a, 5)
+    settled(a)
+    cache: VersionedCache[str, str] = VersionedCache(a.store)
+    cache.put("kept", "value", cache.version(), row=f"tokens:{kept}")
+    for token_id in others[:3]:
+        _delete(a, token_id)
+        assert cache.get("kept") == "value"
+    _delete(a, others[3])  # the fourth: the three before it are forgotten
+    assert cache.get("kept") is None

@@ -197,8 +197,11 @@ def settled(runtime: Runtime, *, quiet: float = 0.1, limit: float = 2.0) -> None
     if runtime.store.backend != "postgresql":
         return
     deadline = time.monotonic() + limit
-    seen, since = runtime.store.version(), time.monotonic()
+    def heard() -> tuple[object, int]:
+        return runtime.store.version(), runtime.store.row_stamp()
+
+    seen, since = heard(), time.monotonic()
     while time.monotonic() - since < quiet and time.monotonic() < deadline:
         time.sleep(0.005)
-        if runtime.store.version() != seen:
-            seen, since = runtime.store.version(), time.monotonic()
+        if heard() != seen:
+            seen, since = heard(), time.monotonic()

@@ -232,9 +232,9 @@ class Authenticator:
     async def _verify_and_keep(
         self, credentials: Credentials, key: tuple[str, bytes]
     ) -> tuple[Authenticated, int | None]:
-        version = self._verified.version()
+        stamp = self._verified.version()
         verified = await self._store.run(self._verify_token, credentials)
-        self._verified.put(key, verified, version)
+        self._verified.put(key, verified, stamp, row=_row(verified[0].principal))
         return verified
 
     def _verify_token(self, credentials: Credentials) -> tuple[Authenticated, int | None]:
@@ -335,6 +335,14 @@ class Authenticator:
         if user.totp_enabled:
             return SecondFactorRequired.default_message
         return None
+
+
+def _row(principal: Principal) -> str | None:
+    """The one row a verified token's principal derives from beyond its owner's account, for
+    the cache: a personal or session token's (an organization token's has more rows)."""
+    if principal.token_id is None or principal.is_org_token:
+        return None
+    return f"tokens:{principal.token_id}"
 
 
 def _password_principal(user: User) -> Principal:

@@ -51,7 +51,17 @@ class Database(Protocol):
     def in_transaction(self) -> bool: ...
 
     def version(self) -> Hashable:
-        """Changes whenever data a cache may hold changed, in any process or replica."""
+        """Changes whenever data a cache may hold changed, in any process or replica, unless
+        the change named the rows it touched (row_changed)."""
+        ...
+
+    def row_stamp(self) -> int:
+        """Read before a look-up, for row_changed() to compare with."""
+        ...
+
+    def row_changed(self, row: str, since: int) -> bool:
+        """Whether `row` ("tokens:<id>": a personal or session token updated or deleted) may
+        have changed since row_stamp() returned `since`, in any process or replica."""
         ...
 
     def trusted(self) -> bool:

@@ -14,7 +14,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,7 +24,7 @@ import psycopg_pool
 from regauth import logs
 from regauth.errors import Unavailable
 from regauth.store.postgres.migrations import migrate, require_current
-from regauth.store.sql.base import Connection, Cursor, Dialect, IntegrityViolation
+from regauth.store.sql.base import Changes, Connection, Cursor, Dialect, IntegrityViolation
 
 log = logging.getLogger("regauth.store")
 
@@ -40,6 +40,9 @@ CHANNEL = "regauth_changes"
 # the bound, a change is heard as soon as PostgreSQL delivers its notification (milliseconds).
 TRUST_SECONDS = 1.0
 _PING_SECONDS = TRUST_SECONDS / 4
+# Rows whose changes are remembered one by one (a deleted token's id, say) before they are
+# forgotten together, which empties every cache once.
+_ROWS_KEPT = 100_000
 # TCP keepalives so that a peer gone silent (no RST) is noticed by the socket as well.
 _CONNECT: dict[str, Any] = {
     "connect_timeout": 3,
@@ -112,6 +115,12 @@ class PostgresBackend:
         # each takes a fresh number from the counter (next() is atomic; `+= 1` is not).
         self._counter = itertools.count(1)
         self._epoch = 0
+        # Changes to single rows (a token updated or deleted, named by the triggers): the
+        # number of each row's latest, the latest number, and the number below which every
+        # row counts as changed (once _rows was forgotten).
+        self._rows: dict[str, int] = {}
+        self._row_stamp = 0
+        self._row_floor = 0
         self._trusted_until = 0.0
         self._closed = threading.Event()
         self._listener: threading.Thread | None = None
@@ -192,7 +201,7 @@ class PostgresBackend:
                     while not self._closed.is_set():
                         for notify in conn.notifies(timeout=_PING_SECONDS):
                             if notify.channel == CHANNEL:
-                                self._epoch = next(self._counter)
+                                self._heard(notify.payload)
                             elif notify.channel in self._subscribers:
                                 self._subscribers[notify.channel][0](notify.payload)
                             if self._closed.is_set():
@@ -208,6 +217,26 @@ class PostgresBackend:
                 self._closed.wait(backoff)
                 backoff = min(backoff * 2, 2.0)
             conn = None
+
+    def _heard(self, payload: str) -> None:
+        """A trigger's notification: "tokens:<id>" for one row, a table's name for anything
+        in it."""
+        if ":" in payload:
+            self._changed_rows((payload,))
+        else:
+            self._epoch = next(self._counter)
+
+    def _changed_rows(self, rows: Iterable[str]) -> None:
+        # Numbered after the commit, so a look-up that read an earlier stamp may have missed
+        # the change and is not kept (VersionedCache); a later one saw it.
+        number = next(self._counter)
+        for row in rows:
+            self._rows[row] = number
+        if len(self._rows) > _ROWS_KEPT:
+            # The floor first: a reader that finds the new, empty dict sees the floor too.
+            self._row_floor = number
+            self._rows = {}
+        self._row_stamp = number
 
     def _reachable_again(self) -> None:
         """The database answers again after an outage: a fresh pool, at once. (psycopg_pool
@@ -225,17 +254,21 @@ class PostgresBackend:
             yield _Connection(raw)
 
     @contextmanager
-    def writing(self, *, announce: bool) -> Iterator[Connection]:
+    def writing(self) -> Iterator[Connection]:
         with self._connection() as raw:
             try:
                 with raw.transaction():
                     yield _Connection(raw)
             except psycopg.OperationalError as exc:  # the commit itself failed
                 raise _unavailable(exc) from None
-        if announce:
-            # The triggers tell the other replicas (and, through the listener, this one);
-            # this process's caches need not wait for the round trip.
+
+    def announce(self, changes: Changes) -> None:
+        """The triggers tell the other replicas (and, through the listener, this one); this
+        process's caches need not wait for the round trip."""
+        if changes.everything:
             self._epoch = next(self._counter)
+        else:
+            self._changed_rows(changes.rows)
 
     @contextmanager
     def savepoint(self, conn: Connection) -> Iterator[None]:
@@ -255,6 +288,14 @@ class PostgresBackend:
 
     def version(self) -> Hashable:
         return self._epoch
+
+    def row_stamp(self) -> int:
+        return self._row_stamp
+
+    def row_changed(self, row: str, since: int) -> bool:
+        # _rows before the floor: the opposite of the order _changed_rows writes them.
+        number = self._rows.get(row, 0)
+        return number > since or self._row_floor > since
 
     def trusted(self) -> bool:
         return time.monotonic() < self._trusted_until

@@ -77,7 +77,7 @@ class PostgresFailureTable:
         if getattr(self._local, "conn", None) is not None:
             yield
             return
-        with self._backend.writing(announce=False) as conn:
+        with self._backend.writing() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(?)", (_LOCK,))
             self._local.conn = conn
             try:

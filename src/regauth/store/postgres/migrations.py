@@ -254,6 +254,28 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX sign_in_failures_active ON sign_in_failures "
         "(GREATEST(last_failure, pending_since))",
     ),
+    (
+        # Personal and session tokens name the row they changed ("tokens:<id>"), so a replica
+        # drops what it derived from that token alone instead of everything it cached: an
+        # admin creating and deleting tokens all day no longer sends every replica's /token
+        # back to the database for every other token. Row-level (a statement-level trigger
+        # with a column list cannot see the rows); an INSERT tells nobody, as no cache can
+        # hold a row not there yet; TRUNCATE still names the table.
+        "DROP TRIGGER regauth_changes ON tokens",
+        """CREATE FUNCTION regauth_notify_row() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('regauth_changes', TG_TABLE_NAME || ':' || OLD.id);
+            RETURN NULL;
+        END
+        $$""",
+        """CREATE TRIGGER regauth_changes
+        AFTER UPDATE OF id, uuid, owner_id, description, access, secret_hash, active,
+                created_at, expires_at, created_ip, created_user_agent, generated_by, seq
+            OR DELETE ON tokens
+        FOR EACH ROW EXECUTE FUNCTION regauth_notify_row()""",
+        """CREATE TRIGGER regauth_changes_truncate AFTER TRUNCATE ON tokens
+        FOR EACH STATEMENT EXECUTE FUNCTION regauth_notify_change()""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

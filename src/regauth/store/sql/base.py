@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 from regauth.domain.models import TokenUse
@@ -57,8 +57,22 @@ class Dialect:
     group_concat: str  # format with expr=
 
 
+@dataclass(slots=True)
+class Changes:
+    """What a committed transaction changed that a cache may hold: anything (the default for a
+    write), or only the rows named here ("tokens:<id>"), whose cached derivations alone are
+    dropped. A transaction whose writes name neither (a last use, an audit line, a new row no
+    cache can hold yet) changes nothing a cache holds."""
+
+    everything: bool = False
+    rows: set[str] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return self.everything or bool(self.rows)
+
+
 class Backend(Protocol):
-    """One database: connections for reads, transactions for writes, a change version."""
+    """One database: connections for reads, transactions for writes, change versions."""
 
     name: str
     dialect: Dialect
@@ -67,15 +81,30 @@ class Backend(Protocol):
         """A connection for statements outside a transaction (each one commits by itself)."""
         ...
 
-    def writing(self, *, announce: bool) -> AbstractContextManager[Connection]:
-        """A write transaction, committed when the block ends. `announce` tells every cache
-        in every process (and replica) that data changed; last-use records do not."""
+    def writing(self) -> AbstractContextManager[Connection]:
+        """A write transaction, committed when the block ends."""
+        ...
+
+    def announce(self, changes: Changes) -> None:
+        """After a commit: tell this process's caches at once (other processes and replicas
+        hear of it through the backend's own signal)."""
         ...
 
     def savepoint(self, conn: Connection) -> AbstractContextManager[None]: ...
 
     def version(self) -> Hashable:
-        """Changes whenever a change announced by any process or replica may be visible."""
+        """Changes whenever a change to anything, announced by any process or replica, may be
+        visible."""
+        ...
+
+    def row_stamp(self) -> int:
+        """Read before a look-up: row_changed(row, stamp) later says whether `row` changed
+        since."""
+        ...
+
+    def row_changed(self, row: str, since: int) -> bool:
+        """Whether `row` ("tokens:<id>") may have changed since row_stamp() returned `since`
+        (a backend that cannot tell rows apart announces every change as version())."""
         ...
 
     def trusted(self) -> bool: ...
@@ -112,8 +141,9 @@ class SqlTables:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """The caller's block as one transaction; inside another, a savepoint of it (so a
-        refused insert that is retried does not abort the whole operation)."""
-        with self._transaction():
+        refused insert that is retried does not abort the whole operation). What it announces
+        is what the writes inside it do."""
+        with self._transaction(announce=False):
             yield
 
     def in_transaction(self) -> bool:
@@ -121,17 +151,29 @@ class SqlTables:
 
     @contextmanager
     def _transaction(self, *, announce: bool = True) -> Iterator[Connection]:
+        """A write (joining the thread's transaction if there is one). `announce=True`: any
+        cache may hold what it changes; False: none does, or the block names the rows it
+        changed with _rows_changed()."""
         current: Connection | None = getattr(self._local, "conn", None)
         if current is not None:
+            self._local.changes.everything |= announce
             with self._backend.savepoint(current):
                 yield current
             return
-        with self._backend.writing(announce=announce) as conn:
-            self._local.conn = conn
+        changes = Changes(everything=announce)
+        with self._backend.writing() as conn:
+            self._local.conn, self._local.changes = conn, changes
             try:
                 yield conn
             finally:
-                self._local.conn = None
+                self._local.conn = self._local.changes = None
+        if changes:
+            self._backend.announce(changes)
+
+    def _rows_changed(self, table: str, ids: Iterable[str]) -> None:
+        """Inside _transaction(announce=False): these rows of `table` were updated or deleted;
+        caches drop what they derived from them alone."""
+        self._local.changes.rows.update(f"{table}:{row_id}" for row_id in ids)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -175,6 +217,12 @@ class SqlTables:
 
     def version(self) -> Hashable:
         return self._backend.version()
+
+    def row_stamp(self) -> int:
+        return self._backend.row_stamp()
+
+    def row_changed(self, row: str, since: int) -> bool:
+        return self._backend.row_changed(row, since)
 
     def trusted(self) -> bool:
         return self._backend.trusted()

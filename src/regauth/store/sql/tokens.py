@@ -49,7 +49,8 @@ class TokensTable(SqlTables):
         generated_by: str = "manual",
     ) -> TokenRecord:
         try:
-            with self._transaction() as conn:
+            # A new row: no cache holds anything of it yet, so the insert tells none.
+            with self._transaction(announce=False) as conn:
                 conn.execute(
                     "INSERT INTO tokens (id, uuid, owner_id, description, access, secret_hash, "
                     "created_at, expires_at, created_ip, created_user_agent, generated_by, seq) "
@@ -107,10 +108,11 @@ class TokensTable(SqlTables):
             changes["active"] = active
         if changes:
             assignments = ", ".join(f"{column} = ?" for column in changes)
-            with self._transaction() as conn:
+            with self._transaction(announce=False) as conn:
                 conn.execute(
                     f"UPDATE tokens SET {assignments} WHERE id = ?", (*changes.values(), token_id)
                 )
+                self._rows_changed("tokens", (token_id,))
         return self.get_token(token_id)
 
     def create_auto_token(self, *, keep: int, **fields: Any) -> tuple[TokenRecord, list[str]]:
@@ -119,7 +121,7 @@ class TokensTable(SqlTables):
         One transaction, so two sign-ins at once cannot leave six behind.
         """
         owner_id = fields["owner_id"]
-        with self._transaction() as conn:
+        with self._transaction(announce=False) as conn:
             rows = conn.execute(
                 "SELECT id FROM tokens WHERE owner_id = ? AND generated_by = 'auto' "
                 "ORDER BY created_at DESC, seq DESC",
@@ -127,6 +129,7 @@ class TokensTable(SqlTables):
             ).fetchall()
             evicted = [r[0] for r in rows[keep - 1 :]]
             conn.executemany("DELETE FROM tokens WHERE id = ?", [(i,) for i in evicted])
+            self._rows_changed("tokens", evicted)
             conn.execute(
                 "INSERT INTO tokens (id, uuid, owner_id, description, access, secret_hash, "
                 "created_at, expires_at, created_ip, created_user_agent, generated_by, seq) "
@@ -149,14 +152,17 @@ class TokensTable(SqlTables):
         return record, evicted
 
     def delete_auto_tokens(self, owner_id: int) -> int:
-        with self._transaction() as conn:
-            cur = conn.execute(
-                "DELETE FROM tokens WHERE owner_id = ? AND generated_by = 'auto'", (owner_id,)
-            )
-        return cur.rowcount
+        with self._transaction(announce=False) as conn:
+            deleted = conn.execute(
+                "DELETE FROM tokens WHERE owner_id = ? AND generated_by = 'auto' RETURNING id",
+                (owner_id,),
+            ).fetchall()
+            self._rows_changed("tokens", (row[0] for row in deleted))
+        return len(deleted)
 
     def record_token_creation(self, owner_id: int, *, now: int) -> None:
-        with self._transaction() as conn:
+        # Counted inside the creating transaction, never cached.
+        with self._transaction(announce=False) as conn:
             conn.execute("DELETE FROM token_creations WHERE at < ?", (now - 86400,))
             conn.execute(
                 "INSERT INTO token_creations (owner_id, at) VALUES (?, ?)", (owner_id, now)
@@ -179,8 +185,9 @@ class TokensTable(SqlTables):
         return int(row[0])
 
     def delete_token(self, token_id: str) -> bool:
-        with self._transaction() as conn:
+        with self._transaction(announce=False) as conn:
             cur = conn.execute("DELETE FROM tokens WHERE id = ?", (token_id,))
+            self._rows_changed("tokens", (token_id,))
         return cur.rowcount > 0
 
     def find_token_for_auth(self, token_id: str) -> TokenAuthRecord | None:

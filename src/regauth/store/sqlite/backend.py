@@ -14,7 +14,7 @@ from typing import Any
 
 from regauth.errors import ConfigError, Unavailable
 from regauth.store.changes import ChangeSignal
-from regauth.store.sql.base import Connection, Cursor, Dialect, IntegrityViolation
+from regauth.store.sql.base import Changes, Connection, Cursor, Dialect, IntegrityViolation
 from regauth.store.sqlite.migrations import migrate, require_current
 
 DIALECT = Dialect(
@@ -116,7 +116,7 @@ class SQLiteBackend:
         yield _Connection(self._connection())
 
     @contextmanager
-    def writing(self, *, announce: bool) -> Iterator[Connection]:
+    def writing(self) -> Iterator[Connection]:
         raw = self._connection()
         conn = _Connection(raw)
         # IMMEDIATE takes the write lock first: a check-then-write (a limit) inside the block
@@ -129,8 +129,12 @@ class SQLiteBackend:
             if raw.in_transaction:
                 raw.execute("ROLLBACK")
             raise
-        if announce:
-            self._changes.announce()
+
+    def announce(self, changes: Changes) -> None:
+        """Renews the change signal's stamp, which every worker and the CLI read: a change to
+        some rows empties every cache too (one stamp cannot name rows; it is one host's
+        processes, and what their caches re-read is one SQLite look-up each)."""
+        self._changes.announce()
 
     @contextmanager
     def savepoint(self, conn: Connection) -> Iterator[None]:
@@ -159,6 +163,12 @@ class SQLiteBackend:
             self._stamp = stamp
             self._recheck_at = now + _BACKSTOP_SECONDS
         return (stamp, self._external)
+
+    def row_stamp(self) -> int:
+        return 0
+
+    def row_changed(self, row: str, since: int) -> bool:
+        return False  # every change moves version()
 
     def trusted(self) -> bool:
         return True
