@@ -197,6 +197,7 @@ def settled(runtime: Runtime, *, quiet: float = 0.1, limit: float = 2.0) -> None
     if runtime.store.backend != "postgresql":
         return
     deadline = time.monotonic() + limit
+
     def heard() -> tuple[object, int]:
         return runtime.store.version(), runtime.store.row_stamp()
 
