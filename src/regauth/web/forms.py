@@ -1,0 +1,48 @@
+"""The pages' forms, each a model written once: `boundary.read_form` decodes a body into one."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from regauth.domain.models import AccessLevel
+
+Expiration = Literal["none", "30", "60", "90", "custom"]
+
+
+class SignInForm(msgspec.Struct, frozen=True):
+    username: str
+    password: str
+
+
+class CodeForm(msgspec.Struct, frozen=True):
+    # The short-lived ticket the password step returned (never a session).
+    ticket: str
+    code: str
+
+
+class NewTokenForm(msgspec.Struct, frozen=True):
+    description: str
+    access: Literal["delete", "write", "read", "public-read"]
+    expiration: Expiration = "none"
+    expiration_date: str = ""
+
+    @property
+    def level(self) -> AccessLevel:
+        return AccessLevel(self.access)
+
+    @property
+    def expiry(self) -> str:
+        """In `timefmt.parse_expiry`'s words: 'none', '30d', or the custom date."""
+        if self.expiration == "custom":
+            return self.expiration_date or "missing"  # parse_expiry says what it needs
+        return "none" if self.expiration == "none" else f"{self.expiration}d"
+
+
+class RenameForm(msgspec.Struct, frozen=True):
+    description: str
+
+
+class NoFields(msgspec.Struct, frozen=True):
+    """A form that is only its button (and its CSRF token)."""
