@@ -77,11 +77,13 @@ def incoming(request: web.Request) -> Envelope | None:
 
 
 def anonymous(request: web.Request) -> Envelope:
-    """The envelope of a visitor who is not signed in (yet): the one the cookie holds, or a new
-    one the answer sets, so that the sign-in form can carry a CSRF token too."""
+    """The envelope a page is rendered with when the handler did not ask who is signed in (the
+    sign-in page, an error): the one the answer sets or the cookie holds, or a new one the
+    answer sets, so that the sign-in form carries a CSRF token too. A session it may hold is
+    left as it is: it is checked only where it is used, and replaced when signing in."""
     exchange = EXCHANGE.get()
     envelope = exchange.outgoing or exchange.incoming
-    if envelope is None or envelope.session is not None:
+    if envelope is None:
         envelope = exchange.outgoing = cookies.fresh(now(request))
     return envelope
 

@@ -25,6 +25,7 @@ def render(
         "prefix": request.app[PREFIX],
         "visitor": visitor,
         "csrf_field": boundary.CSRF_FIELD,
+        "section": None,  # the navigation entry of the page, if any
         "csrf": boundary.csrf_token(request, envelope),
         **(context or {}),
     }
