@@ -25,13 +25,20 @@ def _records(runtime: Runtime) -> list[TokenRecord]:
 
 
 def _rows(page: str) -> list[str]:
-    body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in page else ""
-    return re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)
+    body = re.search(r"<tbody[^>]*>(.*?)</tbody>", page, re.DOTALL)
+    return re.findall(r"<tr[^>]*>(.*?)</tr>", body.group(1), re.DOTALL) if body else []
 
 
 def _cells(row: str) -> dict[str, str]:
-    cells = re.findall(r'<td data-label="([^"]+)">(.*?)</td>', row, re.DOTALL)
-    return {label: re.sub(r"<[^>]+>", " ", value) for label, value in cells}
+    cells = re.findall(r'<td role="cell" data-label="([^"]+)">(.*?)</td>', row, re.DOTALL)
+    return {
+        label: re.sub(
+            r"<[^>]+>",
+            " ",
+            value.replace(f'<span class="label" aria-hidden="true">{label}: </span>', ""),
+        )
+        for label, value in cells
+    }
 
 
 async def test_the_table_shows_each_column(
