@@ -14,7 +14,7 @@ from regauth.http.appkeys import RUNTIME, TRUSTED_PROXIES
 from regauth.http.forwarding import parse_networks
 from regauth.runtime import Runtime
 from regauth.web.cookies import CookieSigner
-from regauth.web.handlers import sign_in, tokens
+from regauth.web.handlers import account, sign_in, tokens
 from regauth.web.keys import PREFIX, SIGNER
 from regauth.web.middleware import pages_middleware
 
@@ -56,5 +56,12 @@ def create_pages(runtime: Runtime) -> web.Application:
     pages.router.add_post("/settings/tokens/{uuid}/deactivate", tokens.deactivate)
     pages.router.add_get("/settings/tokens/{uuid}/delete", tokens.confirm_delete)
     pages.router.add_post("/settings/tokens/{uuid}/delete", tokens.delete)
+    pages.router.add_get("/settings/security", account.security)
+    pages.router.add_post("/settings/security/2fa/enroll", account.enroll)
+    pages.router.add_post("/settings/security/2fa/confirm", account.confirm)
+    pages.router.add_post("/settings/security/2fa/disable", account.disable)
+    pages.router.add_post("/settings/security/sessions/{uuid}/end", account.end_session)
+    pages.router.add_get("/settings/password", account.password_page)
+    pages.router.add_post("/settings/password", account.change_password)
     pages.router.add_static("/static/", _HERE / "static", append_version=False)
     return pages

@@ -104,15 +104,22 @@ async def signed_in(request: web.Request) -> Visitor:
         )
     except Unauthorized as exc:
         raise SignInRequired(exc.message) from None
+    if request.app[SIGNER].account(who.account()) != envelope.account:
+        raise SignInRequired("the account's password was changed: sign in again")
     exchange = EXCHANGE.get()
     exchange.visitor = Visitor(who, envelope)
     exchange.outgoing = exchange.outgoing or envelope.touched(moment)  # the idle timeout slides
     return exchange.visitor
 
 
-def begin(request: web.Request, session: str) -> None:
-    """Signed in: a new envelope (a new nonce, so a new CSRF token) holding the API session."""
-    EXCHANGE.get().outgoing = cookies.fresh(now(request), session)
+async def begin(request: web.Request, session: str) -> None:
+    """Signed in: a new envelope (a new nonce, so a new CSRF token) holding the API session
+    and the fingerprint of the account's password."""
+    runtime, ip_agent = request.app[RUNTIME], client(request)
+    who = await call(request, runtime.sessions.authenticate, f"Bearer {session}", *ip_agent)
+    EXCHANGE.get().outgoing = cookies.fresh(
+        now(request), session, request.app[SIGNER].account(who.account())
+    )
 
 
 def end(request: web.Request) -> None:

@@ -46,3 +46,13 @@ class RenameForm(msgspec.Struct, frozen=True):
 
 class NoFields(msgspec.Struct, frozen=True):
     """A form that is only its button (and its CSRF token)."""
+
+
+class CodeOnlyForm(msgspec.Struct, frozen=True):
+    code: str
+
+
+class PasswordForm(msgspec.Struct, frozen=True):
+    current_password: str
+    new_password: str
+    confirm_password: str

@@ -30,7 +30,7 @@ _HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-_TITLES = {400: "Bad request", 401: "Not signed in", 403: "Not allowed", 404: "Not found"}
+_TITLES = {400: "Bad request", 401: "Not accepted", 403: "Not allowed", 404: "Not found"}
 
 
 @web.middleware

@@ -41,7 +41,7 @@ async def submit(request: web.Request) -> web.Response:
     except TooManyRequests as exc:
         message = f"Too many failed sign-ins: try again in {exc.retry_after} seconds."
         return _refused(request, form.username, message, 429)
-    boundary.begin(request, session)
+    await boundary.begin(request, session)
     return see_other(request, HOME)
 
 
@@ -59,7 +59,7 @@ async def submit_code(request: web.Request) -> web.Response:
     except TooManyRequests as exc:
         message = f"Too many failed sign-ins: try again in {exc.retry_after} seconds."
         return _refused(request, "", message, 429)
-    boundary.begin(request, session)
+    await boundary.begin(request, session)
     return see_other(request, HOME)
 
 
