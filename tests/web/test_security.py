@@ -146,6 +146,8 @@ async def test_pages_carry_the_security_headers(visitor: Visitor) -> None:
         await visitor.get("/sign-in"),
         await visitor.sign_in("alice"),
         await visitor.get("/settings/tokens/no-such-token/edit"),
+        await visitor.get("/no-such-page"),
+        await visitor.get("/sign-out"),  # a GET where only a POST is served: 405
     ):
         headers = response.headers
         csp = headers["Content-Security-Policy"]
@@ -155,6 +157,7 @@ async def test_pages_carry_the_security_headers(visitor: Visitor) -> None:
         assert headers["X-Frame-Options"] == "DENY"
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["Cache-Control"] == "no-store"
+        assert response.content_type == "text/html"
 
 
 async def test_no_inline_script_or_style_on_any_page(visitor: Visitor) -> None:
