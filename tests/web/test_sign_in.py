@@ -34,6 +34,11 @@ async def test_the_prefix_alone_leads_to_the_tokens(visitor: Visitor) -> None:
     assert "Sign in" in visitor.text
 
 
+async def test_the_bare_prefix_redirects_into_the_pages(visitor: Visitor) -> None:
+    response = await visitor.client.get("/ui", allow_redirects=False)
+    assert (response.status, response.headers["Location"]) == (308, "/ui/")
+
+
 async def test_a_password_opens_a_session_that_may_change_things(visitor: Visitor) -> None:
     response = await visitor.sign_in("alice")
     assert response.status == 200

@@ -7,6 +7,7 @@ from typing import Literal
 import msgspec
 
 from regauth.domain.models import AccessLevel
+from regauth.errors import BadRequest
 
 Expiration = Literal["none", "30", "60", "90", "custom"]
 
@@ -36,7 +37,9 @@ class NewTokenForm(msgspec.Struct, frozen=True):
     def expiry(self) -> str:
         """In `timefmt.parse_expiry`'s words: 'none', '30d', or the custom date."""
         if self.expiration == "custom":
-            return self.expiration_date or "missing"  # parse_expiry says what it needs
+            if not self.expiration_date:
+                raise BadRequest("choose the custom expiration date")
+            return self.expiration_date
         return "none" if self.expiration == "none" else f"{self.expiration}d"
 
 

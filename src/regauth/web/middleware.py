@@ -37,7 +37,12 @@ _TITLES = {400: "Bad request", 401: "Not accepted", 403: "Not allowed", 404: "No
 async def pages_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     EXCHANGE.set(Exchange(request.app[SIGNER].load(request.cookies.get(cookies.NAME))))
     try:
-        response = await handler(request)
+        if request.path == request.app[PREFIX]:  # "/ui" itself: no route of the pages is ""
+            response: web.StreamResponse = web.Response(
+                status=308, headers={"Location": f"{request.app[PREFIX]}/"}
+            )
+        else:
+            response = await handler(request)
     except SignInRequired as exc:
         end(request)  # a session that ended is dropped from the cookie
         response = render(request, "sign_in.html", {"message": exc.message}, status=401)
@@ -49,6 +54,10 @@ async def pages_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         response = _error_page(request, exc.status, exc.reason, {})
+    except Exception:
+        # Never a stack trace to the browser; the log gets the exception's type and place.
+        log.exception("unhandled_error")
+        response = _error_page(request, 500, "internal error", {})
     _secure(request, response)
     return response
 
