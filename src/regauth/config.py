@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ from typing import Any, Literal, get_args, get_origin
 from regauth.errors import ConfigError
 
 ENV_PREFIX = "REGAUTH_"
+_WEB_PREFIX = re.compile(r"(/[A-Za-z0-9._-]+)+")
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,24 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    # The web page for people (sign in, personal access tokens), served by regauth itself.
+    enabled: bool = True
+    # Where the pages live: "/ui" serves /ui/sign-in, /ui/settings/tokens, /ui/static/...
+    # A path of its own, so that it can never shadow /token, /v2, /admin or /healthz.
+    path_prefix: str = "/ui"
+    # A signed-in page session ends after this long without a request; it ends in any case
+    # when its API session does ([auth] session_ttl_seconds).
+    idle_timeout_seconds: int = 900
+    # The registry host the "docker login" command on the new-token page names.
+    registry_host: str = "localhost:5000"
+
+
+# Paths the API serves: a web prefix must not be one of them or lie under one.
+_API_PATHS = ("/token", "/v2", "/admin", "/healthz", "/openapi.json")
+
+
+@dataclass(frozen=True)
 class LogConfig:
     level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -124,6 +144,7 @@ class Config:
     keys: KeysConfig = field(default_factory=KeysConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
     @property
@@ -318,3 +339,21 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"limits.{name}: must be at least 1")
     if config.auth.password_check_concurrency < 1:
         raise ConfigError("auth.password_check_concurrency: must be at least 1")
+    _validate_web(config.web)
+
+
+def _validate_web(web: WebConfig) -> None:
+    prefix = web.path_prefix
+    if not _WEB_PREFIX.fullmatch(prefix):
+        raise ConfigError(
+            "web.path_prefix: must be a path like /ui (a leading '/', no trailing '/', "
+            f"letters, digits, '-', '_', '.' and '/' only), got {prefix!r}"
+        )
+    if any(prefix == path or prefix.startswith(path + "/") for path in _API_PATHS) or any(
+        path.startswith(prefix + "/") for path in _API_PATHS
+    ):
+        raise ConfigError(f"web.path_prefix: {prefix!r} overlaps the API's paths")
+    if not 60 <= web.idle_timeout_seconds <= 86400:
+        raise ConfigError("web.idle_timeout_seconds: must be between 60 and 86400")
+    if not web.registry_host or any(c.isspace() for c in web.registry_host):
+        raise ConfigError("web.registry_host: must be a host (and port) without spaces")

@@ -29,6 +29,17 @@ def client_ip(
     return hops[0] if hops and _is_address(hops[0]) else peer
 
 
+def forwarded_https(
+    peer: str | None, forwarded_proto: str | None, trusted: tuple[Network, ...]
+) -> bool:
+    """Whether a trusted proxy says the client's request came over HTTPS (X-Forwarded-Proto);
+    the header of any other peer could be the client's own claim."""
+    if peer is None or not forwarded_proto or not _is_trusted(peer, trusted):
+        return False
+    # A chain of proxies may each add theirs; the first is the one the client reached.
+    return forwarded_proto.split(",")[0].strip().lower() == "https"
+
+
 def _is_address(text: str) -> bool:
     # No IPv6 zone ("fe80::1%eth0"): ipaddress takes any text after the "%", which would then be
     # stored and shown as the client's address (bytes that are not UTF-8 included).

@@ -13,10 +13,10 @@ import sys
 from aiohttp import web
 
 from regauth.config import Config
-from regauth.http.app import create_app
 from regauth.http.connections import ConnectionLimits, Connections
 from regauth.runtime import open_runtime
 from regauth.server import handoff
+from regauth.web.app import create_site
 
 log = logging.getLogger("regauth.server")
 _SHUTDOWN_TIMEOUT_SECONDS = 5.0
@@ -30,7 +30,7 @@ def run_worker(config: Config, *, channel: socket.socket | None = None) -> None:
     listeners = handoff.listen(config.listen_host, config.listen_port) if channel is None else []
     runtime = open_runtime(config)
     try:
-        app = create_app(runtime)
+        app = create_site(runtime)
         _tune_gc()
         asyncio.run(_serve_app(app, limits, listeners, channel))
     finally:

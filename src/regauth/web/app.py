@@ -1,0 +1,67 @@
+"""The site: the API (`create_app`) with the pages mounted under `[web] path_prefix`, as
+`regauth serve` runs it; and the pages' own application."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from regauth.http.app import create_app
+from regauth.http.appkeys import RUNTIME, TRUSTED_PROXIES
+from regauth.http.forwarding import parse_networks
+from regauth.runtime import Runtime
+from regauth.web.cookies import CookieSigner
+from regauth.web.handlers import account, sign_in, tokens
+from regauth.web.keys import PREFIX, SIGNER
+from regauth.web.middleware import pages_middleware
+
+_HERE = Path(__file__).parent
+
+
+def create_site(runtime: Runtime) -> web.Application:
+    """What `regauth serve` serves: the API, and the pages unless `[web] enabled = false`."""
+    app = create_app(runtime)
+    if runtime.config.web.enabled:
+        app.add_subapp(runtime.config.web.path_prefix, create_pages(runtime))
+    return app
+
+
+def create_pages(runtime: Runtime) -> web.Application:
+    prefix = runtime.config.web.path_prefix
+    pages = web.Application(middlewares=[pages_middleware])
+    pages[RUNTIME] = runtime
+    pages[TRUSTED_PROXIES] = parse_networks(runtime.config.server.trusted_proxies)
+    pages[SIGNER] = CookieSigner(runtime.keyring.hmac_key)
+    pages[PREFIX] = prefix
+    aiohttp_jinja2.setup(
+        pages,
+        loader=jinja2.PackageLoader("regauth.web", "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+        undefined=jinja2.StrictUndefined,
+    )
+    pages.router.add_get("/", sign_in.home)
+    pages.router.add_get("/sign-in", sign_in.page)
+    pages.router.add_post("/sign-in", sign_in.submit)
+    pages.router.add_post("/sign-in/code", sign_in.submit_code)
+    pages.router.add_post("/sign-out", sign_in.sign_out)
+    pages.router.add_get("/settings/tokens", tokens.index)
+    pages.router.add_get("/settings/tokens/new", tokens.new)
+    pages.router.add_post("/settings/tokens/new", tokens.create)
+    pages.router.add_get("/settings/tokens/{uuid}/edit", tokens.edit)
+    pages.router.add_post("/settings/tokens/{uuid}/edit", tokens.rename)
+    pages.router.add_post("/settings/tokens/{uuid}/activate", tokens.activate)
+    pages.router.add_post("/settings/tokens/{uuid}/deactivate", tokens.deactivate)
+    pages.router.add_get("/settings/tokens/{uuid}/delete", tokens.confirm_delete)
+    pages.router.add_post("/settings/tokens/{uuid}/delete", tokens.delete)
+    pages.router.add_get("/settings/security", account.security)
+    pages.router.add_post("/settings/security/2fa/enroll", account.enroll)
+    pages.router.add_post("/settings/security/2fa/confirm", account.confirm)
+    pages.router.add_post("/settings/security/2fa/disable", account.disable)
+    pages.router.add_post("/settings/security/sessions/{uuid}/end", account.end_session)
+    pages.router.add_get("/settings/password", account.password_page)
+    pages.router.add_post("/settings/password", account.change_password)
+    pages.router.add_static("/static/", _HERE / "static", append_version=False)
+    return pages

@@ -1,0 +1,140 @@
+"""The pages' one boundary: who is signed in (the cookie, the idle timeout, the API session
+behind it), and forms decoded into their models after their CSRF token is checked."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TypeVar
+
+import msgspec
+from aiohttp import web
+
+from regauth.domain.callers import PASSWORD, ApiCaller
+from regauth.errors import Forbidden, Unauthorized
+from regauth.http import decoding
+from regauth.http.appkeys import RUNTIME
+from regauth.http.handlers.common import call, client, form_body
+from regauth.web import cookies
+from regauth.web.cookies import Envelope
+from regauth.web.keys import SIGNER
+
+CSRF_FIELD = "csrf_token"
+_M = TypeVar("_M", bound=msgspec.Struct)
+
+
+class SignInRequired(Unauthorized):
+    """No page session, or one that ended: the middleware sends the browser to sign in."""
+
+    default_message = "your session has ended: sign in again"
+
+
+class CsrfRefused(Forbidden):
+    """A state-changing form without the page's token: not sent by a page of this site."""
+
+    default_message = (
+        "this form was not sent from a page of this site, or the page is too old: "
+        "go back, reload the page and try again"
+    )
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One request's page state (each request runs in a task of its own, so a context variable
+    is per request): the cookie it came with, the one its answer sets, who is signed in."""
+
+    incoming: Envelope | None
+    outgoing: Envelope | None = None
+    visitor: Visitor | None = None
+
+
+EXCHANGE: ContextVar[Exchange] = ContextVar("regauth_web_exchange")
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """Who is signed in, how (a password, or a personal access token: read-only), and the
+    envelope of their cookie."""
+
+    caller: ApiCaller
+    envelope: Envelope
+
+    @property
+    def read_only(self) -> bool:
+        return self.caller.method != PASSWORD
+
+    @property
+    def name(self) -> str:
+        return self.caller.account().name
+
+
+def now(request: web.Request) -> int:
+    return int(request.app[RUNTIME].clock())
+
+
+def incoming(request: web.Request) -> Envelope | None:
+    return EXCHANGE.get().incoming
+
+
+def anonymous(request: web.Request) -> Envelope:
+    """The envelope a page is rendered with when the handler did not ask who is signed in (the
+    sign-in page, an error): the one the answer sets or the cookie holds, or a new one the
+    answer sets, so that the sign-in form carries a CSRF token too. A session it may hold is
+    left as it is: it is checked only where it is used, and replaced when signing in."""
+    exchange = EXCHANGE.get()
+    envelope = exchange.outgoing or exchange.incoming
+    if envelope is None:
+        envelope = exchange.outgoing = cookies.fresh(now(request))
+    return envelope
+
+
+async def signed_in(request: web.Request) -> Visitor:
+    """The signed-in visitor, or SignInRequired: no cookie, idle too long, or an API session
+    that is no longer valid (expired, its account disabled, its PAT deactivated)."""
+    envelope, runtime = incoming(request), request.app[RUNTIME]
+    moment = now(request)
+    if envelope is None or envelope.session is None:
+        raise SignInRequired("sign in to continue")
+    if moment - envelope.seen > runtime.config.web.idle_timeout_seconds:
+        raise SignInRequired("you were signed out after a time without activity: sign in again")
+    ip, agent = client(request)
+    try:
+        who = await call(
+            request, runtime.sessions.authenticate, f"Bearer {envelope.session}", ip, agent
+        )
+    except Unauthorized as exc:
+        raise SignInRequired(exc.message) from None
+    if request.app[SIGNER].account(who.account()) != envelope.account:
+        raise SignInRequired("the account's password was changed: sign in again")
+    exchange = EXCHANGE.get()
+    exchange.visitor = Visitor(who, envelope)
+    exchange.outgoing = exchange.outgoing or envelope.touched(moment)  # the idle timeout slides
+    return exchange.visitor
+
+
+async def begin(request: web.Request, session: str) -> None:
+    """Signed in: a new envelope (a new nonce, so a new CSRF token) holding the API session
+    and the fingerprint of the account's password."""
+    runtime, ip_agent = request.app[RUNTIME], client(request)
+    who = await call(request, runtime.sessions.authenticate, f"Bearer {session}", *ip_agent)
+    EXCHANGE.get().outgoing = cookies.fresh(
+        now(request), session, request.app[SIGNER].account(who.account())
+    )
+
+
+def end(request: web.Request) -> None:
+    exchange = EXCHANGE.get()
+    exchange.outgoing, exchange.visitor = cookies.fresh(now(request)), None
+
+
+def csrf_token(request: web.Request, envelope: Envelope) -> str:
+    return request.app[SIGNER].csrf_token(envelope)
+
+
+async def read_form(request: web.Request, model: type[_M], envelope: Envelope | None) -> _M:
+    """The form as its model, once its CSRF token matches the cookie's (else 403). Read with
+    the API's strict form reader: UTF-8 only, each field once, the body size limited."""
+    form = await form_body(request)
+    if not request.app[SIGNER].csrf_ok(envelope, form.pop(CSRF_FIELD, None)):
+        raise CsrfRefused()
+    return decoding.to_model(form, model)

@@ -1,0 +1,61 @@
+"""The pages' forms, each a model written once: `boundary.read_form` decodes a body into one."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from regauth.domain.models import AccessLevel
+from regauth.errors import BadRequest
+
+Expiration = Literal["none", "30", "60", "90", "custom"]
+
+
+class SignInForm(msgspec.Struct, frozen=True):
+    username: str
+    password: str
+
+
+class CodeForm(msgspec.Struct, frozen=True):
+    # The short-lived ticket the password step returned (never a session).
+    ticket: str
+    code: str
+
+
+class NewTokenForm(msgspec.Struct, frozen=True):
+    description: str
+    access: Literal["delete", "write", "read", "public-read"]
+    expiration: Expiration = "none"
+    expiration_date: str = ""
+
+    @property
+    def level(self) -> AccessLevel:
+        return AccessLevel(self.access)
+
+    @property
+    def expiry(self) -> str:
+        """In `timefmt.parse_expiry`'s words: 'none', '30d', or the custom date."""
+        if self.expiration == "custom":
+            if not self.expiration_date:
+                raise BadRequest("choose the custom expiration date")
+            return self.expiration_date
+        return "none" if self.expiration == "none" else f"{self.expiration}d"
+
+
+class RenameForm(msgspec.Struct, frozen=True):
+    description: str
+
+
+class NoFields(msgspec.Struct, frozen=True):
+    """A form that is only its button (and its CSRF token)."""
+
+
+class CodeOnlyForm(msgspec.Struct, frozen=True):
+    code: str
+
+
+class PasswordForm(msgspec.Struct, frozen=True):
+    current_password: str
+    new_password: str
+    confirm_password: str

@@ -1,0 +1,1 @@
+"""The pages' handlers: each reads its form through `boundary`, calls a service, renders."""

@@ -1,0 +1,112 @@
+"""The account's security: two-factor authentication (enroll with a QR code, confirm with a
+first code, recovery codes shown once, disable with a code), the auto-generated sign-in
+sessions, and the password. The same services as the API's handlers and the CLI."""
+
+from __future__ import annotations
+
+import segno
+from aiohttp import web
+
+from regauth.domain.credentials import credentials
+from regauth.domain.models import TokenRecord
+from regauth.errors import BadRequest, SecondFactorRequired, TooManyRequests, Unauthorized
+from regauth.http.appkeys import RUNTIME
+from regauth.http.handlers.common import call, client
+from regauth.services.authentication import PASSWORD
+from regauth.web import boundary
+from regauth.web.forms import CodeOnlyForm, NoFields, PasswordForm
+from regauth.web.pages import render, see_other
+from regauth.web.views import TokenRow
+
+SECURITY = "/settings/security"
+
+
+async def security(request: web.Request) -> web.Response:
+    visitor, runtime = await boundary.signed_in(request), request.app[RUNTIME]
+    owner = visitor.caller.account()
+    records = await call(request, runtime.tokens.list_for, owner)
+    now = runtime.clock()
+    sessions = [TokenRow.of(r, now) for r in records if r.generated_by == "auto"]
+    context = {"enabled": owner.totp_enabled, "sessions": sessions, "message": None}
+    return render(request, "security.html", context)
+
+
+async def enroll(request: web.Request) -> web.Response:
+    """The secret, as a QR code and as text, on the answer to the POST (no GET shows it)."""
+    visitor, runtime = await boundary.signed_in(request), request.app[RUNTIME]
+    await boundary.read_form(request, NoFields, visitor.envelope)
+    owner = visitor.caller.require_account_management("turn on two-factor authentication")
+    enrollment = await call(request, runtime.two_factor.enroll, owner, visitor.caller.actor)
+    qr = segno.make(enrollment.otpauth_uri, error="m").svg_data_uri(scale=5, border=2)
+    context = {"secret": enrollment.secret, "qr": qr, "message": None}
+    return render(request, "two_factor_enroll.html", context)
+
+
+async def confirm(request: web.Request) -> web.Response:
+    visitor, runtime = await boundary.signed_in(request), request.app[RUNTIME]
+    form = await boundary.read_form(request, CodeOnlyForm, visitor.envelope)
+    owner = visitor.caller.require_account_management("turn on two-factor authentication")
+    codes = await call(request, runtime.two_factor.confirm, owner, visitor.caller.actor, form.code)
+    return render(request, "recovery_codes.html", {"codes": codes})
+
+
+async def disable(request: web.Request) -> web.Response:
+    visitor, runtime = await boundary.signed_in(request), request.app[RUNTIME]
+    form = await boundary.read_form(request, CodeOnlyForm, visitor.envelope)
+    owner = visitor.caller.require_account_management("turn off two-factor authentication")
+    await call(request, runtime.two_factor.disable, owner, visitor.caller.actor, form.code)
+    return see_other(request, SECURITY)
+
+
+async def end_session(request: web.Request) -> web.Response:
+    """ "Sign out of this session": the auto-generated token a `docker login` made is deleted."""
+    visitor, runtime = await boundary.signed_in(request), request.app[RUNTIME]
+    await boundary.read_form(request, NoFields, visitor.envelope)
+    owner = visitor.caller.require_account_management("end sign-in sessions")
+    record: TokenRecord = await call(
+        request, runtime.tokens.get_owned, owner, request.match_info["uuid"]
+    )
+    if record.generated_by != "auto":
+        raise BadRequest("that is a personal access token, not a sign-in session")
+    await call(request, runtime.tokens.delete, record, visitor.caller.actor)
+    return see_other(request, SECURITY)
+
+
+async def password_page(request: web.Request) -> web.Response:
+    visitor = await boundary.signed_in(request)
+    visitor.caller.require_account_management("change the password")
+    return render(request, "password.html", {"message": None, "done": False})
+
+
+async def change_password(request: web.Request) -> web.Response:
+    """Checked with the current password through the shared sign-in throttle; the new one ends
+    the account's other sessions (its auto-generated tokens, and its other page sessions,
+    whose cookie fingerprints the old password) and this page session carries on."""
+    visitor, runtime = await boundary.signed_in(request), request.app[RUNTIME]
+    form = await boundary.read_form(request, PasswordForm, visitor.envelope)
+    owner = visitor.caller.require_account_management("change the password")
+    if form.new_password != form.confirm_password:
+        return _password_refused(request, "The new passwords do not match.", 400)
+    try:
+        checked = await runtime.authenticator.authenticate_client(
+            credentials(owner.name, form.current_password), *client(request)
+        )
+        right = checked.method == PASSWORD  # a token typed in is not the password
+    except SecondFactorRequired:
+        right = True  # the password was right; the second factor is not asked for here
+    except Unauthorized:
+        right = False
+    except TooManyRequests as exc:
+        message = f"Too many failed attempts: try again in {exc.retry_after} seconds."
+        return _password_refused(request, message, 429)
+    if not right:
+        return _password_refused(request, "The current password is not correct.", 401)
+    actor = visitor.caller.actor
+    await call(request, runtime.users.reset_password, owner.name, actor, form.new_password)
+    assert visitor.envelope.session is not None  # signed in
+    await boundary.begin(request, visitor.envelope.session)
+    return render(request, "password.html", {"message": None, "done": True})
+
+
+def _password_refused(request: web.Request, message: str, status: int) -> web.Response:
+    return render(request, "password.html", {"message": message, "done": False}, status=status)
