@@ -4,7 +4,6 @@ organization's own checks (`require_member`, `require_owner`) refusing forged po
 
 from __future__ import annotations
 
-
 import pytest
 
 from regauth.domain.models import CLI_ACTOR, AccessLevel, OrgRole, TeamPermission
