@@ -332,3 +332,43 @@ def test_rule_patterns_that_are_refused(
         orgs.set_permission(acme, team, pattern, TeamPermission.READ, CLI_ACTOR)
     assert orgs.team(acme, "devs").permissions == ()
     assert runtime.audit.list(AuditQuery(action="team.permission")) == []
+
+
+# -- what the pages ask: your organizations, whether you may change one ----------------------------
+
+
+def test_memberships_are_your_organizations_with_your_role(
+    runtime: Runtime, orgs: OrganizationService
+) -> None:
+    add_org(runtime, "zeta", "dave")
+    add_org(runtime, "beta", "mallory")
+
+    def names(user: str) -> list[tuple[str, OrgRole]]:
+        return [(o.name, r) for o, r in orgs.memberships(runtime.users.get(user))]
+
+    assert names("dave") == [("acme", OrgRole.MEMBER), ("zeta", OrgRole.OWNER)]
+    assert names("olivia") == [("acme", OrgRole.OWNER)]
+    assert names("root") == []  # an admin reaches every organization, but belongs to none
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "may"),
+    [
+        ("olivia", PASSWORD, True),
+        ("olivia", PAT, False),
+        ("dave", PASSWORD, False),
+        ("mallory", PASSWORD, False),
+        ("root", PASSWORD, True),
+        ("root", PAT, False),
+    ],
+)
+def test_may_manage_is_what_require_owner_allows(
+    runtime: Runtime, orgs: OrganizationService, name: str, method: str, may: bool
+) -> None:
+    org, who = orgs.get("acme"), caller(runtime, name, method)
+    assert orgs.may_manage(org, who) is may
+    if may:
+        orgs.require_owner(org, who)
+    else:
+        with pytest.raises((Forbidden, NotFoundInStore)):
+            orgs.require_owner(org, who)

@@ -186,6 +186,15 @@ def test_parse_form(body: bytes, expected: dict[str, str] | str) -> None:
         assert decoding.parse_form(body) == expected
 
 
+def test_a_form_may_allow_more_fields_when_told() -> None:
+    """The pages' organization token form has numbered rows; the API's forms keep 32."""
+    body = b"&".join(b"f%d=" % i for i in range(40))
+    assert len(decoding.parse_form(body, max_fields=40)) == 40
+    assert refused(decoding.parse_form, body, max_fields=39).message == (
+        "the form has more than 39 fields"
+    )
+
+
 @pytest.mark.parametrize(
     ("body", "expected"),
     [

@@ -131,8 +131,9 @@ def check_form_charset(charset: str | None) -> None:
         raise BadRequest("the form's charset must be UTF-8")
 
 
-def parse_form(body: bytes) -> dict[str, str]:
-    """An application/x-www-form-urlencoded body, strictly UTF-8, each field at most once."""
+def parse_form(body: bytes, *, max_fields: int = MAX_FORM_FIELDS) -> dict[str, str]:
+    """An application/x-www-form-urlencoded body, strictly UTF-8, each field at most once;
+    at most `max_fields` fields (a page's form of numbered rows may allow more)."""
     try:
         text = body.decode("utf-8").rstrip()
         # errors="strict": "%ff" and "%fe" must not both become U+FFFD (two passwords, one value).
@@ -141,12 +142,12 @@ def parse_form(body: bytes) -> dict[str, str]:
             keep_blank_values=True,
             encoding="utf-8",
             errors="strict",
-            max_num_fields=MAX_FORM_FIELDS,
+            max_num_fields=max_fields,
         )
     except UnicodeDecodeError:
         raise BadRequest("the form is not valid UTF-8") from None
     except ValueError:  # parse_qsl's "Max number of fields exceeded"
-        raise BadRequest(f"the form has more than {MAX_FORM_FIELDS} fields") from None
+        raise BadRequest(f"the form has more than {max_fields} fields") from None
     form: dict[str, str] = {}
     for key, value in pairs:
         if key in form:

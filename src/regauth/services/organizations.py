@@ -57,6 +57,11 @@ class OrganizationService:
     def all(self) -> list[Organization]:
         return self._store.list_orgs()
 
+    def memberships(self, user: User) -> list[tuple[Organization, OrgRole]]:
+        """The organizations `user` belongs to, by name, with their role in each."""
+        roles = ((org, self.role_of(org, user)) for org in self._store.list_orgs())
+        return [(org, role) for org, role in roles if role is not None]
+
     @transactional
     def delete(self, org: Organization, actor: Actor) -> None:
         self._store.delete_org(org.id)
@@ -83,6 +88,15 @@ class OrganizationService:
         if not caller.is_admin and self.role_of(org, caller.user) is not OrgRole.OWNER:
             raise Forbidden(f"only owners of {org.name!r} may do this")
         return caller.actor
+
+    def may_manage(self, org: Organization, caller: ApiCaller) -> bool:
+        """Whether `require_owner` lets the caller change the organization (pages show their
+        forms only then)."""
+        try:
+            self.require_owner(org, caller)
+        except (Forbidden, NotFoundInStore):
+            return False
+        return True
 
     def require_namespace_owner(self, namespace: str, caller: ApiCaller) -> Actor:
         """A user's own namespace, or an organization the caller owns (admins: any)."""

@@ -17,6 +17,7 @@ from regauth.web.cookies import CookieSigner
 from regauth.web.handlers import account, sign_in, tokens
 from regauth.web.keys import PREFIX, SIGNER
 from regauth.web.middleware import pages_middleware
+from regauth.web.routes import add_admin_routes, add_org_routes
 
 _HERE = Path(__file__).parent
 
@@ -63,5 +64,7 @@ def create_pages(runtime: Runtime) -> web.Application:
     pages.router.add_post("/settings/security/sessions/{uuid}/end", account.end_session)
     pages.router.add_get("/settings/password", account.password_page)
     pages.router.add_post("/settings/password", account.change_password)
+    add_org_routes(pages.router)
+    add_admin_routes(pages.router)
     pages.router.add_static("/static/", _HERE / "static", append_version=False)
     return pages

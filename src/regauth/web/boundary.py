@@ -138,3 +138,15 @@ async def read_form(request: web.Request, model: type[_M], envelope: Envelope | 
     if not request.app[SIGNER].csrf_ok(envelope, form.pop(CSRF_FIELD, None)):
         raise CsrfRefused()
     return decoding.to_model(form, model)
+
+
+async def read_fields(
+    request: web.Request, envelope: Envelope | None, *, max_fields: int
+) -> dict[str, str]:
+    """The form's fields as sent, once its CSRF token matches (else 403): for a form of
+    numbered rows (`repository_1`, ...), which no fixed model describes, with more fields
+    than the API's forms may have."""
+    form = await form_body(request, max_fields=max_fields)
+    if not request.app[SIGNER].csrf_ok(envelope, form.pop(CSRF_FIELD, None)):
+        raise CsrfRefused()
+    return form

@@ -143,11 +143,13 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     return decoding.parse_json(await read_body(request))
 
 
-async def form_body(request: web.Request) -> dict[str, str]:
+async def form_body(
+    request: web.Request, *, max_fields: int = decoding.MAX_FORM_FIELDS
+) -> dict[str, str]:
     if request.content_type != "application/x-www-form-urlencoded":
         raise BadRequest("expected an application/x-www-form-urlencoded form")
     decoding.check_form_charset(request.charset)
-    return decoding.parse_form(await read_body(request))
+    return decoding.parse_form(await read_body(request), max_fields=max_fields)
 
 
 async def json_model(request: web.Request, model: type[_M]) -> _M:

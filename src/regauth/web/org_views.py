@@ -1,0 +1,78 @@
+"""What the organization pages show, shaped once from the services' records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from regauth.domain.models import (
+    PULL,
+    PUSH,
+    OrgRole,
+    OrgTokenRecord,
+    TeamPermission,
+    TokenState,
+    token_state,
+)
+from regauth.web.views import SOON_SECONDS, STATE_LABELS, origin, when
+
+ROLE_LABELS = {OrgRole.OWNER: "Owner", OrgRole.MEMBER: "Member"}
+PERMISSION_LABELS = {
+    TeamPermission.READ: "Read (pull)",
+    TeamPermission.WRITE: "Read & Write (pull, push)",
+    TeamPermission.ADMIN: "Admin (every action)",
+}
+ACTION_LABELS = {PULL: "Pull", PUSH: "Push"}
+
+
+def actions_label(actions: frozenset[str]) -> str:
+    return ", ".join(ACTION_LABELS.get(a, a) for a in sorted(actions, key=_action_order))
+
+
+def _action_order(action: str) -> tuple[int, str]:
+    return (0 if action == PULL else 1 if action == PUSH else 2, action)
+
+
+@dataclass(frozen=True, slots=True)
+class OrgTokenRow:
+    id: str
+    label: str
+    description: str
+    repositories: tuple[tuple[str, str], ...]  # (path, "Pull, Push")
+    public_read: bool
+    status: str
+    active: bool
+    created: str
+    created_by: str
+    last_used: str
+    last_used_origin: str | None
+    expires: str
+    expiring_soon: bool
+
+    @classmethod
+    def of(cls, record: OrgTokenRecord, now: float) -> OrgTokenRow:
+        state = token_state(record, now)
+        return cls(
+            id=record.id,
+            label=record.label,
+            description=record.description,
+            repositories=tuple(
+                (path, actions_label(actions)) for path, actions in sorted(record.resources)
+            ),
+            public_read=record.public_read,
+            status=STATE_LABELS[state],
+            active=record.active,
+            created=when(record.created_at),
+            created_by=record.created_by,
+            last_used=when(record.last_used_at),
+            last_used_origin=(
+                origin(record.last_used_ip, record.last_used_user_agent)
+                if record.last_used_at is not None
+                else None
+            ),
+            expires=when(record.expires_at),
+            expiring_soon=(
+                state is TokenState.ACTIVE
+                and record.expires_at is not None
+                and record.expires_at - now <= SOON_SECONDS
+            ),
+        )
