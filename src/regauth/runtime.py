@@ -11,6 +11,7 @@ from pathlib import Path
 
 from regauth.config import Config
 from regauth.domain.clock import Clock, system_clock
+from regauth.errors import ConfigError
 from regauth.services.access_tokens import AccessTokenService
 from regauth.services.admin_keys import AdminKeyService
 from regauth.services.audit import AuditLog
@@ -81,12 +82,19 @@ class Runtime:
 
 
 def load_keyring(config: Config, clock: Clock = system_clock) -> KeyRing:
-    return load_or_create_keyring(
-        Path(config.keys.dir),
-        config.keys.algorithm,
-        config.keys.kid_format,
-        now=datetime.fromtimestamp(clock(), UTC),
-    )
+    try:
+        return load_or_create_keyring(
+            Path(config.keys.dir),
+            config.keys.algorithm,
+            config.keys.kid_format,
+            now=datetime.fromtimestamp(clock(), UTC),
+        )
+    except OSError as exc:  # unreadable, a directory in a file's place, a read-only folder
+        where = Path(exc.filename).resolve() if exc.filename else Path(config.keys.dir).resolve()
+        raise ConfigError(
+            f"keys.dir: cannot use {where}: {exc.strerror or exc} "
+            "(check the [keys] dir and its files' owner and mode)"
+        ) from None
 
 
 def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:

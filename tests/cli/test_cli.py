@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 
 from regauth.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE
+from regauth.domain.models import CLI_ACTOR
 from regauth.domain.tokens import parse_token
+from regauth.runtime import Runtime
 from tests.cli.conftest import Cli
 
 
@@ -104,3 +110,42 @@ def test_repo_visibility(cli: Cli) -> None:
     assert table[1].split() == ["alice/site", "public", "2027-01-15T08:00:00Z"]
     [event] = cli.audit("repository.visibility")
     assert (event["actor"], event["target"]) == ("cli", "alice/site")
+
+
+def test_version_is_printed(cli: Cli) -> None:
+    result = cli("--version")
+    assert (result.code, result.out.strip()) == (EXIT_OK, f"regauth {version('regauth')}")
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_config_is_taken_before_or_after_the_command(cli: Cli, tmp_path: Path, where: str) -> None:
+    config = tmp_path / "other.toml"
+    config.write_text('[token]\nissuer = "from-the-file"\n')
+    argv = ["registry-config"]
+    argv = (
+        ["--config", str(config), *argv] if where == "before" else [*argv, "--config", str(config)]
+    )
+    assert 'issuer: "from-the-file"' in cli.ok(*argv).out
+    assert 'issuer: "from-the-file"' not in cli.ok("registry-config").out
+    missing = str(tmp_path / "missing.toml")
+    assert cli("user", "list", "--config", missing).code == EXIT_USAGE
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(
+    runtime: Runtime, env: dict[str, str]
+) -> None:
+    for n in range(1000):
+        runtime.users.create(f"user{n:04d}", None, CLI_ACTOR)
+    # More than a pipe holds (64 KiB), so the writer meets the closed end.
+    with subprocess.Popen(
+        [sys.executable, "-m", "regauth", "audit", "list", "--limit", "1000"],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as writer:
+        assert writer.stdout is not None
+        head = subprocess.run(["head", "-n", "1"], stdin=writer.stdout, capture_output=True)
+        writer.stdout.close()  # head had it; the writer's end is closed now head has exited
+        _, err = writer.communicate(timeout=30)
+    assert (writer.returncode, err.decode()) == (0, "")
+    assert head.stdout.count(b"\n") == 1

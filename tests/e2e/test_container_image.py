@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
+import tarfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ import pytest
 from cryptography import x509
 
 from tests.e2e.harness.dockerd import DockerClient, Dockerd
-from tests.e2e.harness.image import build_image
+from tests.e2e.harness.image import PROJECT_ROOT, build_image
 from tests.e2e.harness.processes import CommandResult, free_port, http_get
 
 
@@ -170,3 +172,45 @@ def test_docker_stop_ends_the_service_cleanly(image: str, dockerd: Dockerd, tmp_
         assert state["ExitCode"] == 0, docker.run("logs", name)
     finally:
         docker.run("rm", "--force", "--volumes", name)
+
+
+def test_a_used_checkouts_database_and_keys_never_reach_the_build_context(
+    dockerd: Dockerd, tmp_path: Path
+) -> None:
+    """`docker build .` in a checkout that has run regauth: what .dockerignore lets through is
+    what docker sends, read back from an image that copies the whole context."""
+    context = tmp_path / "checkout"
+    kept = ["pyproject.toml", "README.md", "src/regauth/__init__.py", "config/regauth.example.toml"]
+    secret = [
+        "data/regauth.db",
+        "data/regauth.db-wal",
+        "data/regauth.db-throttle-v2",
+        "data/keys/signing-key.pem",
+        "data/keys/token-hmac.key",
+        "data/keys/jwks.json",
+        "elsewhere/regauth.db",  # [storage] path moved
+        "config/keys/signing-key.pem",  # [keys] dir moved
+        "config/keys/token-hmac.key",
+    ]
+    for name in [*kept, *secret]:
+        (context / name).parent.mkdir(parents=True, exist_ok=True)
+        (context / name).write_text(name)
+    shutil.copy2(PROJECT_ROOT / ".dockerignore", context / ".dockerignore")
+    (context / "Dockerfile").write_text("FROM scratch\nCOPY . /context/\n")
+    docker = dockerd.client(tmp_path / "docker-config")
+    tag = f"regauth-e2e/context-probe:{tmp_path.name.lower()}"
+    built = docker.run("build", "--tag", tag, str(context))
+    assert built.ok, built
+    created = docker.run("create", tag, "/none")  # never started: scratch has no shell
+    assert created.ok, created
+    container = created.stdout.strip()
+    try:
+        exported = tmp_path / "context.tar"
+        assert docker.run("export", "--output", str(exported), container).ok
+        with tarfile.open(exported) as tar:
+            shipped = {m.name.removeprefix("context/") for m in tar.getmembers() if m.isfile()}
+    finally:
+        docker.run("rm", container)
+        docker.run("rmi", tag)
+    assert set(kept) <= shipped
+    assert shipped & set(secret) == set()

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import base64
+import io
+import json
+import logging
 from typing import Any
 
 import jwt
 import pytest
 
+from regauth import logs
 from regauth.domain.models import CLI_ACTOR, AccessLevel, Visibility
 from regauth.http.appkeys import RUNTIME
 from regauth.runtime import Runtime
@@ -304,3 +308,33 @@ async def test_request_ids_and_no_caching(client: Client) -> None:
     assert echoed.headers["X-Request-Id"] == "trace-42"
     hostile = await client.get("/healthz", headers={"X-Request-Id": "x" * 500})
     assert hostile.headers["X-Request-Id"] != "x" * 500
+
+
+async def test_a_failed_sign_in_is_a_log_line_with_who_why_where_and_the_request(
+    client: Client,
+) -> None:
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    handler.setFormatter(logs.JsonFormatter())
+    audit = logging.getLogger("regauth.audit")
+    audit.addHandler(handler)
+    try:
+        response = await client.get(
+            "/token?service=registry", headers=basic("alice", "not-alices-password")
+        )
+        ghost = await client.get("/token?service=registry", headers=basic("ghost", "hunter2!"))
+    finally:
+        audit.removeHandler(handler)
+    assert (response.status, ghost.status) == (401, 401)
+    failed = [
+        e for e in map(json.loads, lines.getvalue().splitlines()) if e["event"] == "sign_in_failed"
+    ]
+    assert [(e["user"], e["reason"], e["ip"]) for e in failed] == [
+        ("alice", "incorrect username or password", "127.0.0.1"),
+        ("ghost", "incorrect username or password", "127.0.0.1"),
+    ]
+    assert [e["request_id"] for e in failed] == [
+        response.headers["X-Request-Id"],
+        ghost.headers["X-Request-Id"],
+    ]
+    assert "not-alices-password" not in lines.getvalue() and "hunter2" not in lines.getvalue()

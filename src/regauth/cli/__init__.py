@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
 from regauth.cli import (
     admin_keys,
@@ -49,6 +50,27 @@ def main(
     except RegauthError as exc:
         print(f"regauth: {exc.message}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:
+        # `regauth audit list | head`: the reader has gone, which is no error. stdout is
+        # pointed at /dev/null so that the interpreter's own flush at exit stays quiet too.
+        _silence_stdout()
+        return EXIT_OK
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (tests capture it)
+        pass
+
+
+def _version() -> str:
+    try:
+        return version("regauth")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,9 +79,8 @@ def _parser() -> argparse.ArgumentParser:
         description=__doc__,
         epilog="Exit codes: 0 ok, 1 refused or not found, 2 usage or configuration error.",
     )
-    parser.add_argument(
-        "--config", help="TOML config file (default: $REGAUTH_CONFIG, else built-in defaults)"
-    )
+    parser.add_argument("--version", action="version", version=f"regauth {_version()}")
+    _add_config(parser)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the token service")
     serve.set_defaults(run=_serve)
@@ -77,7 +98,34 @@ def _parser() -> argparse.ArgumentParser:
         db,
     ):
         module.register(commands)
+    # `regauth user list --config FILE` as well as `regauth --config FILE user list`: every
+    # command (and subcommand) takes it; SUPPRESS keeps a later parser's default from
+    # overwriting what an earlier position gave.
+    for command in _leaves(commands):
+        _add_config(command, default=argparse.SUPPRESS)
     return parser
+
+
+CONFIG_HELP = "TOML config file (default: $REGAUTH_CONFIG, else built-in defaults)"
+
+
+def _add_config(parser: argparse.ArgumentParser, default: object = None) -> None:
+    parser.add_argument("--config", default=default, metavar="FILE", help=CONFIG_HELP)
+
+
+def _leaves(commands: argparse._SubParsersAction) -> list[argparse.ArgumentParser]:  # type: ignore[type-arg]
+    """Every parser under `commands` that runs something: the subcommands' own parsers."""
+    found = []
+    for parser in dict.fromkeys(commands.choices.values()):
+        nested = [
+            action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+        ]
+        if nested:
+            for sub in nested:
+                found += _leaves(sub)
+        else:
+            found.append(parser)
+    return found
 
 
 def _serve(config: Config, _clock: Clock, _args: argparse.Namespace) -> int:

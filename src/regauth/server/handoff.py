@@ -23,6 +23,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from regauth import logs
+from regauth.errors import ConfigError
 
 log = logging.getLogger("regauth.server")
 # Descriptors received per read of a worker's channel, at most.
@@ -46,10 +47,15 @@ def listen(host: str, port: int, *, backlog: int = BACKLOG) -> list[socket.socke
             listener.bind(address)
             listener.listen(backlog)
             listener.setblocking(False)
-    except OSError:
+    except OSError as exc:
         for listener in listeners:
             listener.close()
-        raise
+        # One line for the operator, not a traceback: what, and what to change.
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        raise ConfigError(
+            f"server.listen: cannot listen on {where}: {exc.strerror or exc} "
+            "(another process holds it? set [server] listen or REGAUTH_SERVER_LISTEN)"
+        ) from None
     return listeners
 
 

@@ -10,6 +10,7 @@ import signal
 import socket
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
@@ -19,6 +20,7 @@ from regauth.http.connections import connection_cap
 from regauth.runtime import open_runtime
 from regauth.server import handoff
 from regauth.server.worker import raise_open_files_limit, run_worker
+from regauth.store.copy import describe_storage
 
 log = logging.getLogger("regauth.server")
 _RESTART_BACKOFF_SECONDS = 1.0
@@ -53,7 +55,17 @@ def serve(config: Config) -> None:
         realm=config.realm,
         issuer=config.token.issuer,
         service=list(config.token.service),
+        database=describe_storage(config.storage),
+        keys_dir=str(Path(config.keys.dir).resolve()),
     )
+    if not runtime.users.list():
+        # A new deployment: what to do next, where the operator is looking.
+        logs.event(
+            log,
+            logging.WARNING,
+            "no_users_yet",
+            next_step="regauth user add NAME --admin --password-stdin (with the same --config)",
+        )
     runtime.close()
     if config.worker_count == 1:
         run_worker(config)

@@ -97,6 +97,10 @@ class AuditLog:
         username = usernames.presented(username)
         user_agent = _agent(user_agent)
         now = int(self._clock())
+        # For the operator reading the logs now (the table has them an hour at a time); the
+        # request id ties it to the access line. Never the secret: only what was presented
+        # as a name (a token typed there is INVALID) and the refusal's own words.
+        logs.event(log, logging.INFO, "sign_in_failed", user=username, reason=reason, ip=ip)
         with self._lock:
             self._count_failure(username, ip, user_agent, reason, now)
 

@@ -62,10 +62,11 @@ class TwoFactorService:
             raise BadRequest("the code is not valid: check the authenticator app's clock")
         self._store.set_totp(user.id, sealed, enabled=True)
         # Sessions signed in with the password alone end: from now on they need the second factor.
-        self._store.delete_auto_tokens(user.id)
+        ended = self._store.delete_auto_tokens(user.id)
         codes = ["-".join(_random_code(4) for _ in range(2)) for _ in range(_RECOVERY_CODES)]
         self._store.set_recovery_codes(user.id, [self._code_hash(c) for c in codes])
-        self._audit.record(actor, "2fa.enable", user.name)
+        # As a password reset says it: which clients were signed out by it.
+        self._audit.record(actor, "2fa.enable", user.name, session_tokens_ended=ended)
         return codes
 
     @transactional

@@ -78,12 +78,22 @@ class SQLiteBackend:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._all: list[sqlite3.Connection] = []
-        first = self._connection()
-        first.execute("PRAGMA journal_mode = WAL")
-        if migrate_schema:
-            migrate(first)
-        else:
-            require_current(first)
+        try:
+            first = self._connection()
+            first.execute("PRAGMA journal_mode = WAL")
+            if migrate_schema:
+                migrate(first)
+            else:
+                require_current(first)
+        except sqlite3.DatabaseError as exc:
+            # "file is not a database", "database disk image is malformed", unopenable: one
+            # line at start-up saying which file and what to do, not a traceback.
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise _unavailable(exc) from None
+            raise ConfigError(
+                f"storage.path: cannot use {Path(path).resolve()} as regauth's database ({exc}): "
+                "restore a backup (regauth db restore FILE) or point [storage] path elsewhere"
+            ) from None
         self._changes = ChangeSignal.beside(self._path)
         self._stamp = b""
         self._external = 0  # commits seen through data_version (the backstop)
