@@ -314,3 +314,27 @@ def test_staged_rotation_under_pulls_fails_no_pull(
     assert pulls.ok.get("ES256", 0) > 100 and pulls.ok.get("RS256", 0) > 100, pulls.ok
     log = rotating.log_since(0)
     assert log.count("signing_key_changed") == 4, log[-3000:]  # 2 workers x 2 activations
+
+
+def test_activation_reaches_every_process_sharing_the_keys_dir(tmp_path: Path) -> None:
+    """Replicas mount one [keys] dir (README): `keys activate`, run anywhere, reaches them all."""
+    keys_dir = tmp_path / "keys"
+    flavour = Flavour("shared-keys", algorithm="ES256", x5c=True)
+    servers = [
+        RegauthServer(tmp_path / f"replica{n}", flavour, keys_dir=keys_dir) for n in range(2)
+    ]
+    try:
+        for server in servers:
+            server.start()
+        first = {_header(s.fetch_token())["kid"] for s in servers}
+        assert len(first) == 1
+        staged = servers[0].cli.check("keys", "rotate", "--stage").strip()
+        assert {_header(s.fetch_token())["kid"] for s in servers} == first
+        servers[1].cli.check("keys", "activate")  # the other replica's config, the same dir
+        deadline = time.monotonic() + 5
+        while {_header(s.fetch_token())["kid"] for s in servers} != {staged}:
+            assert time.monotonic() < deadline, "a replica still signs with the old key"
+            time.sleep(0.1)
+    finally:
+        for server in servers:
+            server.stop()

@@ -191,17 +191,18 @@ def load_or_create_keyring(
     staged, staged_cert = _load_staged(directory, signing, kid_format)
     if check_algorithm and found != algorithm and (staged is None or staged.algorithm != algorithm):
         raise ConfigError(
-            f"keys.algorithm is {algorithm} but {key_path} holds an {found} key; "
-            "run `regauth keys rotate --stage`, reload the registry, then `regauth keys "
-            "activate` to switch algorithms (the old key stays trusted)"
+            f"keys.algorithm is {algorithm} but {key_path} holds an {found} key: set "
+            f"keys.algorithm = {found!r} to keep signing with it, or switch with `regauth keys "
+            "rotate --stage`, a reload of the registry, then `regauth keys activate` (the old "
+            "key stays trusted)"
         )
     others = [c for c in [*certs, *staged_cert] if c != active]
     if staged is not None:
         others = [c for c in others if c != staged.certificate]
     ring = KeyRing(signing, tuple(dict.fromkeys(others)), hmac_key, staged)  # unique, in order
-    for name, content in published_files(ring, kid_format).items():
-        # Only when missing (the first start, or a file deleted by hand): see the docstring.
-        if not (directory / name).exists():
+    # Only when missing (the first start, or a file deleted by hand): see the docstring.
+    if not all((directory / name).exists() for name in (BUNDLE_FILE, JWKS_FILE)):
+        for name, content in published_files(ring, kid_format).items():
             create_once(directory / name, functools.partial(bytes, content), mode=0o644)
     return ring
 
