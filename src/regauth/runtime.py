@@ -33,7 +33,8 @@ from regauth.services.usage import UsageRecorder
 from regauth.services.users import UserService
 from regauth.signing.batching import BatchSigner
 from regauth.signing.jwt import TokenSigner
-from regauth.signing.keys import KeyRing, load_or_create_keyring
+from regauth.signing.keys import KeyRing, SigningKey, load_or_create_keyring, unpublished
+from regauth.signing.reloading import KeyWatcher
 from regauth.store import Store, open_store
 
 log = logging.getLogger("regauth.runtime")
@@ -62,6 +63,8 @@ class Runtime:
     org_tokens: OrgTokenService
     usage: UsageRecorder
     token_issuer: TokenIssuer
+    # Started by a serving app: the signing key follows `regauth keys activate` (reloading.py).
+    key_watcher: KeyWatcher
 
     def flushers(self) -> list[Callable[[], int]]:
         """What a serving process writes in batches (last use of tokens and admin keys;
@@ -81,13 +84,16 @@ class Runtime:
         self.store.close()
 
 
-def load_keyring(config: Config, clock: Clock = system_clock) -> KeyRing:
+def load_keyring(
+    config: Config, clock: Clock = system_clock, *, check_algorithm: bool = True
+) -> KeyRing:
     try:
         return load_or_create_keyring(
             Path(config.keys.dir),
             config.keys.algorithm,
             config.keys.kid_format,
             now=datetime.fromtimestamp(clock(), UTC),
+            check_algorithm=check_algorithm,
         )
     except OSError as exc:  # unreadable, a directory in a file's place, a read-only folder
         where = Path(exc.filename).resolve() if exc.filename else Path(config.keys.dir).resolve()
@@ -97,8 +103,28 @@ def load_keyring(config: Config, clock: Clock = system_clock) -> KeyRing:
         ) from None
 
 
-def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
-    keyring = load_keyring(config, clock)
+def open_runtime(
+    config: Config,
+    *,
+    clock: Clock = system_clock,
+    serving: bool = False,
+    check_algorithm: bool = True,
+) -> Runtime:
+    """`serving`: refuse to start signing with a key the published files do not trust.
+    `check_algorithm=False` for a worker: after `regauth keys activate` the files, not the
+    configuration its supervisor started with, say which key signs."""
+    keyring = load_keyring(config, clock, check_algorithm=check_algorithm)
+    keys_dir = Path(config.keys.dir)
+
+    def not_published(key: SigningKey) -> list[str]:
+        return unpublished(keys_dir, key, x5c=config.keys.x5c)
+
+    if serving and (problems := not_published(keyring.active)):
+        raise ConfigError(
+            "the registry would refuse this key's tokens: "
+            + "; ".join(problems)
+            + ". Run `regauth keys publish`, reload the registry, then start regauth"
+        )
     key = keyring.hmac_key
     store = open_store(config.storage)
     try:
@@ -136,6 +162,15 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
         clock=clock,
         limits=config.limits,
         max_lifetime_days=config.auth.max_token_lifetime_days,
+    )
+    signer = BatchSigner(TokenSigner(keyring.active, include_x5c=config.keys.x5c))
+    key_watcher = KeyWatcher(
+        keys_dir,
+        signer,
+        keyring.active,
+        load=lambda: load_keyring(config, clock, check_algorithm=False),
+        unpublished=not_published,
+        make_signer=lambda active: TokenSigner(active, include_x5c=config.keys.x5c),
     )
     return Runtime(
         config=config,
@@ -184,10 +219,11 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
             store=store,
             authenticator=authenticator,
             authorizer=Authorizer(store),
-            signer=BatchSigner(TokenSigner(keyring.active, include_x5c=config.keys.x5c)),
+            signer=signer,
             usage=usage,
             tokens=tokens,
             config=config.token,
             clock=clock,
         ),
+        key_watcher=key_watcher,
     )

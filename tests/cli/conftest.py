@@ -27,7 +27,7 @@ class Result:
 
     def fields(self) -> dict[str, str]:
         """A `show` command's field-per-line output."""
-        pairs = (line.split(maxsplit=1) for line in self.out.splitlines())
+        pairs = (line.split(maxsplit=1) for line in self.out.splitlines() if line.strip())
         return {key: value for key, value in pairs}
 
 

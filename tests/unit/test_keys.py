@@ -41,8 +41,8 @@ from regauth.signing.keys import (
     libtrust_kid,
     load_or_create_keyring,
     public_jwk,
-    rotate_keyring,
 )
+from regauth.signing.rotation import rotate_keyring
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 LIBTRUST_KID = re.compile(r"[A-Z2-7]{4}(:[A-Z2-7]{4}){11}")
@@ -224,7 +224,8 @@ def _bundle(directory: Path) -> list[x509.Certificate]:
 
 
 def _jwks_kids(directory: Path) -> list[str]:
-    return [k["kid"] for k in json.loads((directory / JWKS_FILE).read_text())["keys"]]
+    """The kid of each key in the configured format (listed first; the other one follows)."""
+    return [k["kid"] for k in json.loads((directory / JWKS_FILE).read_text())["keys"]][::2]
 
 
 def _token(ring: KeyRing) -> str:
@@ -275,9 +276,9 @@ def test_second_load_returns_the_same_keys(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kid_format", ["libtrust", "jwk-thumbprint"])
-def test_bundle_and_jwks_are_rewritten_to_match(tmp_path: Path, kid_format: KidFormat) -> None:
+def test_missing_bundle_and_jwks_are_created(tmp_path: Path, kid_format: KidFormat) -> None:
     _load(tmp_path, kid_format="libtrust")
-    (tmp_path / BUNDLE_FILE).write_text("stale")
+    (tmp_path / BUNDLE_FILE).unlink()
     (tmp_path / JWKS_FILE).unlink()
     ring = _load(tmp_path, kid_format=kid_format)
     assert (tmp_path / BUNDLE_FILE).read_text() == export_pem(ring)
@@ -286,6 +287,26 @@ def test_bundle_and_jwks_are_rewritten_to_match(tmp_path: Path, kid_format: KidF
     assert _jwks_kids(tmp_path) == [ring.active.kid]
     header = jwt.get_unverified_header(_token(ring))
     assert header["kid"] == ring.active.kid
+
+
+def test_jwks_lists_every_key_under_both_kid_formats(tmp_path: Path) -> None:
+    ring = _load(tmp_path, kid_format="jwk-thumbprint")
+    public = ring.active.private_key.public_key()
+    kids = [k["kid"] for k in json.loads((tmp_path / JWKS_FILE).read_text())["keys"]]
+    assert kids == [jwk_thumbprint_kid(public), libtrust_kid(public)]
+
+
+@pytest.mark.parametrize("kid_format", ["libtrust", "jwk-thumbprint"])
+def test_a_load_never_rewrites_published_files(tmp_path: Path, kid_format: KidFormat) -> None:
+    # Before: any load (every CLI command, every start) rewrote the bundle and JWKS when they
+    # differed, e.g. with only the new kid after a kid_format change, and a reloaded registry
+    # refused the tokens of the regauth still running.
+    _load(tmp_path, kid_format="libtrust")
+    (tmp_path / BUNDLE_FILE).write_text("as the operator left it")
+    (tmp_path / JWKS_FILE).write_text('{"keys": []}')
+    _load(tmp_path, kid_format=kid_format)
+    assert (tmp_path / BUNDLE_FILE).read_text() == "as the operator left it"
+    assert (tmp_path / JWKS_FILE).read_text() == '{"keys": []}'
 
 
 def test_algorithm_mismatch_names_rotate_and_no_key_material(tmp_path: Path) -> None:

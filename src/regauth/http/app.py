@@ -40,7 +40,9 @@ def create_app(runtime: Runtime) -> web.Application:
     async def batch_writes(app: web.Application) -> AsyncIterator[None]:
         runtime.store.listen()  # other processes' and replicas' changes reach the caches
         await flusher.start()
+        await runtime.key_watcher.start()  # `regauth keys activate` reaches the signer
         yield
+        await runtime.key_watcher.stop()
         await flusher.stop()
 
     app.cleanup_ctx.append(batch_writes)

@@ -41,7 +41,7 @@ def serve(config: Config) -> None:
             open_files=open_files,
         )
     # Create keys and migrate the schema once, before any worker exists.
-    runtime = open_runtime(config)
+    runtime = open_runtime(config, serving=True)
     logs.event(
         log,
         logging.INFO,

@@ -28,7 +28,8 @@ def run_worker(config: Config, *, channel: socket.socket | None = None) -> None:
     _install_uvloop()
     limits = ConnectionLimits.for_worker(config.server, open_files=raise_open_files_limit())
     listeners = handoff.listen(config.listen_host, config.listen_port) if channel is None else []
-    runtime = open_runtime(config)
+    # Not the configured algorithm: the key files say which key signs (`regauth keys activate`).
+    runtime = open_runtime(config, serving=True, check_algorithm=False)
     try:
         app = create_site(runtime)
         _tune_gc()

@@ -26,15 +26,21 @@ class BatchSigner:
     def __init__(self, signer: TokenSigner, *, max_batch: int = MAX_BATCH) -> None:
         self._signer = signer
         self._max = max_batch
-        self._waiting: list[tuple[UnsignedToken, asyncio.Future[IssuedToken]]] = []
+        # Each token with the signer that prepared it: its header names that signer's key.
+        self._waiting: list[tuple[TokenSigner, UnsignedToken, asyncio.Future[IssuedToken]]] = []
+
+    def replace(self, signer: TokenSigner) -> None:
+        """Sign with `signer` from the next token on (a new signing key, reloading.py)."""
+        self._signer = signer
 
     async def issue(self, claims: TokenClaims) -> IssuedToken:
-        unsigned = self._signer.prepare(claims)
+        signer = self._signer
+        unsigned = signer.prepare(claims)
         loop = asyncio.get_running_loop()
         signed: asyncio.Future[IssuedToken] = loop.create_future()
         if not self._waiting:
             loop.call_soon(self._sign_soon, loop)
-        self._waiting.append((unsigned, signed))
+        self._waiting.append((signer, unsigned, signed))
         return await signed
 
     def _sign_soon(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -47,10 +53,10 @@ class BatchSigner:
         batch, self._waiting = self._waiting[: self._max], self._waiting[self._max :]
         if self._waiting:
             loop.call_soon(self._sign_waiting, loop)
-        for unsigned, signed in batch:
+        for signer, unsigned, signed in batch:
             if signed.cancelled():  # the client went away while it waited
                 continue
             try:
-                signed.set_result(self._signer.sign(unsigned))
+                signed.set_result(signer.sign(unsigned))
             except Exception as exc:  # one bad token fails its own request, not the batch
                 signed.set_exception(exc)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
-import os
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from regauth.errors import ConfigError
+from regauth.signing.files import create_once
 
 Algorithm = Literal["ES256", "RS256"]
 KidFormat = Literal["libtrust", "jwk-thumbprint"]
@@ -31,6 +31,9 @@ HMAC_FILE = "token-hmac.key"
 BUNDLE_FILE = "rootcertbundle.pem"
 JWKS_FILE = "jwks.json"
 PREVIOUS_GLOB = "previous-*.pem"
+# A key published (in the bundle and JWKS) but not signing yet: `regauth keys rotate --stage`.
+STAGED_KEY_FILE = "staged-key.pem"
+STAGED_CERT_FILE = "staged-cert.pem"
 HMAC_KEY_BYTES = 32
 _CERT_LIFETIME = timedelta(days=3650)
 
@@ -107,6 +110,12 @@ class SigningKey:
     def public_jwk(self) -> dict[str, str]:
         return public_jwk(self.private_key.public_key(), self.kid)
 
+    @property
+    def log_id(self) -> str:
+        """The key's name in logs and the audit trail whatever the kid format: the libtrust
+        kid's colon groups, where a 43-character thumbprint looks like a secret to a scanner."""
+        return libtrust_kid(self.private_key.public_key())
+
 
 @dataclass(frozen=True)
 class KeyRing:
@@ -116,11 +125,15 @@ class KeyRing:
     previous: tuple[x509.Certificate, ...]
     # Server-side pepper for hashing PAT secrets; never leaves the keys directory.
     hmac_key: bytes = field(repr=False)
+    # The next key: trusted (published) already, signing once `regauth keys activate` runs.
+    staged: SigningKey | None = None
 
     @property
     def trusted(self) -> tuple[x509.Certificate, ...]:
-        """Every certificate the registry must trust, the active one first."""
-        return (self.active.certificate, *self.previous)
+        """Every certificate the registry must trust: the active one, the staged one, then
+        the previous ones, newest first."""
+        staged = () if self.staged is None else (self.staged.certificate,)
+        return (self.active.certificate, *staged, *self.previous)
 
 
 def generate_signing_key(
@@ -133,12 +146,25 @@ def generate_signing_key(
 
 
 def load_or_create_keyring(
-    directory: Path, algorithm: Algorithm, kid_format: KidFormat, *, now: datetime
+    directory: Path,
+    algorithm: Algorithm,
+    kid_format: KidFormat,
+    *,
+    now: datetime,
+    check_algorithm: bool = True,
 ) -> KeyRing:
-    """Load the keys, creating what is missing; safe when several processes start at once."""
+    """Load the keys, creating what is missing; safe when several processes start at once.
+
+    Files that exist are never rewritten here: the bundle and JWKS the registry reads change
+    only through `regauth keys` commands (rotation.py), so no other command, and no process
+    starting, can make the registry distrust the tokens a running process signs.
+    `check_algorithm`: refuse a signing key of another algorithm than `algorithm` (unless the
+    staged key has it: a rotation in progress). A serving worker passes False: the files, not
+    the configuration it started with, say which key signs after `regauth keys activate`.
+    """
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     hmac_path = directory / HMAC_FILE
-    hmac_key = _create_once(hmac_path, lambda: secrets.token_bytes(HMAC_KEY_BYTES), mode=0o600)
+    hmac_key = create_once(hmac_path, lambda: secrets.token_bytes(HMAC_KEY_BYTES), mode=0o600)
     if len(hmac_key) != HMAC_KEY_BYTES:
         raise ConfigError(f"{hmac_path} must hold exactly {HMAC_KEY_BYTES} bytes")
     key_path, cert_path = directory / KEY_FILE, directory / CERT_FILE
@@ -148,17 +174,12 @@ def load_or_create_keyring(
             f"{cert_path} exists but {key_path} is missing: restore the key, or run "
             "`regauth keys rotate` to make a new one (the old certificate stays trusted)"
         )
-    key_pem = _create_once(key_path, lambda: _private_pem(_new_private_key(algorithm)), mode=0o600)
+    key_pem = create_once(key_path, lambda: _private_pem(_new_private_key(algorithm)), mode=0o600)
     private = _parse_private(key_pem, key_path)
     found = _algorithm_of(private, key_path)
-    if found != algorithm:
-        raise ConfigError(
-            f"keys.algorithm is {algorithm} but {key_path} holds an {found} key; "
-            "run `regauth keys rotate` to switch algorithms (the old key stays trusted)"
-        )
-    cert_pem = _create_once(cert_path, lambda: _pem(_self_signed(private, now)), mode=0o644)
+    cert_pem = create_once(cert_path, lambda: _pem(_self_signed(private, now)), mode=0o644)
     # Read after the key: mid-rotation the new certificate may already be in place while
-    # this key's own one has become a previous-*.pem (see rotate_keyring).
+    # this key's own one has become a previous-*.pem (see rotation.activate_staged).
     certs = [*_parse_certs(cert_pem, cert_path)[:1], *_load_previous(directory)]
     active = next((c for c in certs if c.public_key() == private.public_key()), None)
     if active is None:
@@ -166,43 +187,91 @@ def load_or_create_keyring(
             f"{cert_path} does not belong to {key_path}: rename it to "
             "previous-<anything>.pem to keep trusting it, or delete it"
         )
-    ring = KeyRing(
-        SigningKey(private, active, algorithm, kid_for(private.public_key(), kid_format)),
-        tuple(dict.fromkeys(c for c in certs if c != active)),  # unique, in order
-        hmac_key,
-    )
-    jwks = json.dumps(export_jwks(ring, kid_format), indent=2) + "\n"
-    for name, content in ((BUNDLE_FILE, export_pem(ring)), (JWKS_FILE, jwks)):
-        path, data = directory / name, content.encode()
-        # Skipping equal content keeps an up-to-date read-only directory usable.
-        if not path.exists() or path.read_bytes() != data:
-            _replace(path, data, mode=0o644)
+    signing = SigningKey(private, active, found, kid_for(private.public_key(), kid_format))
+    staged, staged_cert = _load_staged(directory, signing, kid_format)
+    if check_algorithm and found != algorithm and (staged is None or staged.algorithm != algorithm):
+        raise ConfigError(
+            f"keys.algorithm is {algorithm} but {key_path} holds an {found} key: set "
+            f"keys.algorithm = {found!r} to keep signing with it, or switch with `regauth keys "
+            "rotate --stage`, a reload of the registry, then `regauth keys activate` (the old "
+            "key stays trusted)"
+        )
+    others = [c for c in [*certs, *staged_cert] if c != active]
+    if staged is not None:
+        others = [c for c in others if c != staged.certificate]
+    ring = KeyRing(signing, tuple(dict.fromkeys(others)), hmac_key, staged)  # unique, in order
+    # Only when missing (the first start, or a file deleted by hand): see the docstring.
+    if not all((directory / name).exists() for name in (BUNDLE_FILE, JWKS_FILE)):
+        for name, content in published_files(ring, kid_format).items():
+            create_once(directory / name, functools.partial(bytes, content), mode=0o644)
     return ring
 
 
-def rotate_keyring(
-    directory: Path, algorithm: Algorithm, kid_format: KidFormat, *, now: datetime
-) -> KeyRing:
-    """Make a new active key; the old certificate stays trusted so issued tokens still verify."""
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fresh = generate_signing_key(algorithm, kid_format, now=now)
-    cert_path = directory / CERT_FILE
-    if cert_path.exists():
-        _keep_as_previous(cert_path, now)
-    # Certificate before key: a process loading in between holds the old key, whose
-    # certificate is already a previous-*.pem, so it still finds (and trusts) it.
-    _replace(cert_path, _pem(fresh.certificate), mode=0o644)
-    _replace(directory / KEY_FILE, _private_pem(fresh.private_key), mode=0o600)
-    return load_or_create_keyring(directory, algorithm, kid_format, now=now)
+def published_files(ring: KeyRing, kid_format: KidFormat) -> dict[str, bytes]:
+    """What the registry reads, by file name: the bundle (2.8 and 3.x) and the JWKS (3.x)."""
+    jwks = json.dumps(export_jwks(ring, kid_format), indent=2) + "\n"
+    return {BUNDLE_FILE: export_pem(ring).encode(), JWKS_FILE: jwks.encode()}
+
+
+def unpublished(directory: Path, key: SigningKey, *, x5c: bool) -> list[str]:
+    """Why a registry reading the published files would refuse tokens `key` signs (empty:
+    it accepts them). With x5c both registry versions check the certificate against the
+    bundle; without, 3.x looks the kid up in the JWKS (2.8 derives it from the bundle)."""
+    problems = []
+    bundle_path, jwks_path = directory / BUNDLE_FILE, directory / JWKS_FILE
+    try:
+        bundle = x509.load_pem_x509_certificates(bundle_path.read_bytes())
+    except (OSError, ValueError):
+        bundle = []
+    if key.certificate not in bundle:
+        problems.append(f"{bundle_path} does not hold the certificate of key {key.kid}")
+    if not x5c:
+        try:
+            kids = {str(k.get("kid")) for k in json.loads(jwks_path.read_bytes())["keys"]}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            kids = set()
+        if key.kid not in kids:
+            problems.append(f"{jwks_path} does not list kid {key.kid}")
+    return problems
+
+
+def _load_staged(
+    directory: Path, active: SigningKey, kid_format: KidFormat
+) -> tuple[SigningKey | None, list[x509.Certificate]]:
+    """The staged key, and its certificate to trust; a lone staged certificate (written
+    first, removed last) is trusted; a pair equal to the active key is an activation
+    half-done, ignored."""
+    key_path, cert_path = directory / STAGED_KEY_FILE, directory / STAGED_CERT_FILE
+    certs = _parse_certs(cert_path.read_bytes(), cert_path)[:1] if cert_path.exists() else []
+    if not key_path.exists():
+        return None, certs
+    private = _parse_private(key_path.read_bytes(), key_path)
+    if private.public_key() == active.private_key.public_key():
+        return None, certs
+    if not certs or certs[0].public_key() != private.public_key():
+        raise ConfigError(
+            f"{key_path} has no certificate of its own in {cert_path}: restore it, or delete "
+            f"{key_path} and stage a new key with `regauth keys rotate --stage`"
+        )
+    public = private.public_key()
+    algorithm = _algorithm_of(private, key_path)
+    return SigningKey(private, certs[0], algorithm, kid_for(public, kid_format)), []
 
 
 def export_pem(ring: KeyRing) -> str:
     return "".join(_pem(cert).decode() for cert in ring.trusted)
 
 
+KID_FORMATS: tuple[KidFormat, ...] = ("libtrust", "jwk-thumbprint")
+
+
 def export_jwks(ring: KeyRing, kid_format: KidFormat) -> dict[str, Any]:
+    """Every trusted key, once under each kid format (the configured one first): changing
+    `[keys] kid_format` then needs no new JWKS, so the registry never has to be reloaded
+    (or disagree with a running regauth) for it."""
+    formats = [kid_format, *(f for f in KID_FORMATS if f != kid_format)]
     publics = [_public_key(cert) for cert in ring.trusted]
-    return {"keys": [public_jwk(p, kid_for(p, kid_format)) for p in publics]}
+    return {"keys": [public_jwk(p, kid_for(p, f)) for p in publics for f in formats]}
 
 
 def _new_private_key(algorithm: Algorithm) -> PrivateKey:
@@ -286,58 +355,3 @@ def _load_previous(directory: Path) -> list[x509.Certificate]:
     # Newest first: our names sort by time (previous-<UTC stamp>-<n>.pem).
     paths = sorted(directory.glob(PREVIOUS_GLOB), reverse=True)
     return [cert for path in paths for cert in _parse_certs(path.read_bytes(), path)]
-
-
-def _keep_as_previous(cert_path: Path, now: datetime) -> None:
-    # A copy, not a hard link to signing-cert.pem: an in-place edit of one must not change both.
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    tmp = _write_temp(cert_path, cert_path.read_bytes(), 0o644)
-    try:
-        for n in range(1000):
-            try:
-                os.link(tmp, cert_path.with_name(f"previous-{stamp}-{n:03d}.pem"))
-                return
-            except FileExistsError:
-                continue
-    finally:
-        tmp.unlink()
-    raise ConfigError(f"too many rotations at {stamp}; retry in a second")
-
-
-def _create_once(path: Path, make: Callable[[], bytes], *, mode: int) -> bytes:
-    """Write `make()` to `path` unless it exists; return what is there, maybe a racer's file."""
-    if not path.exists():
-        # Written under a temporary name and linked into place, so a racing reader never
-        # sees a half-written file; the link fails if another process got there first.
-        tmp = _write_temp(path, make(), mode)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    return path.read_bytes()
-
-
-def _replace(path: Path, data: bytes, *, mode: int) -> None:
-    tmp = _write_temp(path, data, mode)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _write_temp(path: Path, data: bytes, mode: int) -> Path:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            # Renaming an unsynced file can leave it empty after a crash (ext4).
-            os.fsync(f.fileno())
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return tmp

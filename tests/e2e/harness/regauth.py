@@ -122,6 +122,8 @@ class RegauthServer:
     `limits` go to the config's `[limits]` table as they are; `trusted_proxies` (a balancer in
     front) to `[server]`.
 
+    `workers`: [server] workers (1: no supervisor); `ttl_seconds`: [token] ttl_seconds.
+
     For replicas of one deployment (tests/e2e/harness/replicas.py): `public_url` (the balancer's
     address, which the registry's realm is built from; default this process's own), `keys_dir`
     (one [keys] dir for all of them; default `root/keys`) and `storage` (more `[storage]` keys,
@@ -138,8 +140,12 @@ class RegauthServer:
         public_url: str | None = None,
         keys_dir: Path | None = None,
         storage: Mapping[str, str | int | bool] | None = None,
+        workers: int = 1,
+        ttl_seconds: int | None = None,
     ):
         self.flavour = flavour
+        self._workers = workers
+        self._ttl_seconds = ttl_seconds
         self._limits = dict(limits or {})
         self._trusted_proxies = list(trusted_proxies)
         self.port = free_port()
@@ -230,11 +236,12 @@ class RegauthServer:
                 f'listen = "127.0.0.1:{self.port}"',
                 # docker needs the realm reachable from the daemon; loopback is.
                 f'public_url = "{self.public_url}"',
-                "workers = 1",
+                f"workers = {self._workers}",
                 f"trusted_proxies = {json.dumps(self._trusted_proxies)}",
                 "[token]",
                 f'issuer = "{ISSUER}"',
                 f'service = ["{SERVICE}"]',
+                *([f"ttl_seconds = {self._ttl_seconds}"] if self._ttl_seconds else []),
                 "[storage]",
                 f'path = "{root / "regauth.db"}"',
                 *(f"{name} = {json.dumps(value)}" for name, value in self._storage.items()),

@@ -50,6 +50,12 @@ class Registry:
         if self._service is not None:
             self._service.stop()
 
+    def restart(self) -> None:
+        """Stop and start on the same port: how distribution rereads its bundle and JWKS
+        (it has no live reload)."""
+        self.stop()
+        self.start()
+
     def get(self, path: str, *, bearer: str | None = None) -> HttpAnswer:
         headers = {} if bearer is None else {"Authorization": f"Bearer {bearer}"}
         return http_get(f"{self.url}{path}", headers)
