@@ -68,6 +68,13 @@ async def test_generate_shows_the_token_once_and_it_reaches_only_its_repository(
     # Reloading the form, or going back to it, never shows the token.
     await visitor.get("/orgs/acme/tokens/new")
     assert secret not in visitor.text
+    # Nor does the page that showed it (POST-redirect-GET: a reload makes no second token).
+    [record] = runtime.org_tokens.for_org(runtime.organizations.get("acme"))
+    assert str(response.url).endswith(f"/orgs/acme/tokens/{record.uuid}/created")
+    await visitor.get(f"/orgs/acme/tokens/{record.uuid}/created")
+    assert secret not in visitor.text
+    assert "was shown once, when it was generated, and is not shown again" in visitor.text
+    assert _records(runtime) == ["ci"]
     assert _records(runtime) == ["ci"]
 
 

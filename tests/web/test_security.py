@@ -12,9 +12,9 @@ from regauth.config import Config
 from regauth.domain.models import AccessLevel
 from regauth.runtime import Runtime
 from regauth.web.app import create_site
-from tests.support.builders import add_token, add_user, make_config
+from tests.support.builders import Client, add_token, add_user, make_config
 from tests.support.clock import FakeClock
-from tests.web.conftest import Visitor, token_on_page
+from tests.web.conftest import PREFIX, Visitor, token_on_page
 
 NEW = {"description": "laptop", "access": "write", "expiration": "30"}
 
@@ -192,6 +192,52 @@ async def test_the_new_secret_is_shown_once_and_never_stored(
     ):
         await visitor.get(path)
         assert secret not in visitor.text, path
+
+
+async def test_the_secret_comes_after_a_redirect_and_a_reload_shows_it_no_more(
+    runtime: Runtime, visitor: Visitor, site: Client
+) -> None:
+    """POST-redirect-GET: reloading the page (or going back to it) never shows the secret
+    again and never makes a second token, which re-sending the POST would."""
+    await visitor.sign_in("alice")
+    await visitor.get("/settings/tokens/new")
+    form = {**NEW, "csrf_token": visitor.csrf}
+    answer = await site.post(f"{PREFIX}/settings/tokens/new", data=form, allow_redirects=False)
+    created = f"{PREFIX}/settings/tokens/{_uuid(runtime)}/created"
+    assert (answer.status, answer.headers["Location"]) == (303, created)
+    [sealed] = [h for h in answer.headers.getall("Set-Cookie") if h.startswith("regauth_shown")]
+    assert f"Path={created}" in sealed and "HttpOnly" in sealed and "SameSite=Strict" in sealed
+    assert "Max-Age=120" in sealed
+
+    page = await visitor.get(f"/settings/tokens/{_uuid(runtime)}/created")
+    secret = token_on_page(visitor.text)
+    assert secret not in str(page.url) and secret not in sealed
+    assert page.headers["Cache-Control"] == "no-store"
+    [forgotten] = [h for h in page.headers.getall("Set-Cookie") if h.startswith("regauth_shown")]
+    assert "Max-Age=0" in forgotten
+
+    again = await visitor.get(f"/settings/tokens/{_uuid(runtime)}/created")
+    assert again.status == 200
+    assert secret not in visitor.text
+    assert "was shown once, when it was generated, and is not shown again" in visitor.text
+    assert len(runtime.tokens.list_for(runtime.users.get("alice"))) == 1
+
+
+async def test_another_session_cannot_open_the_sealed_secret(
+    runtime: Runtime, visitor: Visitor, site: Client, aiohttp_client: AiohttpClient
+) -> None:
+    await visitor.sign_in("alice")
+    await visitor.get("/settings/tokens/new")
+    form = {**NEW, "csrf_token": visitor.csrf}
+    answer = await site.post(f"{PREFIX}/settings/tokens/new", data=form, allow_redirects=False)
+    sealed = answer.cookies["regauth_shown_once"].value
+    # The same account signed in elsewhere, presented the stolen cookie: nothing shown.
+    other = Visitor(await aiohttp_client(create_site(runtime)))
+    await other.sign_in("alice")
+    other.client.session.cookie_jar.update_cookies({"regauth_shown_once": sealed})
+    await other.get(f"/settings/tokens/{_uuid(runtime)}/created")
+    assert "was shown once" in other.text
+    assert 'id="new-token"' not in other.text
 
 
 async def test_static_files_are_served_from_the_package(visitor: Visitor) -> None:

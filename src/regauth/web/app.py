@@ -15,9 +15,10 @@ from regauth.http.forwarding import parse_networks
 from regauth.runtime import Runtime
 from regauth.web.cookies import CookieSigner
 from regauth.web.handlers import account, sign_in, tokens
-from regauth.web.keys import PREFIX, SIGNER
+from regauth.web.keys import ONCE, PREFIX, SIGNER
 from regauth.web.middleware import pages_middleware
 from regauth.web.routes import add_admin_routes, add_org_routes
+from regauth.web.shown_once import OnceSealer
 
 _HERE = Path(__file__).parent
 
@@ -36,6 +37,7 @@ def create_pages(runtime: Runtime) -> web.Application:
     pages[RUNTIME] = runtime
     pages[TRUSTED_PROXIES] = parse_networks(runtime.config.server.trusted_proxies)
     pages[SIGNER] = CookieSigner(runtime.keyring.hmac_key)
+    pages[ONCE] = OnceSealer(runtime.keyring.hmac_key)
     pages[PREFIX] = prefix
     aiohttp_jinja2.setup(
         pages,
@@ -51,6 +53,7 @@ def create_pages(runtime: Runtime) -> web.Application:
     pages.router.add_get("/settings/tokens", tokens.index)
     pages.router.add_get("/settings/tokens/new", tokens.new)
     pages.router.add_post("/settings/tokens/new", tokens.create)
+    pages.router.add_get("/settings/tokens/{uuid}/created", tokens.created)
     pages.router.add_get("/settings/tokens/{uuid}/edit", tokens.edit)
     pages.router.add_post("/settings/tokens/{uuid}/edit", tokens.rename)
     pages.router.add_post("/settings/tokens/{uuid}/activate", tokens.activate)

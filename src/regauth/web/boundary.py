@@ -13,7 +13,8 @@ from aiohttp import web
 from regauth.domain.callers import PASSWORD, ApiCaller
 from regauth.errors import Forbidden, Unauthorized
 from regauth.http import decoding
-from regauth.http.appkeys import RUNTIME
+from regauth.http.appkeys import RUNTIME, TRUSTED_PROXIES
+from regauth.http.forwarding import forwarded_https
 from regauth.http.handlers.common import call, client, form_body
 from regauth.web import cookies
 from regauth.web.cookies import Envelope
@@ -150,3 +151,15 @@ async def read_fields(
     if not request.app[SIGNER].csrf_ok(envelope, form.pop(CSRF_FIELD, None)):
         raise CsrfRefused()
     return form
+
+
+def served_over_https(request: web.Request) -> bool:
+    """Whether the browser reached us over HTTPS (then every cookie is Secure)."""
+    public_url = request.app[RUNTIME].config.server.public_url
+    return (
+        public_url.startswith("https://")
+        or request.secure
+        or forwarded_https(
+            request.remote, request.headers.get("X-Forwarded-Proto"), request.app[TRUSTED_PROXIES]
+        )
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from regauth.web.cookies import CookieSigner
+from regauth.web.shown_once import OnceSealer
 
 SIGNER = web.AppKey("web_signer", CookieSigner)
 PREFIX = web.AppKey("web_prefix", str)
+ONCE = web.AppKey("web_shown_once", OnceSealer)

@@ -9,10 +9,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from regauth.errors import RegauthError
-from regauth.http.appkeys import RUNTIME, TRUSTED_PROXIES
-from regauth.http.forwarding import forwarded_https
 from regauth.web import cookies
-from regauth.web.boundary import EXCHANGE, Exchange, SignInRequired, end
+from regauth.web.boundary import EXCHANGE, Exchange, SignInRequired, end, served_over_https
 from regauth.web.keys import PREFIX, SIGNER
 from regauth.web.pages import render
 
@@ -84,16 +82,5 @@ def _secure(request: web.Request, response: web.StreamResponse) -> None:
             path=f"{request.app[PREFIX]}/",
             httponly=True,
             samesite="Lax",
-            secure=_https(request),
+            secure=served_over_https(request),
         )
-
-
-def _https(request: web.Request) -> bool:
-    public_url = request.app[RUNTIME].config.server.public_url
-    return (
-        public_url.startswith("https://")
-        or request.secure
-        or forwarded_https(
-            request.remote, request.headers.get("X-Forwarded-Proto"), request.app[TRUSTED_PROXIES]
-        )
-    )

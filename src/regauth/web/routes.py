@@ -21,6 +21,7 @@ def add_org_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/orgs/{org}/tokens", org_tokens.index)
     router.add_get("/orgs/{org}/tokens/new", org_tokens.new)
     router.add_post("/orgs/{org}/tokens/new", org_tokens.create)
+    router.add_get("/orgs/{org}/tokens/{token}/created", org_tokens.created)
     router.add_post("/orgs/{org}/tokens/{token}/activate", org_tokens.activate)
     router.add_post("/orgs/{org}/tokens/{token}/deactivate", org_tokens.deactivate)
     router.add_get("/orgs/{org}/tokens/{token}/delete", org_tokens.confirm_delete)

@@ -16,7 +16,7 @@ from regauth.web.forms import NoFields
 from regauth.web.handlers.orgs import as_owner
 from regauth.web.org_forms import FIRST_ROWS, MAX_FIELDS, MAX_ROWS, OrgTokenForm, resources_of
 from regauth.web.org_views import OrgTokenRow
-from regauth.web.pages import render, see_other
+from regauth.web.pages import forget_secret, render, see_other, see_secret, take_secret
 from regauth.web.views import EXPIRY_CHOICES
 
 
@@ -44,7 +44,8 @@ async def new(request: web.Request) -> web.Response:
 
 
 async def create(request: web.Request) -> web.Response:
-    """Renders the secret on the answer to the POST itself (no-store), as for personal tokens."""
+    """POST-redirect-GET, the secret shown once on the token's "created" page, as for
+    personal tokens."""
     visitor, runtime, org, actor = await as_owner(request)
     fields = await boundary.read_fields(request, visitor.envelope, max_fields=MAX_FIELDS)
     form = decoding.to_model(fields, OrgTokenForm)
@@ -59,12 +60,26 @@ async def create(request: web.Request) -> web.Response:
         public_read=form.public_read == "on",
         expires_at=parse_expiry(form.expiry, now=runtime.clock()),
     )
-    return render(
-        request,
-        "orgs/token_created.html",
-        {"org": org, "row": OrgTokenRow.of(created.record, runtime.clock()),
-         "secret": str(created.token), "registry": runtime.config.web.registry_host},
-    )  # fmt: skip
+    path = f"/orgs/{org.name}/tokens/{created.record.uuid}/created"
+    return see_secret(request, visitor.envelope, str(created.token), path)
+
+
+async def created(request: web.Request) -> web.Response:
+    visitor, runtime, org, _ = await as_owner(request)
+    record = await _token(request, org)
+    row = OrgTokenRow.of(record, runtime.clock())
+    secret = take_secret(request, visitor.envelope, record.id)
+    if secret is None:
+        response = render(request, "orgs/token_shown.html", {"org": org, "row": row})
+    else:
+        context = {
+            "org": org,
+            "row": row,
+            "secret": secret,
+            "registry": runtime.config.web.registry_host,
+        }
+        response = render(request, "orgs/token_created.html", context)
+    return forget_secret(request, response)
 
 
 async def activate(request: web.Request) -> web.Response:

@@ -11,7 +11,7 @@ from regauth.http.appkeys import RUNTIME
 from regauth.http.handlers.common import call, query_int
 from regauth.web import boundary
 from regauth.web.forms import NewTokenForm, NoFields, RenameForm
-from regauth.web.pages import render, see_other
+from regauth.web.pages import forget_secret, render, see_other, see_secret, take_secret
 from regauth.web.views import EXPIRY_CHOICES, LEVEL_LABELS, Limits, TokenRow
 
 PAGE_SIZE = 25
@@ -45,8 +45,8 @@ async def new(request: web.Request) -> web.Response:
 
 
 async def create(request: web.Request) -> web.Response:
-    """Renders the secret on the answer to the POST itself (no-store): no GET can show it, so
-    reloading or going back never shows it again."""
+    """POST-redirect-GET: the token's "created" page shows the secret once (pages.see_secret),
+    so reloading or going back never shows it again nor makes a second token."""
     visitor, runtime = await boundary.signed_in(request), request.app[RUNTIME]
     form = await boundary.read_form(request, NewTokenForm, visitor.envelope)
     owner = visitor.caller.require_account_management("create access tokens")
@@ -59,15 +59,25 @@ async def create(request: web.Request) -> web.Response:
         access=form.level,
         expires_at=parse_expiry(form.expiry, now=runtime.clock()),
     )
-    return render(
-        request,
-        "token_created.html",
-        {
-            "row": TokenRow.of(created.record, runtime.clock()),
-            "secret": str(created.token),
-            "registry": runtime.config.web.registry_host,
-        },
-    )
+    path = f"/settings/tokens/{created.record.uuid}/created"
+    return see_secret(request, visitor.envelope, str(created.token), path)
+
+
+async def created(request: web.Request) -> web.Response:
+    """The secret POST /settings/tokens/new sealed for this page, once; after that, a page
+    that says it was shown."""
+    visitor, record = await _owned(request)
+    secret = take_secret(request, visitor.envelope, record.id)
+    if secret is None:
+        response = render(request, "token_shown.html", {"row": _row(request, record)})
+    else:
+        context = {
+            "row": _row(request, record),
+            "secret": secret,
+            "registry": request.app[RUNTIME].config.web.registry_host,
+        }
+        response = render(request, "token_created.html", context)
+    return forget_secret(request, response)
 
 
 async def edit(request: web.Request) -> web.Response:
