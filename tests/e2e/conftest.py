@@ -14,11 +14,20 @@ import pytest
 
 from tests.e2e.harness.containerd import Containerd, Ctr
 from tests.e2e.harness.containers import Podman, PodmanStorage, Skopeo
+from tests.e2e.harness.crane_oras import (
+    CLIENTS_CACHE,
+    VERSIONS_RUN,
+    ClientBinary,
+    Crane,
+    Oras,
+    find_client,
+)
 from tests.e2e.harness.dockerd import DockerClient, Dockerd
 from tests.e2e.harness.prerequisites import missing_prerequisites
 from tests.e2e.harness.processes import LOG_TAIL_CHARS, RUNNING
 from tests.e2e.harness.regauth import Flavour, RegauthServer
 from tests.e2e.harness.registry import Registry
+from tests.support.ci import missing
 from tests.support.images import BuiltImage, build_image
 
 X5C = Flavour("x5c", algorithm="ES256", x5c=True)
@@ -60,15 +69,22 @@ def test_image(service_root: Path) -> BuiltImage:
     return build_image(service_root / "image", content="hello from the regauth e2e tests\n")
 
 
-def _regauth(root: Path, flavour: Flavour) -> Iterator[RegauthServer]:
-    server = RegauthServer(root / f"regauth-{flavour.name}", flavour, limits=SUITE_LIMITS)
+def _regauth(
+    root: Path, flavour: Flavour, *, name: str = "", public_host: str | None = None
+) -> Iterator[RegauthServer]:
+    server = RegauthServer(
+        root / f"regauth-{name or flavour.name}",
+        flavour,
+        limits=SUITE_LIMITS,
+        public_host=public_host,
+    )
     server.start()
     yield server
     server.stop()
 
 
-def _registry(root: Path, regauth: RegauthServer) -> Iterator[Registry]:
-    name = regauth.flavour.name
+def _registry(root: Path, regauth: RegauthServer, *, name: str = "") -> Iterator[Registry]:
+    name = name or regauth.flavour.name
     registry = Registry(
         root / f"registry-{name}", name=name, auth_stanza=regauth.registry_auth_stanza()
     )
@@ -95,6 +111,18 @@ def kid_only_regauth(service_root: Path) -> Iterator[RegauthServer]:
 @pytest.fixture(scope="session")
 def kid_only_registry(service_root: Path, kid_only_regauth: RegauthServer) -> Iterator[Registry]:
     yield from _registry(service_root, kid_only_regauth)
+
+
+# crane from v0.21.4 refuses a token realm on a loopback or private IP address, so its
+# registry sends clients to regauth by the name `localhost`.
+@pytest.fixture(scope="session")
+def localhost_regauth(service_root: Path) -> Iterator[RegauthServer]:
+    yield from _regauth(service_root, X5C, name="localhost-realm", public_host="localhost")
+
+
+@pytest.fixture(scope="session")
+def localhost_registry(service_root: Path, localhost_regauth: RegauthServer) -> Iterator[Registry]:
+    yield from _registry(service_root, localhost_regauth, name="localhost-realm")
 
 
 class _Daemon(Protocol):
@@ -160,6 +188,47 @@ def podman_storage(service_root: Path) -> PodmanStorage:
 @pytest.fixture
 def podman(podman_storage: PodmanStorage, tmp_path: Path) -> Podman:
     return podman_storage.client(tmp_path / "podman")
+
+
+def _unpacked_client(package: str) -> ClientBinary:
+    client = find_client(package)
+    if client is None:
+        missing(
+            f"{package} is neither unpacked in {CLIENTS_CACHE / package} nor on PATH "
+            "(scripts/test fetches it from Debian unstable)"
+        )
+    VERSIONS_RUN.add(str(client))
+    return client
+
+
+@pytest.fixture(scope="session")
+def crane_binary() -> ClientBinary:
+    return _unpacked_client("crane")
+
+
+@pytest.fixture
+def crane(crane_binary: ClientBinary, tmp_path: Path) -> Crane:
+    """crane with a fresh credential store: not logged in anywhere."""
+    return Crane(crane_binary, tmp_path / "crane")
+
+
+@pytest.fixture(scope="session")
+def oras_binary() -> ClientBinary:
+    return _unpacked_client("oras")
+
+
+@pytest.fixture
+def oras(oras_binary: ClientBinary, tmp_path: Path) -> Oras:
+    """oras with a fresh registry config: not logged in anywhere."""
+    return Oras(oras_binary, tmp_path / "oras")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Which crane and oras ran: they come from Debian unstable, whose versions move."""
+    if VERSIONS_RUN:
+        terminalreporter.write_sep("-", "clients from Debian unstable that ran")
+        for line in sorted(VERSIONS_RUN):
+            terminalreporter.write_line(line)
 
 
 # A failing e2e test shows what the services logged while it ran.

@@ -143,12 +143,14 @@ def run(
     env: Mapping[str, str],
     stdin: str | None = None,
     timeout: float = COMMAND_TIMEOUT_SECONDS,
+    cwd: Path | None = None,
 ) -> CommandResult:
     try:
         completed = subprocess.run(
             list(args),
             env=dict(env),
             input=stdin,
+            cwd=cwd,
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -128,6 +128,9 @@ class RegauthServer:
     address, which the registry's realm is built from; default this process's own), `keys_dir`
     (one [keys] dir for all of them; default `root/keys`) and `storage` (more `[storage]` keys,
     e.g. a PostgreSQL `url` and `password_file`; `path` stays in `root`, the host's own files).
+
+    `public_host` names this process's own port by another host name in the realm (crane's
+    tests use `localhost`: crane from v0.21.4 refuses a realm on a loopback IP address).
     """
 
     def __init__(
@@ -138,6 +141,7 @@ class RegauthServer:
         limits: dict[str, int] | None = None,
         trusted_proxies: Sequence[str] = (),
         public_url: str | None = None,
+        public_host: str | None = None,
         keys_dir: Path | None = None,
         storage: Mapping[str, str | int | bool] | None = None,
         workers: int = 1,
@@ -150,6 +154,8 @@ class RegauthServer:
         self._trusted_proxies = list(trusted_proxies)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        if public_host is not None:
+            public_url = f"http://{public_host}:{self.port}"
         self.public_url = public_url or self.url
         self._storage = dict(storage or {})
         root.mkdir(parents=True, exist_ok=True)
