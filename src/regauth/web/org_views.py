@@ -10,10 +10,9 @@ from regauth.domain.models import (
     OrgRole,
     OrgTokenRecord,
     TeamPermission,
-    TokenState,
     token_state,
 )
-from regauth.web.views import SOON_SECONDS, STATE_LABELS, origin, when
+from regauth.web.views import STATE_LABELS, expiring_soon, last_used_origin, when
 
 ROLE_LABELS = {OrgRole.OWNER: "Owner", OrgRole.MEMBER: "Member"}
 PERMISSION_LABELS = {
@@ -64,15 +63,9 @@ class OrgTokenRow:
             created=when(record.created_at),
             created_by=record.created_by,
             last_used=when(record.last_used_at),
-            last_used_origin=(
-                origin(record.last_used_ip, record.last_used_user_agent)
-                if record.last_used_at is not None
-                else None
+            last_used_origin=last_used_origin(
+                record.last_used_at, record.last_used_ip, record.last_used_user_agent
             ),
             expires=when(record.expires_at),
-            expiring_soon=(
-                state is TokenState.ACTIVE
-                and record.expires_at is not None
-                and record.expires_at - now <= SOON_SECONDS
-            ),
+            expiring_soon=expiring_soon(state, record.expires_at, now),
         )

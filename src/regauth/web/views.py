@@ -41,6 +41,18 @@ def origin(ip: str | None, agent: str | None) -> str:
     return " ".join(p for p in parts if p) or "origin not recorded"
 
 
+def last_used_origin(at: int | None, ip: str | None, agent: str | None) -> str | None:
+    """Where a token was last used from; None if it never was."""
+    return origin(ip, agent) if at is not None else None
+
+
+def expiring_soon(state: TokenState, expires_at: int | None, now: float) -> bool:
+    """An active token that expires within SOON_SECONDS: marked in the tables."""
+    return (
+        state is TokenState.ACTIVE and expires_at is not None and expires_at - now <= SOON_SECONDS
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class TokenRow:
     uuid: str
@@ -69,17 +81,11 @@ class TokenRow:
             created=when(record.created_at),
             created_origin=origin(record.created_ip, record.created_user_agent),
             last_used=when(record.last_used_at),
-            last_used_origin=(
-                origin(record.last_used_ip, record.last_used_user_agent)
-                if record.last_used_at is not None
-                else None
+            last_used_origin=last_used_origin(
+                record.last_used_at, record.last_used_ip, record.last_used_user_agent
             ),
             expires=when(record.expires_at),
-            expiring_soon=(
-                state is TokenState.ACTIVE
-                and record.expires_at is not None
-                and record.expires_at - now <= SOON_SECONDS
-            ),
+            expiring_soon=expiring_soon(state, record.expires_at, now),
         )
 
 
