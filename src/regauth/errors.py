@@ -112,9 +112,17 @@ class Unauthorized(RegauthError):
     code = "UNAUTHORIZED"
     oauth_error = "invalid_grant"
     default_message = "incorrect username or password"
+    # Set where the refusal shows that the presented username names an account (a wrong
+    # password of an existing user, a disabled account): only then may a log line quote it,
+    # as the name field may hold a password typed in the wrong place.
+    names_an_account: bool = False
 
     def headers(self) -> dict[str, str]:
         return {"WWW-Authenticate": 'Basic realm="regauth"'}
+
+    def of_an_account(self) -> Unauthorized:
+        self.names_an_account = True
+        return self
 
 
 class MalformedToken(Unauthorized):

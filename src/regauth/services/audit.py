@@ -16,6 +16,8 @@ from regauth.store.base import AuditStore, Database
 
 log = logging.getLogger("regauth.audit")
 AUTH_FAILED = "auth.failed"
+# A failed sign-in's name in the log when nothing showed it names an account.
+UNVERIFIED = "<not an account, or not shown to be>"
 _WINDOW_SECONDS = 3600
 # Distinct (username, ip, reason) keys kept per flush; past it a flood folds into one row per IP.
 _MAX_KEYS_PER_FLUSH = 1000
@@ -87,7 +89,13 @@ class AuditLog:
                 self._defer(event)
 
     def failed_authentication(
-        self, username: str, ip: str | None, user_agent: str | None, reason: str
+        self,
+        username: str,
+        ip: str | None,
+        user_agent: str | None,
+        reason: str,
+        *,
+        names_an_account: bool = False,
     ) -> None:
         """Counted in memory and written with the usage batch: a flood costs no write per try.
 
@@ -98,9 +106,11 @@ class AuditLog:
         user_agent = _agent(user_agent)
         now = int(self._clock())
         # For the operator reading the logs now (the table has them an hour at a time); the
-        # request id ties it to the access line. Never the secret: only what was presented
-        # as a name (a token typed there is INVALID) and the refusal's own words.
-        logs.event(log, logging.INFO, "sign_in_failed", user=username, reason=reason, ip=ip)
+        # request id ties it to the access line. Never a secret: the name only when the
+        # refusal showed it names an account (else it may be a password typed in the wrong
+        # field), and the refusal's own words.
+        shown = username if names_an_account else UNVERIFIED
+        logs.event(log, logging.INFO, "sign_in_failed", user=shown, reason=reason, ip=ip)
         with self._lock:
             self._count_failure(username, ip, user_agent, reason, now)
 

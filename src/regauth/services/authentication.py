@@ -117,7 +117,9 @@ class Authenticator:
                 await self._outcome(attempt, attempt.abandoned)
             else:
                 await self._throttled(attempt.failed)
-            self._audit.failed_authentication(username, ip, user_agent, exc.message)
+            self._audit.failed_authentication(
+                username, ip, user_agent, exc.message, names_an_account=exc.names_an_account
+            )
             raise
         except TooManyRequests as exc:
             await self._outcome(attempt, attempt.abandoned)
@@ -265,11 +267,11 @@ class Authenticator:
             or not secret_matches(self._hmac_key, token.secret, record.secret_hash)
             or not _names_owner(credentials.username, record.owner_name, generated_by)
         ):
-            raise Unauthorized(INCORRECT)
+            raise _incorrect(credentials.username == record.owner_name if record else False)
         # The caller holds the real secret from here on, so the precise reason may be told.
         refusal = self._token_refusal(record)
         if refusal is not None:
-            raise Unauthorized(refusal)
+            raise Unauthorized(refusal).of_an_account()
         return _token_principal(record), record.expires_at
 
     def _token_refusal(self, record: TokenAuthRecord) -> str | None:
@@ -291,10 +293,10 @@ class Authenticator:
             or not secret_matches(self._hmac_key, token.secret, record.secret_hash)
             or credentials.username != record.org  # docker login -u <org>
         ):
-            raise Unauthorized(INCORRECT)
+            raise _incorrect(record is not None and credentials.username == record.org)
         refusal = self._org_token_refusal(record)
         if refusal is not None:
-            raise Unauthorized(refusal)
+            raise Unauthorized(refusal).of_an_account()
         return _org_token_principal(record), record.expires_at
 
     def _org_token_refusal(self, record: OrgTokenRecord) -> str | None:
@@ -317,12 +319,12 @@ class Authenticator:
                 await self._throttled(attempt.reserve)
             source = attempt.ip if attempt is not None else None
             if not await self._passwords.verify(username, password, stored, source=source):
-                raise Unauthorized(INCORRECT)
+                raise _incorrect(user is not None)
         assert user is not None  # no stored hash is never a match
         if user.disabled:
-            raise Unauthorized(DISABLED)
+            raise Unauthorized(DISABLED).of_an_account()
         if user.totp_enabled:
-            raise SecondFactorRequired(user.id)
+            raise SecondFactorRequired(user.id).of_an_account()
         return _password_principal(user)
 
     def _password_refusal(self, user: User) -> str | None:
@@ -335,6 +337,11 @@ class Authenticator:
         if user.totp_enabled:
             return SecondFactorRequired.default_message
         return None
+
+
+def _incorrect(names_an_account: bool) -> Unauthorized:
+    refused = Unauthorized(INCORRECT)
+    return refused.of_an_account() if names_an_account else refused
 
 
 def _row(principal: Principal) -> str | None:

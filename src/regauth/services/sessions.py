@@ -81,7 +81,9 @@ class SessionService:
         self._authenticator.guard.check(user.name, ip)
         if not self._two_factor.verify(user, code):
             self._authenticator.guard.failed(user.name, ip)
-            self._audit.failed_authentication(user.name, ip, user_agent, "wrong two-factor code")
+            self._audit.failed_authentication(
+                user.name, ip, user_agent, "wrong two-factor code", names_an_account=True
+            )
             raise Unauthorized("the two-factor code is not valid")
         self._authenticator.guard.succeeded(user.name, ip)
         return self._jwt(user.name, user.id, PASSWORD, None, self._ttl)
