@@ -31,6 +31,7 @@ from regauth.services.token_issuer import TokenIssuer
 from regauth.services.two_factor import TwoFactorService
 from regauth.services.usage import UsageRecorder
 from regauth.services.users import UserService
+from regauth.services.web_sessions import WebSessionService
 from regauth.signing.batching import BatchSigner
 from regauth.signing.jwt import TokenSigner
 from regauth.signing.keys import KeyRing, load_or_create_keyring
@@ -56,6 +57,7 @@ class Runtime:
     admin_keys: AdminKeyService
     two_factor: TwoFactorService
     sessions: SessionService
+    web_sessions: WebSessionService
     explain: ExplainService
     revocation: RevocationService
     organizations: OrganizationService
@@ -137,6 +139,16 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
         limits=config.limits,
         max_lifetime_days=config.auth.max_token_lifetime_days,
     )
+    sessions = SessionService(
+        store,
+        authenticator,
+        admin_keys,
+        two_factor,
+        audit,
+        hmac_key=key,
+        ttl_seconds=config.auth.session_ttl_seconds,
+        clock=clock,
+    )
     return Runtime(
         config=config,
         clock=clock,
@@ -150,14 +162,13 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
         repositories=RepositoryService(store, audit, clock=clock),
         admin_keys=admin_keys,
         two_factor=two_factor,
-        sessions=SessionService(
+        sessions=sessions,
+        web_sessions=WebSessionService(
             store,
-            authenticator,
-            admin_keys,
-            two_factor,
-            audit,
+            sessions,
             hmac_key=key,
             ttl_seconds=config.auth.session_ttl_seconds,
+            idle_seconds=config.web.idle_timeout_seconds,
             clock=clock,
         ),
         explain=ExplainService(store, authenticator),
