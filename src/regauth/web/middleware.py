@@ -12,7 +12,7 @@ from regauth.errors import RegauthError
 from regauth.http.appkeys import RUNTIME, TRUSTED_PROXIES
 from regauth.http.forwarding import forwarded_https
 from regauth.web import cookies
-from regauth.web.boundary import EXCHANGE, Exchange, SignInRequired, end
+from regauth.web.boundary import EXCHANGE, Exchange, SignInRequired, drop
 from regauth.web.keys import PREFIX, SIGNER
 from regauth.web.pages import render
 
@@ -44,7 +44,7 @@ async def pages_middleware(request: web.Request, handler: Handler) -> web.Stream
         else:
             response = await handler(request)
     except SignInRequired as exc:
-        end(request)  # a session that ended is dropped from the cookie
+        drop(request)  # a session that ended is dropped from the cookie
         response = render(request, "sign_in.html", {"message": exc.message}, status=401)
     except RegauthError as exc:
         if exc.status >= 500:
