@@ -31,6 +31,7 @@ from regauth.services.token_issuer import TokenIssuer
 from regauth.services.two_factor import TwoFactorService
 from regauth.services.usage import UsageRecorder
 from regauth.services.users import UserService
+from regauth.services.web_sessions import WebSessionService
 from regauth.signing.batching import BatchSigner
 from regauth.signing.jwt import TokenSigner
 from regauth.signing.keys import KeyRing, SigningKey, load_or_create_keyring, unpublished
@@ -57,6 +58,7 @@ class Runtime:
     admin_keys: AdminKeyService
     two_factor: TwoFactorService
     sessions: SessionService
+    web_sessions: WebSessionService
     explain: ExplainService
     revocation: RevocationService
     organizations: OrganizationService
@@ -172,6 +174,16 @@ def open_runtime(
         unpublished=not_published,
         make_signer=lambda active: TokenSigner(active, include_x5c=config.keys.x5c),
     )
+    sessions = SessionService(
+        store,
+        authenticator,
+        admin_keys,
+        two_factor,
+        audit,
+        hmac_key=key,
+        ttl_seconds=config.auth.session_ttl_seconds,
+        clock=clock,
+    )
     return Runtime(
         config=config,
         clock=clock,
@@ -185,14 +197,13 @@ def open_runtime(
         repositories=RepositoryService(store, audit, clock=clock),
         admin_keys=admin_keys,
         two_factor=two_factor,
-        sessions=SessionService(
+        sessions=sessions,
+        web_sessions=WebSessionService(
             store,
-            authenticator,
-            admin_keys,
-            two_factor,
-            audit,
+            sessions,
             hmac_key=key,
             ttl_seconds=config.auth.session_ttl_seconds,
+            idle_seconds=config.web.idle_timeout_seconds,
             clock=clock,
         ),
         explain=ExplainService(store, authenticator),

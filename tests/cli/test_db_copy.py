@@ -19,6 +19,7 @@ from psycopg import sql
 
 from regauth.cli import EXIT_ERROR, EXIT_USAGE
 from regauth.config import load_config
+from regauth.domain.callers import PAT
 from regauth.domain.credentials import Credentials
 from regauth.domain.models import CLI_ACTOR, AuditQuery, TokenUse
 from regauth.domain.tokens import parse_token
@@ -83,6 +84,10 @@ def deployment(cli: Cli, runtime: Runtime) -> Deployment:
     for _ in range(3):
         runtime.audit.failed_authentication("alice", "192.0.2.9", "docker", "wrong password")
     runtime.audit.flush()
+    # A web page's session, opened with the PAT (so its token_id is filled too).
+    alice = runtime.users.get("alice")
+    reader = runtime.sessions.caller("alice", alice.id, PAT, pat_id, "192.0.2.7", "Firefox")
+    runtime.web_sessions.begin(reader, "192.0.2.7", "Firefox/128")
     cli.ok("token", "deactivate", cli.create_token("alice", description="old"))
     return Deployment(password, pat, pat_id, org_token, admin_key, totp, codes)
 

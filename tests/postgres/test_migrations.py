@@ -28,12 +28,15 @@ FLAGS = {
     ("tokens", "active"),
     ("org_tokens", "public_read"),
     ("org_tokens", "active"),
+    ("web_sessions", "read_only"),
 }
 PG_TYPES = {"INTEGER": "bigint", "TEXT": "text", "BLOB": "bytea"}
 # Written on every use of a credential; a write of these alone must wake no replica.
 LAST_USE = {"last_used_at", "last_used_ip", "last_used_user_agent"}
 # Tables whose writes notify nobody: written on the hot path and cached by nobody.
-SILENT = {"audit_events", "token_creations", *PG_ONLY}
+# web_sessions: no cache holds a web session (each page view reads its row) and /token never
+# reads it, so a sign-in or a sliding last_seen_at must wake no replica.
+SILENT = {"audit_events", "token_creations", "web_sessions", *PG_ONLY}
 # Tables whose updates and deletions name the row (row-level triggers; inserts tell nobody).
 BY_ROW = {"tokens"}
 
@@ -327,7 +330,8 @@ def test_a_deactivation_wakes_the_replicas_and_a_last_use_does_not(
     ]
     assert notified("DELETE FROM tokens") == ["tokens:abcdefghij"]
     add_user_and_token(db, user=False)
-    assert notified("TRUNCATE tokens") == ["tokens"]
+    # CASCADE: web_sessions refers to the PAT a read-only page session was opened with.
+    assert notified("TRUNCATE tokens CASCADE") == ["tokens"]
 
 
 def test_each_token_updated_or_deleted_is_named_once_per_transaction(

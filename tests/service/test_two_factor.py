@@ -113,7 +113,7 @@ def test_confirming_ends_password_only_session_tokens_but_keeps_pats(
     assert (kept.generated_by, kept.id) == ("manual", pat[4:14])
     # Not silently: the audit trail says how many clients were signed out.
     [enabled] = runtime.audit.list(AuditQuery(action="2fa.enable"))
-    assert enabled.details == {"session_tokens_ended": 1}
+    assert enabled.details == {"session_tokens_ended": 1, "web_sessions_ended": 0}
 
 
 # -- codes ----------------------------------------------------------------------------------------

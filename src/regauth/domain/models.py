@@ -207,6 +207,24 @@ class Principal:
 ANONYMOUS = Principal(name="")
 
 
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    """A web page's sign-in session as stored: `id` is the keyed hash of the secret its cookie
+    holds, never the secret. `token_id` is the personal access token a read-only session was
+    opened with; `expires_at` is the absolute timeout, `last_seen_at` slides (coarsely)."""
+
+    id: str
+    user_id: int
+    user_name: str
+    read_only: bool
+    token_id: str | None
+    created_at: int
+    last_seen_at: int
+    expires_at: int
+    created_ip: str | None
+    user_agent: str | None
+
+
 @dataclass(slots=True)  # not frozen: built per /token request, 4x cheaper (never mutated)
 class TokenUse:
     """One use of a token at /token, batched before it is written."""

@@ -142,18 +142,36 @@ class SessionService:
 
     def _session(self, value: str, ip: str | None, user_agent: str | None) -> ApiCaller:
         claims = self._decode(value, "session is invalid or expired: sign in again")
-        user = self._store.get_user(str(claims["sub"]))
-        if (
-            claims.get("amr") not in (PASSWORD, PAT)
-            or user is None
-            or user.id != claims.get("uid")
-            or user.disabled
-        ):
+        if claims.get("amr") not in (PASSWORD, PAT):
             raise Unauthorized("session is invalid or expired: sign in again")
         token_id = claims.get("tid")
+        return self.caller(
+            str(claims["sub"]),
+            claims.get("uid"),
+            PAT if claims.get("amr") == PAT else PASSWORD,
+            None if token_id is None else str(token_id),
+            ip,
+            user_agent,
+        )
+
+    def caller(
+        self,
+        name: str,
+        uid: object,
+        method: str,
+        token_id: str | None,
+        ip: str | None,
+        user_agent: str | None,
+    ) -> ApiCaller:
+        """Who a session (an API session JWT, or a web page's) stands for, while its account is
+        the one it was opened for and not disabled, and the PAT it was opened with (if any)
+        is still active and unexpired; else Unauthorized."""
+        user = self._store.get_user(name)
+        if user is None or user.id != uid or user.disabled:
+            raise Unauthorized("session is invalid or expired: sign in again")
         if token_id is not None:
             # A session opened with a PAT dies with the PAT.
-            record = self._store.find_token_for_auth(str(token_id))
+            record = self._store.find_token_for_auth(token_id)
             now = self._clock()
             if (
                 record is None
@@ -162,5 +180,4 @@ class SessionService:
             ):
                 raise Unauthorized("the personal access token of this session is no longer valid")
         actor = Actor(name=user.name, kind="user", ip=ip, user_agent=user_agent)
-        method = PAT if claims.get("amr") == PAT else PASSWORD
         return ApiCaller(method=method, actor=actor, user=user, token_id=token_id)

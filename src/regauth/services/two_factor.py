@@ -63,10 +63,18 @@ class TwoFactorService:
         self._store.set_totp(user.id, sealed, enabled=True)
         # Sessions signed in with the password alone end: from now on they need the second factor.
         ended = self._store.delete_auto_tokens(user.id)
+        # The web page's too (the page that turned it on starts a new one).
+        web_ended = self._store.delete_web_sessions(user.id)
         codes = ["-".join(_random_code(4) for _ in range(2)) for _ in range(_RECOVERY_CODES)]
         self._store.set_recovery_codes(user.id, [self._code_hash(c) for c in codes])
         # As a password reset says it: which clients were signed out by it.
-        self._audit.record(actor, "2fa.enable", user.name, session_tokens_ended=ended)
+        self._audit.record(
+            actor,
+            "2fa.enable",
+            user.name,
+            session_tokens_ended=ended,
+            web_sessions_ended=web_ended,
+        )
         return codes
 
     @transactional
@@ -88,7 +96,10 @@ class TwoFactorService:
         if code is not None and not self.verify(user, code):
             raise Unauthorized("the two-factor code is not valid")
         self._store.set_totp(user.id, None, enabled=False)
-        self._audit.record(actor, "2fa.disable", user.name)
+        # A change to how the account signs in ends its web sessions, as turning it on does
+        # (and as an admin's reset of a lost device must: a stolen session would survive it).
+        ended = self._store.delete_web_sessions(user.id)
+        self._audit.record(actor, "2fa.disable", user.name, web_sessions_ended=ended)
 
     def _totp_ok(self, user_id: int, secret: str, code: str) -> bool:
         if not (len(code) == 6 and _is_ascii_digits(code)):

@@ -60,7 +60,12 @@ class UserService:
     def set_disabled(self, name: str, actor: Actor, disabled: bool) -> User:
         self.get(name)
         user = self._updated(self._store.update_user(name, disabled=disabled))
-        self._audit.record(actor, "user.disable" if disabled else "user.enable", name)
+        if disabled:
+            # A disabled account is signed out of the web page at once, not at its next view.
+            ended = self._store.delete_web_sessions(user.id)
+            self._audit.record(actor, "user.disable", name, web_sessions_ended=ended)
+        else:
+            self._audit.record(actor, "user.enable", name)
         return user
 
     @transactional
@@ -75,9 +80,18 @@ class UserService:
         password_hash = _password_hash(password)  # before the transaction, as in create()
         with self._store.transaction():
             user = self._updated(self._store.update_user(name, password_hash=password_hash))
-            # Sessions started with the old password end with it; personal tokens stay.
+            # Sessions started with the old password end with it (docker's and the web
+            # page's; a page that changed its own password starts a new one); personal
+            # tokens stay.
             ended = self._store.delete_auto_tokens(user.id)
-            self._audit.record(actor, "user.password_reset", name, session_tokens_ended=ended)
+            web_ended = self._store.delete_web_sessions(user.id)
+            self._audit.record(
+                actor,
+                "user.password_reset",
+                name,
+                session_tokens_ended=ended,
+                web_sessions_ended=web_ended,
+            )
         return user
 
     @staticmethod

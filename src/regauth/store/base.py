@@ -26,6 +26,7 @@ from regauth.domain.models import (
     TokenUse,
     User,
     Visibility,
+    WebSession,
 )
 from regauth.store.failures import FailureTable
 
@@ -309,6 +310,28 @@ class OrgTokenStore(Protocol):
     def record_org_token_uses(self, uses: Mapping[str, TokenUse]) -> None: ...
 
 
+class WebSessionStore(Protocol):
+    """The web page's sign-in sessions, by the keyed hash of their secret."""
+
+    def create_web_session(self, session: WebSession) -> None: ...
+
+    def find_web_session(self, session_id: str) -> WebSession | None: ...
+
+    def list_web_sessions(self, user_id: int, *, now: int) -> list[WebSession]:
+        """The account's sessions not past their absolute timeout, the latest seen first."""
+        ...
+
+    def touch_web_session(self, session_id: str, *, now: int, unless_after: int) -> None: ...
+
+    def delete_web_session(self, session_id: str, *, user_id: int | None = None) -> bool: ...
+
+    def delete_web_sessions(self, user_id: int) -> int:
+        """End every session of the account (a new password, a second factor, disabled)."""
+        ...
+
+    def purge_web_sessions(self, *, now: int, idle_before: int) -> int: ...
+
+
 class MetaStore(Protocol):
     """Facts about the deployment (the HMAC secret's fingerprint)."""
 
@@ -328,6 +351,7 @@ class Store(
     AdminKeyStore,
     OrgStore,
     OrgTokenStore,
+    WebSessionStore,
     Protocol,
 ):
     """Everything one backend implements; services take only the parts they use."""

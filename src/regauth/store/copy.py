@@ -34,6 +34,7 @@ TABLES = (
     "recovery_codes",
     "token_creations",
     "tokens",
+    "web_sessions",  # after users and tokens, which it refers to
     "repositories",
     "audit_events",
     "admin_keys",

@@ -65,6 +65,7 @@ def create_pages(runtime: Runtime) -> web.Application:
     pages.router.add_post("/settings/security/2fa/confirm", account.confirm)
     pages.router.add_post("/settings/security/2fa/disable", account.disable)
     pages.router.add_post("/settings/security/sessions/{uuid}/end", account.end_session)
+    pages.router.add_post("/settings/security/browsers/end", account.end_browser)
     pages.router.add_get("/settings/password", account.password_page)
     pages.router.add_post("/settings/password", account.change_password)
     add_org_routes(pages.router)

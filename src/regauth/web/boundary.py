@@ -1,5 +1,5 @@
-"""The pages' one boundary: who is signed in (the cookie, the idle timeout, the API session
-behind it), and forms decoded into their models after their CSRF token is checked."""
+"""The pages' one boundary: who is signed in (the cookie, the idle timeout, the server-side
+session behind it), and forms decoded into their models after their CSRF token is checked."""
 
 from __future__ import annotations
 
@@ -54,11 +54,12 @@ EXCHANGE: ContextVar[Exchange] = ContextVar("regauth_web_exchange")
 
 @dataclass(frozen=True, slots=True)
 class Visitor:
-    """Who is signed in, how (a password, or a personal access token: read-only), and the
-    envelope of their cookie."""
+    """Who is signed in, how (a password, or a personal access token: read-only), the
+    envelope of their cookie and the id of their page session."""
 
     caller: ApiCaller
     envelope: Envelope
+    session_id: str
 
     @property
     def read_only(self) -> bool:
@@ -90,40 +91,64 @@ def anonymous(request: web.Request) -> Envelope:
 
 
 async def signed_in(request: web.Request) -> Visitor:
-    """The signed-in visitor, or SignInRequired: no cookie, idle too long, or an API session
-    that is no longer valid (expired, its account disabled, its PAT deactivated)."""
+    """The signed-in visitor, or SignInRequired: no cookie, idle too long, or a page session
+    that ended (signed out, ended by a change to the account, past its absolute timeout) or
+    whose account or PAT is no longer good."""
     envelope, runtime = incoming(request), request.app[RUNTIME]
     moment = now(request)
     if envelope is None or envelope.session is None:
         raise SignInRequired("sign in to continue")
+    # The exact idle timeout is the cookie's, rewritten by every request; the server's
+    # last_seen_at is written at most once a minute (services/web_sessions.py).
     if moment - envelope.seen > runtime.config.web.idle_timeout_seconds:
         raise SignInRequired("you were signed out after a time without activity: sign in again")
     ip, agent = client(request)
     try:
-        who = await call(
-            request, runtime.sessions.authenticate, f"Bearer {envelope.session}", ip, agent
+        who, session = await call(
+            request, runtime.web_sessions.authenticate, envelope.session, ip, agent
         )
     except Unauthorized as exc:
         raise SignInRequired(exc.message) from None
-    if request.app[SIGNER].account(who.account()) != envelope.account:
-        raise SignInRequired("the account's password was changed: sign in again")
     exchange = EXCHANGE.get()
-    exchange.visitor = Visitor(who, envelope)
+    exchange.visitor = Visitor(who, envelope, session.id)
     exchange.outgoing = exchange.outgoing or envelope.touched(moment)  # the idle timeout slides
     return exchange.visitor
 
 
-async def begin(request: web.Request, session: str) -> None:
-    """Signed in: a new envelope (a new nonce, so a new CSRF token) holding the API session
-    and the fingerprint of the account's password."""
-    runtime, ip_agent = request.app[RUNTIME], client(request)
-    who = await call(request, runtime.sessions.authenticate, f"Bearer {session}", *ip_agent)
-    EXCHANGE.get().outgoing = cookies.fresh(
-        now(request), session, request.app[SIGNER].account(who.account())
+async def begin(request: web.Request, api_session: str) -> None:
+    """Signed in (the API's session service said who, from the form): a page session."""
+    runtime = request.app[RUNTIME]
+    who = await call(
+        request, runtime.sessions.authenticate, f"Bearer {api_session}", *client(request)
     )
+    await start(request, who)
 
 
-def end(request: web.Request) -> None:
+async def start(request: web.Request, who: ApiCaller) -> None:
+    """A new page session for `who`, in a new envelope (a new nonce, so a new CSRF token): at
+    sign-in, and for the page that changed the account's password or second factor (which
+    ended every session of the account, this one too). A session the cookie held ends."""
+    runtime, exchange = request.app[RUNTIME], EXCHANGE.get()
+    old = exchange.incoming
+    if old is not None and old.session is not None:
+        await call(request, runtime.web_sessions.end, old.session)
+    secret = await call(request, runtime.web_sessions.begin, who, *client(request))
+    exchange.outgoing = cookies.fresh(now(request), secret)
+    if exchange.visitor is not None:  # the page rendered next carries the new CSRF token
+        session_id = runtime.web_sessions.session_id(secret)
+        exchange.visitor = Visitor(who, exchange.outgoing, session_id)
+
+
+async def end(request: web.Request) -> None:
+    """Signed out: the page session ends on the server, and the cookie is replaced."""
+    envelope = incoming(request)
+    if envelope is not None and envelope.session is not None:
+        await call(request, request.app[RUNTIME].web_sessions.end, envelope.session)
+    drop(request)
+
+
+def drop(request: web.Request) -> None:
+    """The cookie's session is forgotten (it ended, or never was)."""
     exchange = EXCHANGE.get()
     exchange.outgoing, exchange.visitor = cookies.fresh(now(request)), None
 

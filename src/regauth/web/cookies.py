@@ -1,6 +1,6 @@
-"""The page cookie: a signed envelope holding the API session, when it was last used, and the
-nonce the CSRF token is derived from. Signed, not encrypted: it holds no secret the browser
-does not already hold (the API session JWT is itself a signed, server-verifiable value)."""
+"""The page cookie: a signed envelope holding the page session's secret, when it was last used,
+and the nonce the CSRF token is derived from. Signed, not encrypted: the secret is random and
+names a session held on the server (services/web_sessions.py), which signing out ends."""
 
 from __future__ import annotations
 
@@ -13,32 +13,28 @@ from dataclasses import dataclass, replace
 
 import orjson
 
-from regauth.domain.models import User
-
 NAME = "regauth_web"
 _CSRF = b"csrf:"
 
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
-    """What the cookie says. `session` is the API session JWT (None before signing in); `seen`
-    is the time of the last request (the idle timeout); `nonce` is random per sign-in;
-    `account` fingerprints the account's password hash when it signed in, so that a new
-    password ends every other page session (the API's session JWT alone would live on)."""
+    """What the cookie says. `session` is the secret of the server-side page session (None
+    before signing in); `seen` is the time of the last request (the idle timeout); `nonce` is
+    random per sign-in."""
 
     nonce: str
     seen: int
     session: str | None = None
-    account: str = ""
 
     def touched(self, now: int) -> Envelope:
         return replace(self, seen=now)
 
 
-def fresh(now: int, session: str | None = None, account: str = "") -> Envelope:
+def fresh(now: int, session: str | None = None) -> Envelope:
     """A new envelope with a new nonce: at every sign-in and sign-out, so that a nonce (and the
     CSRF token) known before signing in is worthless after it (session fixation)."""
-    return Envelope(nonce=secrets.token_urlsafe(18), seen=now, session=session, account=account)
+    return Envelope(nonce=secrets.token_urlsafe(18), seen=now, session=session)
 
 
 class CookieSigner:
@@ -48,7 +44,7 @@ class CookieSigner:
         self._csrf_key = hmac.digest(hmac_key, b"regauth web csrf", hashlib.sha256)
 
     def dump(self, envelope: Envelope) -> str:
-        fields = [envelope.nonce, envelope.seen, envelope.session, envelope.account]
+        fields = [envelope.nonce, envelope.seen, envelope.session]
         payload = _b64(orjson.dumps(fields))
         return f"{payload}.{_b64(self._mac(payload))}"
 
@@ -60,22 +56,16 @@ class CookieSigner:
         try:
             if not hmac.compare_digest(_unb64(mac), self._mac(payload)):
                 return None
-            nonce, seen, session, account = orjson.loads(_unb64(payload))
+            nonce, seen, session = orjson.loads(_unb64(payload))
         except (ValueError, TypeError, binascii.Error):
             return None
         if not (
             isinstance(nonce, str)
             and isinstance(seen, int)
             and (session is None or isinstance(session, str))
-            and isinstance(account, str)
         ):
             return None
-        return Envelope(nonce=nonce, seen=seen, session=session, account=account)
-
-    def account(self, user: User) -> str:
-        """The fingerprint of an account's password as it is now (`Envelope.account`)."""
-        material = f"{user.id}:{user.password_hash or ''}".encode()
-        return _b64(hmac.digest(self._key, b"account:" + material, hashlib.sha256)[:12])
+        return Envelope(nonce=nonce, seen=seen, session=session)
 
     def csrf_token(self, envelope: Envelope) -> str:
         return _b64(hmac.digest(self._csrf_key, _CSRF + envelope.nonce.encode(), hashlib.sha256))

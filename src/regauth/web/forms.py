@@ -55,6 +55,11 @@ class CodeOnlyForm(msgspec.Struct, frozen=True):
     code: str
 
 
+class BrowserForm(msgspec.Struct, frozen=True):
+    # The id of a page session, in the body: never in a URL, which access logs keep.
+    session: str
+
+
 class PasswordForm(msgspec.Struct, frozen=True):
     current_password: str
     new_password: str

@@ -10,7 +10,7 @@ from aiohttp.typedefs import Handler
 
 from regauth.errors import RegauthError
 from regauth.web import cookies
-from regauth.web.boundary import EXCHANGE, Exchange, SignInRequired, end, served_over_https
+from regauth.web.boundary import EXCHANGE, Exchange, SignInRequired, drop, served_over_https
 from regauth.web.keys import PREFIX, SIGNER
 from regauth.web.pages import render
 
@@ -42,7 +42,7 @@ async def pages_middleware(request: web.Request, handler: Handler) -> web.Stream
         else:
             response = await handler(request)
     except SignInRequired as exc:
-        end(request)  # a session that ended is dropped from the cookie
+        drop(request)  # a session that ended is dropped from the cookie
         response = render(request, "sign_in.html", {"message": exc.message}, status=401)
     except RegauthError as exc:
         if exc.status >= 500:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from regauth.domain.models import AccessLevel, TokenRecord, TokenState, token_state
+from regauth.domain.models import AccessLevel, TokenRecord, TokenState, WebSession, token_state
 
 # Docker Hub's names for the levels, broadest first (the order of the form's choices).
 LEVEL_LABELS = {
@@ -86,6 +86,33 @@ class TokenRow:
             ),
             expires=when(record.expires_at),
             expiring_soon=expiring_soon(state, record.expires_at, now),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BrowserRow:
+    """A page session of the account's, on the security page ("Signed-in browsers")."""
+
+    id: str
+    current: bool
+    read_only: bool
+    created: str
+    last_seen: str
+    ip: str
+    client: str
+
+    @classmethod
+    def of(cls, session: WebSession, current_id: str) -> BrowserRow:
+        current = session.id == current_id
+        return cls(
+            id=session.id,
+            current=current,
+            read_only=session.read_only,
+            created=when(session.created_at),
+            # Written at most once a minute: this browser's is the request being answered.
+            last_seen="Now" if current else when(session.last_seen_at),
+            ip=session.created_ip or "not recorded",
+            client=session.user_agent or "not recorded",
         )
 
 

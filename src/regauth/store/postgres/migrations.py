@@ -276,6 +276,26 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TRIGGER regauth_changes_truncate AFTER TRUNCATE ON tokens
         FOR EACH STATEMENT EXECUTE FUNCTION regauth_notify_change()""",
     ),
+    (
+        # SQLite's migration 6: the web page's server-side sessions (see there). No change
+        # trigger: no cache holds a web session (each page view reads its row), and /token
+        # never reads this table, so its writes (a sign-in, a sliding last_seen_at) must
+        # wake no replica.
+        """CREATE TABLE web_sessions (
+            id TEXT COLLATE "C" PRIMARY KEY,
+            user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            token_id TEXT COLLATE "C" REFERENCES tokens(id) ON DELETE CASCADE,
+            read_only BOOLEAN NOT NULL DEFAULT FALSE,
+            created_at BIGINT NOT NULL,
+            last_seen_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            created_ip TEXT COLLATE "C",
+            user_agent TEXT COLLATE "C"
+        )""",
+        "CREATE INDEX web_sessions_user ON web_sessions(user_id)",
+        "CREATE INDEX web_sessions_token ON web_sessions(token_id)",
+        "CREATE INDEX web_sessions_expires ON web_sessions(expires_at)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -10,6 +10,7 @@ from regauth.store.sql.orgs import OrganizationsTable
 from regauth.store.sql.repositories import RepositoriesTable
 from regauth.store.sql.tokens import TokensTable
 from regauth.store.sql.users import TotpTable, UsersTable
+from regauth.store.sql.web_sessions import WebSessionsTable
 
 
 class Tables(
@@ -22,5 +23,6 @@ class Tables(
     OrganizationsTable,
     OrgTokensTable,
     MetaTable,
+    WebSessionsTable,
 ):
     """Hot-path reads are fixed statements both drivers keep prepared."""

@@ -156,6 +156,27 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # Facts about the deployment itself, e.g. the fingerprint of the HMAC secret.
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ),
+    (
+        # The web page's sign-in sessions, held on the server so that signing out (or a new
+        # password, a second factor, a disabled account) ends them: the cookie holds only a
+        # random secret, and the id is its keyed hash (a copy of the table opens nothing).
+        # token_id: the personal access token a read-only session was opened with, which
+        # takes the session with it when deleted.
+        """CREATE TABLE web_sessions (
+            id TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            token_id TEXT REFERENCES tokens(id) ON DELETE CASCADE,
+            read_only INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            last_seen_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            created_ip TEXT,
+            user_agent TEXT
+        )""",
+        "CREATE INDEX web_sessions_user ON web_sessions(user_id)",
+        "CREATE INDEX web_sessions_token ON web_sessions(token_id)",
+        "CREATE INDEX web_sessions_expires ON web_sessions(expires_at)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,6 +1,6 @@
 """The account's security: two-factor authentication (enroll with a QR code, confirm with a
 first code, recovery codes shown once, disable with a code), the auto-generated sign-in
-sessions, and the password. The same services as the API's handlers and the CLI."""
+sessions, the browsers signed in to these pages, and the password. The same services as the API's handlers and the CLI."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from regauth.http.appkeys import RUNTIME
 from regauth.http.handlers.common import call, client
 from regauth.services.authentication import PASSWORD
 from regauth.web import boundary
-from regauth.web.forms import CodeOnlyForm, NoFields, PasswordForm
+from regauth.web.forms import BrowserForm, CodeOnlyForm, NoFields, PasswordForm
 from regauth.web.pages import render, see_other
-from regauth.web.views import TokenRow
+from regauth.web.views import BrowserRow, TokenRow
 
 SECURITY = "/settings/security"
 
@@ -27,7 +27,14 @@ async def security(request: web.Request) -> web.Response:
     records = await call(request, runtime.tokens.list_for, owner)
     now = runtime.clock()
     sessions = [TokenRow.of(r, now) for r in records if r.generated_by == "auto"]
-    context = {"enabled": owner.totp_enabled, "sessions": sessions, "message": None}
+    pages = await call(request, runtime.web_sessions.list_for, owner)
+    browsers = [BrowserRow.of(s, visitor.session_id) for s in pages]
+    context = {
+        "enabled": owner.totp_enabled,
+        "sessions": sessions,
+        "browsers": browsers,
+        "message": None,
+    }
     return render(request, "security.html", context)
 
 
@@ -47,6 +54,7 @@ async def confirm(request: web.Request) -> web.Response:
     form = await boundary.read_form(request, CodeOnlyForm, visitor.envelope)
     owner = visitor.caller.require_account_management("turn on two-factor authentication")
     codes = await call(request, runtime.two_factor.confirm, owner, visitor.caller.actor, form.code)
+    await boundary.start(request, visitor.caller)  # every session ended: this one starts again
     return render(request, "recovery_codes.html", {"codes": codes})
 
 
@@ -55,6 +63,7 @@ async def disable(request: web.Request) -> web.Response:
     form = await boundary.read_form(request, CodeOnlyForm, visitor.envelope)
     owner = visitor.caller.require_account_management("turn off two-factor authentication")
     await call(request, runtime.two_factor.disable, owner, visitor.caller.actor, form.code)
+    await boundary.start(request, visitor.caller)  # every session ended: this one starts again
     return see_other(request, SECURITY)
 
 
@@ -69,6 +78,18 @@ async def end_session(request: web.Request) -> web.Response:
     if record.generated_by != "auto":
         raise BadRequest("that is a personal access token, not a sign-in session")
     await call(request, runtime.tokens.delete, record, visitor.caller.actor)
+    return see_other(request, SECURITY)
+
+
+async def end_browser(request: web.Request) -> web.Response:
+    """ "Sign out" of another browser's page session: it ends on the server at once. This
+    browser's own is ended by "Sign out" (the same, and the cookie goes too)."""
+    visitor, runtime = await boundary.signed_in(request), request.app[RUNTIME]
+    form = await boundary.read_form(request, BrowserForm, visitor.envelope)
+    owner = visitor.caller.require_account_management("end sign-in sessions")
+    if form.session == visitor.session_id:
+        raise BadRequest("that is this browser's session: use Sign out")
+    await call(request, runtime.web_sessions.end_one, owner, form.session)
     return see_other(request, SECURITY)
 
 
@@ -103,8 +124,7 @@ async def change_password(request: web.Request) -> web.Response:
         return _password_refused(request, "The current password is not correct.", 401)
     actor = visitor.caller.actor
     await call(request, runtime.users.reset_password, owner.name, actor, form.new_password)
-    assert visitor.envelope.session is not None  # signed in
-    await boundary.begin(request, visitor.envelope.session)
+    await boundary.start(request, visitor.caller)  # every session ended: this one starts again
     return render(request, "password.html", {"message": None, "done": True})
 
 

@@ -65,7 +65,7 @@ async def submit_code(request: web.Request) -> web.Response:
 
 async def sign_out(request: web.Request) -> web.Response:
     await boundary.read_form(request, NoFields, boundary.incoming(request))
-    boundary.end(request)
+    await boundary.end(request)
     return see_other(request, "/sign-in?signed-out")
 
 
