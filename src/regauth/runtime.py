@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from regauth.config import Config
+from regauth.config import Config, LiveConfig
 from regauth.domain.clock import Clock, system_clock
 from regauth.errors import ConfigError
 from regauth.services.access_tokens import AccessTokenService
@@ -43,7 +43,8 @@ log = logging.getLogger("regauth.runtime")
 class Runtime:
     """What both adapters (the HTTP app and the CLI) stand on, so they cannot drift apart."""
 
-    config: Config
+    # The config in force: a reload (SIGHUP) swaps what it holds; `config` reads it.
+    settings: LiveConfig
     clock: Clock
     store: Store
     keyring: KeyRing
@@ -62,6 +63,10 @@ class Runtime:
     org_tokens: OrgTokenService
     usage: UsageRecorder
     token_issuer: TokenIssuer
+
+    @property
+    def config(self) -> Config:
+        return self.settings.current
 
     def flushers(self) -> list[Callable[[], int]]:
         """What a serving process writes in batches (last use of tokens and admin keys;
@@ -98,6 +103,7 @@ def load_keyring(config: Config, clock: Clock = system_clock) -> KeyRing:
 
 
 def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
+    settings = LiveConfig(config)
     keyring = load_keyring(config, clock)
     key = keyring.hmac_key
     store = open_store(config.storage)
@@ -117,9 +123,9 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
         store,
         passwords,
         hmac_key=key,
-        config=config.auth,
+        settings=settings,
         guard=SignInGuard(
-            config.limits,
+            settings,
             clock=clock,
             table=store.failure_table(secret=key, name="throttle"),
         ),
@@ -134,11 +140,10 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
         audit,
         hmac_key=key,
         clock=clock,
-        limits=config.limits,
-        max_lifetime_days=config.auth.max_token_lifetime_days,
+        settings=settings,
     )
     return Runtime(
-        config=config,
+        settings=settings,
         clock=clock,
         store=store,
         keyring=keyring,
@@ -157,7 +162,7 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
             two_factor,
             audit,
             hmac_key=key,
-            ttl_seconds=config.auth.session_ttl_seconds,
+            settings=settings,
             clock=clock,
         ),
         explain=ExplainService(store, authenticator),
@@ -168,7 +173,7 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
             hmac_key=key,
             limit=RateLimit(
                 clock=clock,
-                calls=config.limits.revocations_per_minute,
+                calls=lambda: settings.current.limits.revocations_per_minute,
                 window_seconds=60,
                 # A file of its own: in the sign-in throttle's, these calls would wake its
                 # fast path (idle while nobody fails to sign in) and could evict lock-outs.
@@ -176,9 +181,7 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
             ),
         ),
         organizations=OrganizationService(store, audit, clock=clock),
-        org_tokens=OrgTokenService(
-            store, audit, hmac_key=key, clock=clock, per_org=config.limits.org_tokens_per_org
-        ),
+        org_tokens=OrgTokenService(store, audit, hmac_key=key, clock=clock, settings=settings),
         usage=usage,
         token_issuer=TokenIssuer(
             store=store,
@@ -187,7 +190,7 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
             signer=BatchSigner(TokenSigner(keyring.active, include_x5c=config.keys.x5c)),
             usage=usage,
             tokens=tokens,
-            config=config.token,
+            settings=settings,
             clock=clock,
         ),
     )

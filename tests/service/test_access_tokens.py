@@ -7,7 +7,7 @@ import pytest
 from regauth.domain.models import CLI_ACTOR, AccessLevel
 from regauth.errors import BadRequest, Conflict
 from regauth.runtime import Runtime
-from tests.support.builders import OpenRuntime
+from tests.support.builders import OpenRuntime, reconfigured
 from tests.support.clock import FakeClock
 
 
@@ -68,3 +68,17 @@ def test_config_limits_reach_the_service(another_runtime: OpenRuntime) -> None:
     for _ in range(3):
         runtime.tokens.create_session_token(owner, client_id=None, ip=None, user_agent=None)
     assert len(runtime.tokens.list_for(owner)) == 2
+
+
+def test_a_reload_reaches_the_limits_without_a_new_runtime(runtime: Runtime) -> None:
+    owner = runtime.users.create("alice", None, CLI_ACTOR)
+    assert runtime.tokens.limits_for(owner)["max_active_tokens"] == 50
+    runtime.settings.current = reconfigured(runtime.config, limits={"max_active_tokens": 1})
+    assert runtime.tokens.limits_for(owner)["max_active_tokens"] == 1
+    runtime.tokens.create(
+        owner, CLI_ACTOR, description="a", access=AccessLevel.READ, expires_at=None
+    )
+    with pytest.raises(Conflict, match=r"active token limit reached \(1\)"):
+        runtime.tokens.create(
+            owner, CLI_ACTOR, description="b", access=AccessLevel.READ, expires_at=None
+        )

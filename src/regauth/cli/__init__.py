@@ -41,8 +41,10 @@ def main(
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse: --help, or a usage error it has already printed
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    args.config_path = args.config or env.get("REGAUTH_CONFIG")
+    args.environ = env
     try:
-        config = load_config(args.config or env.get("REGAUTH_CONFIG"), env)
+        config = load_config(args.config_path, env)
         return int(args.run(config, clock, args))
     except ConfigError as exc:
         print(f"regauth: configuration error: {exc.message}", file=sys.stderr)
@@ -128,10 +130,12 @@ def _leaves(commands: argparse._SubParsersAction) -> list[argparse.ArgumentParse
     return found
 
 
-def _serve(config: Config, _clock: Clock, _args: argparse.Namespace) -> int:
+def _serve(config: Config, _clock: Clock, args: argparse.Namespace) -> int:
     from regauth.server.supervisor import serve  # imports aiohttp only when serving
 
-    serve(config)
+    # SIGHUP reads the same file with the same environment again.
+    path, env = args.config_path, args.environ
+    serve(config, load=lambda: load_config(path, env))
     return EXIT_OK
 
 
