@@ -33,7 +33,7 @@ from regauth.services.usage import UsageRecorder
 from regauth.services.users import UserService
 from regauth.signing.batching import BatchSigner
 from regauth.signing.jwt import TokenSigner
-from regauth.signing.keys import KeyRing, load_or_create_keyring
+from regauth.signing.keys import HMAC_FILE, KEY_FILE, KeyRing, load_or_create_keyring
 from regauth.store import Store, open_store
 
 log = logging.getLogger("regauth.runtime")
@@ -84,6 +84,31 @@ class Runtime:
                 log.exception("flush_failed_at_close")
         self.passwords.close()
         self.store.close()
+
+
+_ELSEWHERE = "(use --config or REGAUTH_CONFIG)"
+
+
+class MissingData(ConfigError):
+    """The configured database or keys are not there (exit code 2, as a config error)."""
+
+
+def require_data(config: Config, *, keys: bool = True) -> None:
+    """Refuses a deployment's data that is not there. The default paths are relative to the
+    current directory, so a command run from another one would otherwise make a new empty
+    database and new signing keys and work on those: only `serve` and `init` create them."""
+    if not config.storage.url:  # PostgreSQL: the database is the server's to refuse
+        database = Path(config.storage.path).resolve()
+        if not database.is_file():
+            raise MissingData(f"no regauth database at {database} {_ELSEWHERE}")
+    if not keys:
+        return
+    folder = Path(config.keys.dir).resolve()
+    if not folder.is_dir():
+        raise MissingData(f"no regauth keys folder at {folder} {_ELSEWHERE}")
+    for name, what in ((KEY_FILE, "signing key"), (HMAC_FILE, "token-hash secret")):
+        if not (folder / name).is_file():
+            raise MissingData(f"no regauth {what} at {folder / name} {_ELSEWHERE}")
 
 
 def load_keyring(config: Config, clock: Clock = system_clock) -> KeyRing:

@@ -151,6 +151,9 @@ class RegauthServer:
         self.config_path = root / "regauth.toml"
         self.config_path.write_text(self._config_toml(root))
         self.cli = RegauthCli(self.config_path)
+        # The database and keys, as an operator makes them: the CLI commands a test runs
+        # before start() (and the registry's stanza) refuse to make them.
+        self.cli.check("init")
         self.api = AccountApi(self.url)
         self._service: Service | None = None
 
