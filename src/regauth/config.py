@@ -113,6 +113,13 @@ class LimitsConfig:
     revocations_per_minute: int = 10
     # Organization access tokens one organization may hold.
     org_tokens_per_org: int = 25
+    # The expiry a personal access token gets when its creator gives none (API, CLI, web
+    # page alike): "never" or "Nd" (days).
+    default_expiry: str = "never"
+    # The longest expiry a personal access token may be given ("Nd"); "never": no limit. Set,
+    # "never expires" is refused. auth.max_token_lifetime_days is the same rule (the tighter
+    # of the two applies).
+    max_expiry: str = "never"
 
 
 @dataclass(frozen=True)
@@ -235,6 +242,17 @@ def reload_config(old: Config, new: Config) -> Reload:
                 values[f.name] = value
         sections[s.name] = dataclasses.replace(before, **values) if values else before
     return Reload(Config(**sections), changed, restart_needed)
+
+
+_EXPIRY = re.compile(r"never|([1-9][0-9]{0,4})d")
+
+
+def expiry_days(text: str) -> int:
+    """Days of a `[limits]` expiry ("30d"); 0 for "never"."""
+    match = _EXPIRY.fullmatch(text)
+    if match is None:
+        raise ConfigError(f"expected 'never' or a number of days like '90d', got {text!r}")
+    return int(match.group(1) or 0)
 
 
 def load_config(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Config:
@@ -420,9 +438,25 @@ def _validate(config: Config) -> None:
     ):
         if getattr(config.limits, name) < 1:
             raise ConfigError(f"limits.{name}: must be at least 1")
+    for name in ("default_expiry", "max_expiry"):
+        try:
+            expiry_days(getattr(config.limits, name))
+        except ConfigError as exc:
+            raise ConfigError(f"limits.{name}: {exc.message}") from None
+    most = max_lifetime_days(config)
+    if most and expiry_days(config.limits.default_expiry) > most:
+        raise ConfigError(
+            f"limits.default_expiry: must be at most the longest expiry allowed ({most}d)"
+        )
     if config.auth.password_check_concurrency < 1:
         raise ConfigError("auth.password_check_concurrency: must be at least 1")
     _validate_web(config.web)
+
+
+def max_lifetime_days(config: Config) -> int:
+    """The longest lifetime a personal access token may have, in days; 0: no limit."""
+    limits = [config.auth.max_token_lifetime_days, expiry_days(config.limits.max_expiry)]
+    return min((days for days in limits if days), default=0)
 
 
 def _validate_web(web: WebConfig) -> None:

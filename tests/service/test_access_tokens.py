@@ -82,3 +82,38 @@ def test_a_reload_reaches_the_limits_without_a_new_runtime(runtime: Runtime) -> 
         runtime.tokens.create(
             owner, CLI_ACTOR, description="b", access=AccessLevel.READ, expires_at=None
         )
+
+
+def test_a_token_given_no_expiry_gets_the_default_expiry(
+    another_runtime: OpenRuntime, clock: FakeClock
+) -> None:
+    runtime = another_runtime(limits={"default_expiry": "30d"})
+    owner = runtime.users.create("alice", None, CLI_ACTOR)
+    defaulted = runtime.tokens.create(owner, CLI_ACTOR, description="a", access=AccessLevel.READ)
+    assert defaulted.record.expires_at == int(clock.now) + 30 * 86400
+    # "never" said out loud is still never: the default is for a creator who said nothing.
+    never = runtime.tokens.create(
+        owner, CLI_ACTOR, description="b", access=AccessLevel.READ, expires_at=None
+    )
+    assert never.record.expires_at is None
+
+
+def test_max_expiry_refuses_never_and_longer_and_the_tighter_limit_wins(
+    another_runtime: OpenRuntime, clock: FakeClock
+) -> None:
+    runtime = another_runtime(limits={"max_expiry": "60d"}, auth={"max_token_lifetime_days": 90})
+    owner = runtime.users.create("alice", None, CLI_ACTOR)
+    for expires_at in (None, int(clock.now) + 61 * 86400):
+        with pytest.raises(BadRequest, match="must expire within 60 days"):
+            runtime.tokens.create(
+                owner, CLI_ACTOR, description="x", access=AccessLevel.READ, expires_at=expires_at
+            )
+    assert runtime.tokens.limits_for(owner)["max_token_lifetime_days"] == 60
+    ok = runtime.tokens.create(
+        owner,
+        CLI_ACTOR,
+        description="x",
+        access=AccessLevel.READ,
+        expires_at=int(clock.now) + 60 * 86400,
+    )
+    assert ok.record.expires_at == int(clock.now) + 60 * 86400

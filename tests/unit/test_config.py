@@ -77,6 +77,13 @@ def test_toml_values_and_env_overrides(tmp_path: Path) -> None:
         ("[server]\nkeepalive_timeout_seconds = 75000000\n", {}, "at most 86400"),
         ("[server]\nmax_connections = 0\n", {}, "server.max_connections: must be at least 1"),
         ("[server]\nmax_connections = 1.5\n", {}, "server.max_connections: expected an integer"),
+        ("[limits]\ndefault_expiry = '30'\n", {}, "limits.default_expiry: expected 'never' or"),
+        ("", {"REGAUTH_LIMITS_MAX_EXPIRY": "0d"}, "limits.max_expiry: expected 'never' or"),
+        (
+            "[limits]\ndefault_expiry = '90d'\nmax_expiry = '30d'\n",
+            {},
+            "limits.default_expiry: must be at most the longest expiry allowed (30d)",
+        ),
     ],
 )
 def test_bad_config_stops_with_a_message_naming_the_key(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import typing
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -143,7 +144,37 @@ def _parser() -> argparse.ArgumentParser:
     # overwriting what an earlier position gave.
     for command in _leaves(commands):
         _add_config(command, default=argparse.SUPPRESS)
+        command.formatter_class = _with_defaults(
+            typing.cast(type[argparse.HelpFormatter], command.formatter_class)
+        )
     return parser
+
+
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default, unless it says it in words already (a
+    default of None needs words: `--user` "(default: every user's)"); flags are off unless
+    given, and required options have none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            "default" in text
+            or not action.option_strings
+            or action.required
+            or action.default in (None, False, argparse.SUPPRESS)
+        ):
+            return text
+        return f"{text} (default: {action.default})".lstrip()
+
+
+class _RawDefaultsFormatter(_DefaultsFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def _with_defaults(formatter: type[argparse.HelpFormatter]) -> type[argparse.HelpFormatter]:
+    if issubclass(formatter, argparse.RawDescriptionHelpFormatter):
+        return _RawDefaultsFormatter
+    return _DefaultsFormatter
 
 
 CONFIG_HELP = "TOML config file (default: $REGAUTH_CONFIG, else built-in defaults)"

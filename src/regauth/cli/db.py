@@ -126,7 +126,7 @@ def register(commands: Subcommands) -> None:
         "--to-password-file",
         metavar="FILE",
         type=Path,
-        help="the target's password, from FILE",
+        help="the target's password, from FILE (default: PGPASSWORD or ~/.pgpass)",
     )
     copy.set_defaults(run=_copy, data=USES_DATABASE)
 

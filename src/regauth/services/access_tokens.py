@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from dataclasses import dataclass
+from typing import Literal
 
-from regauth.config import LimitsConfig, LiveConfig
+from regauth.config import LimitsConfig, LiveConfig, expiry_days, max_lifetime_days
 from regauth.domain.clock import Clock
 from regauth.domain.models import (
     AccessLevel,
@@ -24,6 +26,14 @@ from regauth.services.transactions import transactional
 from regauth.store.base import Store
 
 MAX_DESCRIPTION_LENGTH = 100
+
+
+class Expiry(enum.Enum):
+    # The creator gave none: the token gets `[limits] default_expiry`.
+    DEFAULT = "default"
+
+
+DEFAULT_EXPIRY: Literal[Expiry.DEFAULT] = Expiry.DEFAULT
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +77,11 @@ class AccessTokenService:
         return self._settings.current.limits
 
     def _max_lifetime(self) -> int:
-        return self._settings.current.auth.max_token_lifetime_days * 86400
+        return max_lifetime_days(self._settings.current) * 86400
+
+    def _default_expiry(self, now: int) -> int | None:
+        days = expiry_days(self._limits().default_expiry)
+        return now + days * 86400 if days else None
 
     @transactional
     def create(
@@ -77,12 +91,16 @@ class AccessTokenService:
         *,
         description: str,
         access: AccessLevel,
-        expires_at: int | None,
+        expires_at: int | Literal[Expiry.DEFAULT] | None = DEFAULT_EXPIRY,
     ) -> CreatedToken:
+        """`expires_at` None: never; DEFAULT_EXPIRY: `[limits] default_expiry` (the API, the
+        CLI and the web page pass it when their user chose none)."""
         description = validate_description(description)
         if owner.disabled:
             raise Conflict(f"account {owner.name!r} is disabled")
         now = int(self._clock())
+        if expires_at is DEFAULT_EXPIRY:
+            expires_at = self._default_expiry(now)
         if expires_at is not None and expires_at <= now:
             raise BadRequest("expiration must be in the future")
         max_lifetime = self._max_lifetime()
