@@ -21,7 +21,7 @@ from aiohttp.test_utils import make_mocked_request
 
 from regauth.domain.credentials import parse_authorization
 from regauth.http.appkeys import TRUSTED_PROXIES
-from regauth.http.forwarding import client_ip
+from regauth.http.forwarding import TrustedProxies, client_ip
 from regauth.http.handlers.common import (
     authorization,
     client,
@@ -75,7 +75,9 @@ def unchecked(request: web.Request) -> tuple[object, ...]:
     query = request.query
     agent = request.headers.get(hdrs.USER_AGENT)
     ip = client_ip(
-        request.remote, request.headers.get("X-Forwarded-For"), request.app[TRUSTED_PROXIES]
+        request.remote,
+        request.headers.get("X-Forwarded-For"),
+        request.app[TRUSTED_PROXIES].networks,
     )
     return (
         parse_authorization(request.headers.get(hdrs.AUTHORIZATION)),
@@ -97,7 +99,7 @@ def per_request_us(function: object, request: web.Request, number: int = 100_000
 
 async def main() -> None:
     app = web.Application()
-    app[TRUSTED_PROXIES] = ()
+    app[TRUSTED_PROXIES] = TrustedProxies(tuple)
     request = make_mocked_request("GET", f"/token?{QUERY}", headers=HEADERS, app=app)
     assert checked(request) == unchecked(request) == modelled(request)
     before, after = per_request_us(unchecked, request), per_request_us(checked, request)

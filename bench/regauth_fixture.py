@@ -58,6 +58,7 @@ def write_config(data_dir: Path, *, name: str, port: int, workers: int) -> Path:
         ),
         encoding="utf-8",
     )
+    _cli(path, "init")  # the database and keys, which the other commands refuse to make
     return path
 
 

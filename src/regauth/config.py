@@ -16,6 +16,8 @@ from typing import Any, Literal, get_args, get_origin
 from regauth.errors import ConfigError
 
 ENV_PREFIX = "REGAUTH_"
+# Paths a config file may give relative to itself (section, key).
+_PATH_KEYS = (("storage", "path"), ("storage", "password_file"), ("keys", "dir"))
 _WEB_PREFIX = re.compile(r"(/[A-Za-z0-9._-]+)+")
 
 
@@ -111,6 +113,13 @@ class LimitsConfig:
     revocations_per_minute: int = 10
     # Organization access tokens one organization may hold.
     org_tokens_per_org: int = 25
+    # The expiry a personal access token gets when its creator gives none (API, CLI, web
+    # page alike): "never" or "Nd" (days).
+    default_expiry: str = "never"
+    # The longest expiry a personal access token may be given ("Nd"); "never": no limit. Set,
+    # "never expires" is refused. auth.max_token_lifetime_days is the same rule (the tighter
+    # of the two applies).
+    max_expiry: str = "never"
 
 
 @dataclass(frozen=True)
@@ -168,6 +177,84 @@ class Config:
         return self.server.workers or (os.cpu_count() or 1)
 
 
+class LiveConfig:
+    """The configuration in force in a running process. Services read their live values
+    through it at each use (`settings.current.limits...`), so a reload (SIGHUP) that swaps
+    `current` reaches all of them and no service keeps a copy of its own."""
+
+    __slots__ = ("current",)
+
+    def __init__(self, config: Config) -> None:
+        self.current = config
+
+
+# What a process reads once, at start (sockets, workers, the store, the keys, the routes, the
+# objects sized from it): a reload keeps the old value and says a restart is needed. Every
+# other key takes effect on reload. A whole section is named by its name alone.
+RESTART_ONLY = frozenset(
+    {
+        "server.listen",
+        "server.workers",
+        "server.access_log",
+        "server.header_timeout_seconds",
+        "server.body_timeout_seconds",
+        "server.keepalive_timeout_seconds",
+        "server.max_connections",
+        "token.issuer",
+        "token.service",
+        "storage",
+        "keys",
+        "auth.password_cache_seconds",
+        "auth.password_check_concurrency",
+        "web.enabled",
+        "web.path_prefix",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Reload:
+    """A reload's outcome: the config now in force, the keys it changed, and the keys that
+    changed in the file but keep their old value until a restart."""
+
+    config: Config
+    changed: list[str]
+    restart_needed: list[str]
+
+
+def reload_config(old: Config, new: Config) -> Reload:
+    """`new` with every restart-only key kept as in `old`."""
+    sections: dict[str, Any] = {}
+    changed: list[str] = []
+    restart_needed: list[str] = []
+    for s in dataclasses.fields(Config):
+        before, after = getattr(old, s.name), getattr(new, s.name)
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(before):
+            key = f"{s.name}.{f.name}"
+            value = getattr(after, f.name)
+            if value == getattr(before, f.name):
+                continue
+            if s.name in RESTART_ONLY or key in RESTART_ONLY:
+                restart_needed.append(key)
+            else:
+                changed.append(key)
+                values[f.name] = value
+        sections[s.name] = dataclasses.replace(before, **values) if values else before
+    return Reload(Config(**sections), changed, restart_needed)
+
+
+_EXPIRY = re.compile(r"never|([1-9][0-9]{0,4})d")
+
+
+def expiry_days(text: str) -> int:
+    """Days of a `[limits]` expiry ("30d"); 0 for "never"."""
+    match = _EXPIRY.fullmatch(text)
+    if match is None:
+        raise ConfigError(f"expected 'never' or a number of days like '90d', got {text!r}")
+    return int(match.group(1) or 0)
+
+
 def load_config(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Config:
     """Read TOML (if given), apply REGAUTH_<SECTION>_<KEY> overrides, validate."""
     raw: dict[str, Any] = {}
@@ -186,10 +273,24 @@ def load_config(path: str | os.PathLike[str] | None, environ: Mapping[str, str])
         sections[f.name] = _build_section(f.name, _section_type(f), section_raw, environ)
     if raw:
         raise ConfigError(f"unknown config section: [{sorted(raw)[0]}]")
+    if path is not None:
+        _relative_to_file(sections, Path(path), environ)
     _reject_unknown_env(environ)
     config = Config(**sections)
     _validate(config)
     return config
+
+
+def _relative_to_file(sections: dict[str, Any], path: Path, environ: Mapping[str, str]) -> None:
+    """A relative path in a config file is relative to the file, wherever the command runs
+    (`/etc/regauth/regauth.toml` with `dir = "keys"` is /etc/regauth/keys); one from the
+    environment, as any command-line path, is relative to the current directory."""
+    base = path.resolve().parent
+    for section, key in _PATH_KEYS:
+        value = getattr(sections[section], key)
+        env_key = f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
+        if value and env_key not in environ and not Path(value).is_absolute():
+            sections[section] = dataclasses.replace(sections[section], **{key: str(base / value)})
 
 
 def _section_type(f: dataclasses.Field[Any]) -> type[Any]:
@@ -337,9 +438,25 @@ def _validate(config: Config) -> None:
     ):
         if getattr(config.limits, name) < 1:
             raise ConfigError(f"limits.{name}: must be at least 1")
+    for name in ("default_expiry", "max_expiry"):
+        try:
+            expiry_days(getattr(config.limits, name))
+        except ConfigError as exc:
+            raise ConfigError(f"limits.{name}: {exc.message}") from None
+    most = max_lifetime_days(config)
+    if most and expiry_days(config.limits.default_expiry) > most:
+        raise ConfigError(
+            f"limits.default_expiry: must be at most the longest expiry allowed ({most}d)"
+        )
     if config.auth.password_check_concurrency < 1:
         raise ConfigError("auth.password_check_concurrency: must be at least 1")
     _validate_web(config.web)
+
+
+def max_lifetime_days(config: Config) -> int:
+    """The longest lifetime a personal access token may have, in days; 0: no limit."""
+    limits = [config.auth.max_token_lifetime_days, expiry_days(config.limits.max_expiry)]
+    return min((days for days in limits if days), default=0)
 
 
 def _validate_web(web: WebConfig) -> None:

@@ -62,6 +62,11 @@ def configure(level: str) -> None:
         logging.getLogger(name).disabled = True
 
 
+def set_level(level: str) -> None:
+    """The root level, as `configure` set it: a reload may change it."""
+    logging.getLogger().setLevel(level.upper())
+
+
 def event(logger: logging.Logger, level: int, name: str, **fields: Any) -> None:
     if logger.isEnabledFor(level):
         logger.log(level, name, extra={"fields": fields})

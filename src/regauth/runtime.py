@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from regauth.config import Config
+from regauth.config import Config, LiveConfig
 from regauth.domain.clock import Clock, system_clock
 from regauth.errors import ConfigError
 from regauth.services.access_tokens import AccessTokenService
@@ -34,7 +34,14 @@ from regauth.services.users import UserService
 from regauth.services.web_sessions import WebSessionService
 from regauth.signing.batching import BatchSigner
 from regauth.signing.jwt import TokenSigner
-from regauth.signing.keys import KeyRing, SigningKey, load_or_create_keyring, unpublished
+from regauth.signing.keys import (
+    HMAC_FILE,
+    KEY_FILE,
+    KeyRing,
+    SigningKey,
+    load_or_create_keyring,
+    unpublished,
+)
 from regauth.signing.reloading import KeyWatcher
 from regauth.store import Store, open_store
 
@@ -45,7 +52,8 @@ log = logging.getLogger("regauth.runtime")
 class Runtime:
     """What both adapters (the HTTP app and the CLI) stand on, so they cannot drift apart."""
 
-    config: Config
+    # The config in force: a reload (SIGHUP) swaps what it holds; `config` reads it.
+    settings: LiveConfig
     clock: Clock
     store: Store
     keyring: KeyRing
@@ -68,6 +76,10 @@ class Runtime:
     # Started by a serving app: the signing key follows `regauth keys activate` (reloading.py).
     key_watcher: KeyWatcher
 
+    @property
+    def config(self) -> Config:
+        return self.settings.current
+
     def flushers(self) -> list[Callable[[], int]]:
         """What a serving process writes in batches (last use of tokens and admin keys;
         failed sign-ins and audit events a failed write left behind), at most
@@ -84,6 +96,31 @@ class Runtime:
                 log.exception("flush_failed_at_close")
         self.passwords.close()
         self.store.close()
+
+
+_ELSEWHERE = "(use --config or REGAUTH_CONFIG)"
+
+
+class MissingData(ConfigError):
+    """The configured database or keys are not there (exit code 2, as a config error)."""
+
+
+def require_data(config: Config, *, keys: bool = True) -> None:
+    """Refuses a deployment's data that is not there. The default paths are relative to the
+    current directory, so a command run from another one would otherwise make a new empty
+    database and new signing keys and work on those: only `serve` and `init` create them."""
+    if not config.storage.url:  # PostgreSQL: the database is the server's to refuse
+        database = Path(config.storage.path).resolve()
+        if not database.is_file():
+            raise MissingData(f"no regauth database at {database} {_ELSEWHERE}")
+    if not keys:
+        return
+    folder = Path(config.keys.dir).resolve()
+    if not folder.is_dir():
+        raise MissingData(f"no regauth keys folder at {folder} {_ELSEWHERE}")
+    for name, what in ((KEY_FILE, "signing key"), (HMAC_FILE, "token-hash secret")):
+        if not (folder / name).is_file():
+            raise MissingData(f"no regauth {what} at {folder / name} {_ELSEWHERE}")
 
 
 def load_keyring(
@@ -115,6 +152,7 @@ def open_runtime(
     """`serving`: refuse to start signing with a key the published files do not trust.
     `check_algorithm=False` for a worker: after `regauth keys activate` the files, not the
     configuration its supervisor started with, say which key signs."""
+    settings = LiveConfig(config)
     keyring = load_keyring(config, clock, check_algorithm=check_algorithm)
     keys_dir = Path(config.keys.dir)
 
@@ -145,9 +183,9 @@ def open_runtime(
         store,
         passwords,
         hmac_key=key,
-        config=config.auth,
+        settings=settings,
         guard=SignInGuard(
-            config.limits,
+            settings,
             clock=clock,
             table=store.failure_table(secret=key, name="throttle"),
         ),
@@ -162,8 +200,7 @@ def open_runtime(
         audit,
         hmac_key=key,
         clock=clock,
-        limits=config.limits,
-        max_lifetime_days=config.auth.max_token_lifetime_days,
+        settings=settings,
     )
     signer = BatchSigner(TokenSigner(keyring.active, include_x5c=config.keys.x5c))
     key_watcher = KeyWatcher(
@@ -181,11 +218,11 @@ def open_runtime(
         two_factor,
         audit,
         hmac_key=key,
-        ttl_seconds=config.auth.session_ttl_seconds,
+        settings=settings,
         clock=clock,
     )
     return Runtime(
-        config=config,
+        settings=settings,
         clock=clock,
         store=store,
         keyring=keyring,
@@ -202,8 +239,7 @@ def open_runtime(
             store,
             sessions,
             hmac_key=key,
-            ttl_seconds=config.auth.session_ttl_seconds,
-            idle_seconds=config.web.idle_timeout_seconds,
+            settings=settings,
             clock=clock,
         ),
         explain=ExplainService(store, authenticator),
@@ -214,7 +250,7 @@ def open_runtime(
             hmac_key=key,
             limit=RateLimit(
                 clock=clock,
-                calls=config.limits.revocations_per_minute,
+                calls=lambda: settings.current.limits.revocations_per_minute,
                 window_seconds=60,
                 # A file of its own: in the sign-in throttle's, these calls would wake its
                 # fast path (idle while nobody fails to sign in) and could evict lock-outs.
@@ -222,9 +258,7 @@ def open_runtime(
             ),
         ),
         organizations=OrganizationService(store, audit, clock=clock),
-        org_tokens=OrgTokenService(
-            store, audit, hmac_key=key, clock=clock, per_org=config.limits.org_tokens_per_org
-        ),
+        org_tokens=OrgTokenService(store, audit, hmac_key=key, clock=clock, settings=settings),
         usage=usage,
         token_issuer=TokenIssuer(
             store=store,
@@ -233,7 +267,7 @@ def open_runtime(
             signer=signer,
             usage=usage,
             tokens=tokens,
-            config=config.token,
+            settings=settings,
             clock=clock,
         ),
         key_watcher=key_watcher,

@@ -81,5 +81,13 @@ def config(env: dict[str, str]) -> Config:
 
 
 @pytest.fixture
-def cli(env: dict[str, str], clock: FakeClock) -> Cli:
+def bare_cli(env: dict[str, str], clock: FakeClock) -> Cli:
+    """On a data folder with nothing in it yet."""
     return Cli(env, clock)
+
+
+@pytest.fixture
+def cli(bare_cli: Cli) -> Cli:
+    """On a data folder `regauth init` made: no other command creates one."""
+    bare_cli.ok("init")
+    return bare_cli

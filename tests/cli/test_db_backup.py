@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from regauth.cli import EXIT_ERROR
+from regauth.cli import EXIT_ERROR, EXIT_USAGE
 from regauth.config import load_config
 from regauth.domain.credentials import Credentials
 from regauth.runtime import Runtime, open_runtime
@@ -169,13 +169,16 @@ def test_an_existing_file_is_replaced_only_with_force(
         assert copy.execute("SELECT count(*) FROM users").fetchone() == (2,)
 
 
-def test_a_wrong_storage_path_is_named_and_nothing_is_created(cli: Cli, tmp_path: Path) -> None:
+def test_a_wrong_storage_path_is_named_and_nothing_is_created(
+    bare_cli: Cli, tmp_path: Path
+) -> None:
+    cli = bare_cli
     cli.env["REGAUTH_STORAGE_PATH"] = str(tmp_path / "nowhere" / "regauth.db")
     result = cli("db", "backup", str(tmp_path / "backup.db"))
     assert (result.code, result.err) == (
-        EXIT_ERROR,
-        f"regauth: no database at {tmp_path / 'nowhere' / 'regauth.db'}: "
-        "check [storage] path or --config\n",
+        EXIT_USAGE,
+        f"regauth: no regauth database at {tmp_path / 'nowhere' / 'regauth.db'} "
+        "(use --config or REGAUTH_CONFIG)\n",
     )
     assert leftovers(tmp_path) == []
 
@@ -345,7 +348,8 @@ def test_restore_refuses_a_target_it_cannot_replace(
     )
 
 
-def test_restore_of_a_missing_backup_names_it(cli: Cli, tmp_path: Path) -> None:
+def test_restore_of_a_missing_backup_names_it(bare_cli: Cli, tmp_path: Path) -> None:
+    cli = bare_cli  # restore is how a database may come to be there
     result = cli("db", "restore", str(tmp_path / "nope.db"))
     assert (result.code, result.err) == (
         EXIT_ERROR,

@@ -18,13 +18,12 @@ import pytest
 from psycopg import sql
 
 from regauth.cli import EXIT_ERROR, EXIT_USAGE
-from regauth.config import load_config
 from regauth.domain.callers import PAT
 from regauth.domain.credentials import Credentials
 from regauth.domain.models import CLI_ACTOR, AuditQuery, TokenUse
 from regauth.domain.tokens import parse_token
 from regauth.errors import SecondFactorRequired
-from regauth.runtime import Runtime, open_runtime
+from regauth.runtime import Runtime
 from regauth.services.audit import AUTH_FAILED
 from regauth.services.authentication import PASSWORD
 from regauth.store.copy import TABLES, copy_to_postgres
@@ -374,7 +373,6 @@ def test_the_password_comes_from_a_file_and_is_never_printed(
             EXIT_USAGE,
             "--to-password-file: cannot read /nonexistent",
         ),
-        (["--to", "postgresql://regauth@127.0.0.1:1/x"], EXIT_ERROR, "no SQLite database at"),
     ],
 )
 def test_bad_arguments_are_refused(cli: Cli, argv: list[str], code: int, message: str) -> None:
@@ -382,8 +380,16 @@ def test_bad_arguments_are_refused(cli: Cli, argv: list[str], code: int, message
     assert result.code == code and message in result.err
 
 
-def test_a_source_at_an_older_schema_is_refused(cli: Cli, target: str, old_sqlite: Path) -> None:
-    result = cli("db", "copy", "--to", target)
+def test_a_missing_source_is_refused(bare_cli: Cli) -> None:
+    result = bare_cli("db", "copy", "--to", "postgresql://regauth@127.0.0.1:1/x")
+    assert result.code == EXIT_USAGE
+    assert f"no regauth database at {sqlite_path(bare_cli).resolve()}" in result.err
+
+
+def test_a_source_at_an_older_schema_is_refused(
+    bare_cli: Cli, target: str, old_sqlite: Path
+) -> None:
+    result = bare_cli("db", "copy", "--to", target)
     assert result.code == EXIT_ERROR
     assert (
         f"schema version {OLD_SQLITE}, this regauth copies version {SQLITE_SCHEMA}:"
@@ -397,9 +403,11 @@ def test_a_source_at_an_older_schema_is_refused(cli: Cli, target: str, old_sqlit
 
 
 @pytest.fixture
-def old_sqlite(cli: Cli) -> Path:
-    """A SQLite database at an old schema version, with a user."""
-    path = sqlite_path(cli)
+def old_sqlite(bare_cli: Cli, tmp_path: Path) -> Path:
+    """A SQLite database at an old schema version, with a user (and the keys `init` makes)."""
+    elsewhere = {**bare_cli.env, "REGAUTH_STORAGE_PATH": str(tmp_path / "other.db")}
+    Cli(elsewhere, bare_cli.clock).ok("init")
+    path = sqlite_path(bare_cli)
     with sqlite3.connect(path) as conn:
         for statements in sqlite_migrations.MIGRATIONS[:OLD_SQLITE]:
             for statement in statements:
@@ -409,7 +417,8 @@ def old_sqlite(cli: Cli) -> Path:
     return path
 
 
-def test_migrate_brings_an_old_sqlite_schema_up_to_date(cli: Cli, old_sqlite: Path) -> None:
+def test_migrate_brings_an_old_sqlite_schema_up_to_date(bare_cli: Cli, old_sqlite: Path) -> None:
+    cli = bare_cli
     pinned = Cli({**cli.env, "REGAUTH_STORAGE_MIGRATE": "false"}, cli.clock)
     refused = pinned("user", "list")
     assert refused.code == EXIT_USAGE
@@ -447,9 +456,10 @@ def test_migrate_on_postgresql_creates_the_schema_once(
     assert [u["name"] for u in pinned.ok("user", "list", "--json").json()] == ["alice"]
 
 
-def test_migrate_of_a_new_sqlite_database_creates_it(cli: Cli) -> None:
-    path = sqlite_path(cli)
-    result = cli.ok("db", "migrate")
-    assert result.out == f"schema version 0 -> {SQLITE_SCHEMA} (SQLite {path.resolve()})\n"
-    config = load_config(None, {**cli.env, "REGAUTH_STORAGE_MIGRATE": "false"})
-    open_runtime(config, clock=cli.clock).close()
+def test_migrate_does_not_make_a_missing_sqlite_database(bare_cli: Cli) -> None:
+    # A path from the wrong directory would otherwise become a new, empty database.
+    path = sqlite_path(bare_cli)
+    result = bare_cli("db", "migrate")
+    assert (result.code, result.out) == (EXIT_USAGE, "")
+    assert f"no regauth database at {path.resolve()}" in result.err
+    assert not path.exists()

@@ -8,6 +8,7 @@ import pytest
 
 from regauth.cli import EXIT_ERROR, EXIT_USAGE
 from regauth.domain.models import AccessLevel, TokenUse
+from regauth.domain.timefmt import rfc3339
 from regauth.runtime import Runtime
 from regauth.services.usage import UsageRecorder
 from tests.cli.conftest import Cli
@@ -206,3 +207,18 @@ def test_bad_list_filters_are_usage_errors(cli: Cli, filters: list[str], message
     result = cli("token", "list", *filters)
     assert result.code == EXIT_USAGE
     assert message in result.err
+
+
+def test_create_without_expires_gets_limits_default_expiry(owners: Cli) -> None:
+    owners.env["REGAUTH_LIMITS_DEFAULT_EXPIRY"] = "30d"
+    argv = ["token", "create", "--user", "alice", "--description", "d", "--access", "read"]
+    defaulted = owners.ok(*argv, "--json").json()
+    never = owners.ok(*argv, "--expires", "none", "--json").json()
+    assert defaulted["expires_at"] == rfc3339(int(owners.clock.now) + 30 * DAY)
+    assert never["expires_at"] is None
+    owners.env["REGAUTH_LIMITS_MAX_EXPIRY"] = "30d"
+    refused = owners(*argv, "--expires", "31d")
+    assert (refused.code, refused.err) == (
+        EXIT_ERROR,
+        "regauth: tokens must expire within 30 days (operator policy)\n",
+    )

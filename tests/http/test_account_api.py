@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 
 from regauth.domain.models import AccessLevel, AuditQuery
+from regauth.domain.timefmt import rfc3339
 from regauth.http.appkeys import RUNTIME
 from regauth.runtime import Runtime
-from tests.support.builders import Client, add_token, add_user, basic, sign_in
+from tests.support.builders import Client, add_token, add_user, basic, reconfigured, sign_in
 from tests.support.clock import FakeClock
 
 
@@ -232,3 +233,16 @@ async def test_changes_are_audited_with_who_and_where(client: Client, runtime: R
     events = runtime.audit.list(AuditQuery(actor="alice"))
     assert [e.action for e in events] == ["token.delete", "token.deactivate", "token.create"]
     assert all(e.ip == "127.0.0.1" and e.target == body["id"] for e in events)
+
+
+async def test_a_token_created_without_expiry_gets_the_default_expiry(
+    client: Client, runtime: Runtime, clock: FakeClock
+) -> None:
+    auth = await sign_in(client, "alice")
+    # As a reload (SIGHUP) sets it: the running app follows.
+    runtime.settings.current = reconfigured(runtime.config, limits={"default_expiry": "30d"})
+    status, body = await create(client, auth)
+    assert status == 201
+    assert body["expires_at"] == rfc3339(int(clock.now) + 30 * 86400)
+    _, never = await create(client, auth, token_label="forever", expires_at="none")
+    assert never["expires_at"] is None

@@ -64,6 +64,7 @@ def served(
         "REGAUTH_SERVER_WORKERS": str(workers),
         **settings,
     }
+    # No command but serve and init makes the data; init first, as an operator would.
     outputs = [
         subprocess.run(
             [sys.executable, "-m", "regauth", *args],
@@ -72,8 +73,8 @@ def served(
             capture_output=True,
             text=True,
         ).stdout.strip()
-        for args in setup
-    ]
+        for args in (["init"], *setup)
+    ][1:]
 
     def limit_open_files() -> None:  # in the child, before regauth starts
         if open_files is not None:

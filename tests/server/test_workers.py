@@ -123,6 +123,7 @@ def _serve(
         "REGAUTH_SERVER_WORKERS": "2",
         **settings,
     }
+    _regauth(env, "init")  # no other command makes the data
     outputs = [_regauth(env, *args) for args in setup]
     server = subprocess.Popen(
         [sys.executable, "-m", "regauth", "serve"],

@@ -7,7 +7,7 @@ import pytest
 from regauth.domain.models import CLI_ACTOR, AccessLevel
 from regauth.errors import BadRequest, Conflict
 from regauth.runtime import Runtime
-from tests.support.builders import OpenRuntime
+from tests.support.builders import OpenRuntime, reconfigured
 from tests.support.clock import FakeClock
 
 
@@ -68,3 +68,52 @@ def test_config_limits_reach_the_service(another_runtime: OpenRuntime) -> None:
     for _ in range(3):
         runtime.tokens.create_session_token(owner, client_id=None, ip=None, user_agent=None)
     assert len(runtime.tokens.list_for(owner)) == 2
+
+
+def test_a_reload_reaches_the_limits_without_a_new_runtime(runtime: Runtime) -> None:
+    owner = runtime.users.create("alice", None, CLI_ACTOR)
+    assert runtime.tokens.limits_for(owner)["max_active_tokens"] == 50
+    runtime.settings.current = reconfigured(runtime.config, limits={"max_active_tokens": 1})
+    assert runtime.tokens.limits_for(owner)["max_active_tokens"] == 1
+    runtime.tokens.create(
+        owner, CLI_ACTOR, description="a", access=AccessLevel.READ, expires_at=None
+    )
+    with pytest.raises(Conflict, match=r"active token limit reached \(1\)"):
+        runtime.tokens.create(
+            owner, CLI_ACTOR, description="b", access=AccessLevel.READ, expires_at=None
+        )
+
+
+def test_a_token_given_no_expiry_gets_the_default_expiry(
+    another_runtime: OpenRuntime, clock: FakeClock
+) -> None:
+    runtime = another_runtime(limits={"default_expiry": "30d"})
+    owner = runtime.users.create("alice", None, CLI_ACTOR)
+    defaulted = runtime.tokens.create(owner, CLI_ACTOR, description="a", access=AccessLevel.READ)
+    assert defaulted.record.expires_at == int(clock.now) + 30 * 86400
+    # "never" said out loud is still never: the default is for a creator who said nothing.
+    never = runtime.tokens.create(
+        owner, CLI_ACTOR, description="b", access=AccessLevel.READ, expires_at=None
+    )
+    assert never.record.expires_at is None
+
+
+def test_max_expiry_refuses_never_and_longer_and_the_tighter_limit_wins(
+    another_runtime: OpenRuntime, clock: FakeClock
+) -> None:
+    runtime = another_runtime(limits={"max_expiry": "60d"}, auth={"max_token_lifetime_days": 90})
+    owner = runtime.users.create("alice", None, CLI_ACTOR)
+    for expires_at in (None, int(clock.now) + 61 * 86400):
+        with pytest.raises(BadRequest, match="must expire within 60 days"):
+            runtime.tokens.create(
+                owner, CLI_ACTOR, description="x", access=AccessLevel.READ, expires_at=expires_at
+            )
+    assert runtime.tokens.limits_for(owner)["max_token_lifetime_days"] == 60
+    ok = runtime.tokens.create(
+        owner,
+        CLI_ACTOR,
+        description="x",
+        access=AccessLevel.READ,
+        expires_at=int(clock.now) + 60 * 86400,
+    )
+    assert ok.record.expires_at == int(clock.now) + 60 * 86400

@@ -10,7 +10,7 @@ from pathlib import Path
 from regauth.domain.credentials import Credentials
 from regauth.errors import TooManyRequests, Unauthorized
 from regauth.runtime import Runtime
-from tests.support.builders import OpenRuntime, add_user
+from tests.support.builders import OpenRuntime, add_user, reconfigured
 
 IP = "198.51.100.7"
 
@@ -64,3 +64,12 @@ async def test_a_burst_spread_over_replicas_checks_at_most_the_allowance(
     assert outcomes.count("401") <= allowance
     assert outcomes.count("200") <= 1  # the right one may land inside the allowance, or not
     assert outcomes.count("429") >= 60 - allowance - 1
+
+
+async def test_a_reload_of_the_limits_reaches_the_sign_in_throttle(runtime: Runtime) -> None:
+    add_user(runtime, "alice", password="right-password")
+    assert [await _outcome(runtime, "wrong") for _ in range(2)] == ["401", "401"]
+    # Five failures allowed by default (the fourth would be a 401); with two, the next failure
+    # counts against the new allowance and locks the pair out.
+    runtime.settings.current = reconfigured(runtime.config, limits={"failures_per_user_ip": 2})
+    assert [await _outcome(runtime, "wrong") for _ in range(2)] == ["401", "429"]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from regauth.config import Config, load_config
+from regauth.config import Config, Reload, load_config, reload_config
 from regauth.errors import ConfigError
 
 
@@ -76,6 +77,13 @@ def test_toml_values_and_env_overrides(tmp_path: Path) -> None:
         ("[server]\nkeepalive_timeout_seconds = 75000000\n", {}, "at most 86400"),
         ("[server]\nmax_connections = 0\n", {}, "server.max_connections: must be at least 1"),
         ("[server]\nmax_connections = 1.5\n", {}, "server.max_connections: expected an integer"),
+        ("[limits]\ndefault_expiry = '30'\n", {}, "limits.default_expiry: expected 'never' or"),
+        ("", {"REGAUTH_LIMITS_MAX_EXPIRY": "0d"}, "limits.max_expiry: expected 'never' or"),
+        (
+            "[limits]\ndefault_expiry = '90d'\nmax_expiry = '30d'\n",
+            {},
+            "limits.default_expiry: must be at most the longest expiry allowed (30d)",
+        ),
     ],
 )
 def test_bad_config_stops_with_a_message_naming_the_key(
@@ -94,8 +102,68 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
 def test_example_config_lists_every_key() -> None:
     example = Path(__file__).parents[2] / "config" / "regauth.example.toml"
     config = load_config(example, {})
-    assert config == Config()  # the example documents the defaults
+    # The example documents the defaults; its relative paths are relative to itself.
+    here = example.parent
+    assert config.storage.path == str(here / Config().storage.path)
+    assert config.keys.dir == str(here / Config().keys.dir)
+    assert dataclasses.replace(config, storage=Config().storage, keys=Config().keys) == Config()
     text = example.read_text()
     for section, cls in Config.__dataclass_fields__.items():
         for key in cls.default_factory().__dataclass_fields__:  # type: ignore[misc]
             assert f"\n{key} =" in text or f"\n# {key} =" in text, f"{section}.{key} missing"
+
+
+def test_a_reload_takes_the_live_keys_and_keeps_the_restart_only_ones() -> None:
+    old = load_config(None, {})
+    new = load_config(
+        None,
+        {
+            "REGAUTH_LOG_LEVEL": "debug",
+            "REGAUTH_LIMITS_FAILURES_PER_IP": "7",
+            "REGAUTH_TOKEN_TTL_SECONDS": "600",
+            "REGAUTH_SERVER_TRUSTED_PROXIES": "10.0.0.1",
+            "REGAUTH_WEB_REGISTRY_HOST": "registry.example:443",
+            "REGAUTH_SERVER_LISTEN": "0.0.0.0:9000",
+            "REGAUTH_SERVER_WORKERS": "7",
+            "REGAUTH_STORAGE_PATH": "/elsewhere.db",
+            "REGAUTH_KEYS_DIR": "/elsewhere",
+        },
+    )
+    outcome = reload_config(old, new)
+    assert outcome.changed == [
+        "server.trusted_proxies",
+        "token.ttl_seconds",
+        "limits.failures_per_ip",
+        "web.registry_host",
+        "log.level",
+    ]
+    assert outcome.restart_needed == ["server.listen", "server.workers", "storage.path", "keys.dir"]
+    applied = outcome.config
+    assert (applied.log.level, applied.limits.failures_per_ip, applied.token.ttl_seconds) == (
+        "debug",
+        7,
+        600,
+    )
+    assert applied.server.trusted_proxies == ("10.0.0.1",)
+    assert applied.server.listen == old.server.listen
+    assert applied.server.workers == old.server.workers
+    assert applied.storage == old.storage and applied.keys == old.keys
+
+
+def test_an_unchanged_reload_changes_nothing() -> None:
+    config = load_config(None, {})
+    assert reload_config(config, load_config(None, {})) == Reload(config, [], [])
+
+
+def test_relative_paths_in_a_file_are_relative_to_the_file(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[storage]\npath = "data/regauth.db"\npassword_file = "pg.secret"\n'
+        '[keys]\ndir = "/abs/keys"\n',
+    )
+    config = load_config(path, {})
+    assert config.storage.path == str(tmp_path / "data" / "regauth.db")
+    assert config.storage.password_file == str(tmp_path / "pg.secret")
+    assert config.keys.dir == "/abs/keys"
+    # From the environment, as on a command line: relative to the current directory.
+    assert load_config(path, {"REGAUTH_STORAGE_PATH": "x.db"}).storage.path == "x.db"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import typing
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from regauth.cli import (
     admin_keys,
@@ -21,10 +23,19 @@ from regauth.cli import (
     two_factor,
     users,
 )
-from regauth.cli.runner import EXIT_ERROR, EXIT_OK, EXIT_USAGE
+from regauth.cli.runner import (
+    CREATES_DATA,
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    NO_DATA,
+    USES_DATA,
+    USES_DATABASE,
+)
 from regauth.config import Config, load_config
 from regauth.domain.clock import Clock, system_clock
 from regauth.errors import ConfigError, RegauthError
+from regauth.runtime import MissingData, require_data
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -41,9 +52,19 @@ def main(
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse: --help, or a usage error it has already printed
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    args.config_path = args.config or env.get("REGAUTH_CONFIG")
+    args.environ = env
     try:
-        config = load_config(args.config or env.get("REGAUTH_CONFIG"), env)
+        config = load_config(args.config_path, env)
+        data = getattr(args, "data", USES_DATA)
+        if data in (USES_DATA, USES_DATABASE):
+            require_data(config, keys=data == USES_DATA)
+        if args.verbose and data != NO_DATA:
+            _say_which_data(config, args.config_path)
         return int(args.run(config, clock, args))
+    except MissingData as exc:  # its message says what and where
+        print(f"regauth: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
     except ConfigError as exc:
         print(f"regauth: configuration error: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
@@ -55,6 +76,17 @@ def main(
         # pointed at /dev/null so that the interpreter's own flush at exit stays quiet too.
         _silence_stdout()
         return EXIT_OK
+
+
+def _say_which_data(config: Config, path: str | None) -> None:
+    from regauth.store.copy import describe_storage  # imports psycopg: only when asked
+
+    source = f"config {Path(path).resolve()}" if path else "no config file"
+    print(
+        f"regauth: database {describe_storage(config.storage)}, "
+        f"keys {Path(config.keys.dir).resolve()} ({source})",
+        file=sys.stderr,
+    )
 
 
 def _silence_stdout() -> None:
@@ -82,8 +114,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"regauth {_version()}")
     _add_config(parser)
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the token service")
-    serve.set_defaults(run=_serve)
+    serve = commands.add_parser(
+        "serve",
+        help="run the token service (creates the database and keys if they are not there)",
+        description="Serve until SIGTERM or SIGINT; SIGHUP reads the configuration again.",
+    )
+    serve.set_defaults(run=_serve, data=CREATES_DATA)
+    init = commands.add_parser(
+        "init",
+        help="create the database and signing keys (other commands refuse to make them)",
+    )
+    init.set_defaults(run=_init, data=CREATES_DATA)
     for module in (
         users,
         two_factor,
@@ -103,14 +144,52 @@ def _parser() -> argparse.ArgumentParser:
     # overwriting what an earlier position gave.
     for command in _leaves(commands):
         _add_config(command, default=argparse.SUPPRESS)
+        command.formatter_class = _with_defaults(
+            typing.cast(type[argparse.HelpFormatter], command.formatter_class)
+        )
     return parser
 
 
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default, unless it says it in words already (a
+    default of None needs words: `--user` "(default: every user's)"); flags are off unless
+    given, and required options have none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            "default" in text
+            or not action.option_strings
+            or action.required
+            or action.default in (None, False, argparse.SUPPRESS)
+        ):
+            return text
+        return f"{text} (default: {action.default})".lstrip()
+
+
+class _RawDefaultsFormatter(_DefaultsFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def _with_defaults(formatter: type[argparse.HelpFormatter]) -> type[argparse.HelpFormatter]:
+    if issubclass(formatter, argparse.RawDescriptionHelpFormatter):
+        return _RawDefaultsFormatter
+    return _DefaultsFormatter
+
+
 CONFIG_HELP = "TOML config file (default: $REGAUTH_CONFIG, else built-in defaults)"
+VERBOSE_HELP = "say on stderr which database and keys the command uses (default: quiet)"
 
 
 def _add_config(parser: argparse.ArgumentParser, default: object = None) -> None:
     parser.add_argument("--config", default=default, metavar="FILE", help=CONFIG_HELP)
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False if default is None else default,
+        help=VERBOSE_HELP,
+    )
 
 
 def _leaves(commands: argparse._SubParsersAction) -> list[argparse.ArgumentParser]:  # type: ignore[type-arg]
@@ -128,10 +207,26 @@ def _leaves(commands: argparse._SubParsersAction) -> list[argparse.ArgumentParse
     return found
 
 
-def _serve(config: Config, _clock: Clock, _args: argparse.Namespace) -> int:
+def _init(config: Config, clock: Clock, _args: argparse.Namespace) -> int:
+    from regauth.runtime import open_runtime
+    from regauth.store.copy import describe_storage
+
+    database = Path(config.storage.path).resolve()
+    existed = bool(config.storage.url) or database.is_file()
+    open_runtime(config, clock=clock).close()  # creates what is missing, migrates the schema
+    print(
+        f"{'database' if existed else 'created database'} {describe_storage(config.storage)}\n"
+        f"keys {Path(config.keys.dir).resolve()}"
+    )
+    return EXIT_OK
+
+
+def _serve(config: Config, _clock: Clock, args: argparse.Namespace) -> int:
     from regauth.server.supervisor import serve  # imports aiohttp only when serving
 
-    serve(config)
+    # SIGHUP reads the same file with the same environment again.
+    path, env = args.config_path, args.environ
+    serve(config, load=lambda: load_config(path, env))
     return EXIT_OK
 
 

@@ -22,12 +22,21 @@ def register(commands: Subcommands) -> None:
     listing = audit.add_parser(
         "list", help="list audit events, newest first", epilog=WHEN_HELP + "."
     )
-    listing.add_argument("--actor", help="who acted: a user name, admin-key:<id>, or cli")
     listing.add_argument(
-        "--action", dest="event", metavar="ACTION", help="e.g. token.deactivate, auth.failed"
+        "--actor", help="who acted: a user name, admin-key:<id>, or cli (default: anyone)"
     )
-    listing.add_argument("--since", type=parse_when, metavar="WHEN", help="at or after WHEN")
-    listing.add_argument("--until", type=parse_when, metavar="WHEN", help="at or before WHEN")
+    listing.add_argument(
+        "--action",
+        dest="event",
+        metavar="ACTION",
+        help="e.g. token.deactivate, auth.failed (default: every action)",
+    )
+    listing.add_argument(
+        "--since", type=parse_when, metavar="WHEN", help="at or after WHEN (default: the first)"
+    )
+    listing.add_argument(
+        "--until", type=parse_when, metavar="WHEN", help="at or before WHEN (default: now)"
+    )
     add_limit(listing)
     add_json(listing)
     listing.set_defaults(run=with_runtime(_list))

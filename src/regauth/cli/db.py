@@ -41,7 +41,7 @@ import sys
 from pathlib import Path
 
 from regauth.cli.output import print_fields
-from regauth.cli.runner import EXIT_OK, Subcommands
+from regauth.cli.runner import EXIT_OK, NO_DATA, USES_DATABASE, Subcommands
 from regauth.config import Config
 from regauth.domain.clock import Clock
 from regauth.errors import BackupError, ConfigError
@@ -108,7 +108,7 @@ def register(commands: Subcommands) -> None:
         "[storage] migrate = false (they refuse an older schema).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    migrate.set_defaults(run=_migrate)
+    migrate.set_defaults(run=_migrate, data=USES_DATABASE)
 
     copy = db.add_parser(
         "copy",
@@ -123,9 +123,12 @@ def register(commands: Subcommands) -> None:
         "--to", required=True, metavar="URL", type=_postgres_url, help="postgresql://USER@HOST/DB"
     )
     copy.add_argument(
-        "--to-password-file", metavar="FILE", type=Path, help="the target's password, from FILE"
+        "--to-password-file",
+        metavar="FILE",
+        type=Path,
+        help="the target's password, from FILE (default: PGPASSWORD or ~/.pgpass)",
     )
-    copy.set_defaults(run=_copy)
+    copy.set_defaults(run=_copy, data=USES_DATABASE)
 
     backup = db.add_parser(
         "backup",
@@ -138,7 +141,7 @@ def register(commands: Subcommands) -> None:
     )
     backup.add_argument("file", metavar="FILE", type=Path)
     backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
-    backup.set_defaults(run=_backup)
+    backup.set_defaults(run=_backup, data=USES_DATABASE)
 
     restore = db.add_parser(
         "restore",
@@ -153,7 +156,7 @@ def register(commands: Subcommands) -> None:
     restore.add_argument(
         "--force", action="store_true", help="replace the database at [storage] path"
     )
-    restore.set_defaults(run=_restore)
+    restore.set_defaults(run=_restore, data=NO_DATA)  # it puts the database there
 
 
 def _postgres_url(text: str) -> str:

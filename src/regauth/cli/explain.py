@@ -21,11 +21,13 @@ def register(commands: Subcommands) -> None:
         description="Exits 0 whether or not anything is granted: the answer is the output.",
     )
     subject = explain.add_mutually_exclusive_group(required=True)
-    subject.add_argument("--user", metavar="NAME", help="as the user signing in with a password")
+    subject.add_argument(
+        "--user", metavar="NAME", help="as the user signing in with a password (this or --token)"
+    )
     subject.add_argument(
         "--token",
         metavar="ID",
-        help="as this token: personal, session or organization (its id or UUID)",
+        help="as this token: personal, session or organization (its id or UUID; this or --user)",
     )
     explain.add_argument("scope", help="e.g. repository:alice/app:pull,push")
     add_json(explain)

@@ -7,7 +7,7 @@ import ipaddress
 import sys
 import urllib.request
 
-from regauth.cli.runner import EXIT_ERROR, EXIT_OK, Subcommands
+from regauth.cli.runner import EXIT_ERROR, EXIT_OK, NO_DATA, Subcommands
 from regauth.config import Config
 from regauth.domain.clock import Clock
 
@@ -20,7 +20,7 @@ def register(commands: Subcommands) -> None:
         help="exit 0 if the service on [server] listen answers /healthz, 1 if not",
         description="For a container HEALTHCHECK: it reads the same configuration as serve.",
     )
-    health.set_defaults(run=_health)
+    health.set_defaults(run=_health, data=NO_DATA)
 
 
 def _health(config: Config, _clock: Clock, _args: argparse.Namespace) -> int:

@@ -14,6 +14,11 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 # The admin API's ceiling for one page; the CLI keeps it so the two cannot drift.
 MAX_LIMIT = 1000
 
+# What a command does with the deployment's data (`parser.set_defaults(data=...)`): most use
+# the database and keys that are there and refuse to run without them (runtime.require_data);
+# `serve` and `init` may create them; a few need only the database, or none of it.
+USES_DATA, USES_DATABASE, CREATES_DATA, NO_DATA = "data", "database", "create", "none"
+
 Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 Command = Callable[[Config, Clock, argparse.Namespace], int]
 RuntimeCommand = Callable[[Runtime, argparse.Namespace], int]

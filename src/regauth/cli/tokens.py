@@ -16,6 +16,7 @@ from regauth.domain.timefmt import parse_expiry, rfc3339
 from regauth.domain.tokens import looks_like_token, parse_token
 from regauth.http.models.admin import CreatedToken, Token
 from regauth.runtime import Runtime
+from regauth.services.access_tokens import DEFAULT_EXPIRY
 
 _ID_HELP = "the token's public id (or the whole token, e.g. one found leaked)"
 _COLUMNS = [
@@ -39,23 +40,36 @@ def register(commands: Subcommands) -> None:
     create.add_argument("--user", required=True)
     create.add_argument("--description", required=True)
     create.add_argument("--access", required=True, choices=[level.value for level in AccessLevel])
-    create.add_argument("--expires", default="none", help="none, 30d, 90d, Nd, or YYYY-MM-DD")
+    create.add_argument(
+        "--expires",
+        metavar="WHEN",
+        help="none (never), 30d, 90d, Nd, YYYY-MM-DD or an RFC 3339 time "
+        "(default: [limits] default_expiry, which is never unless set)",
+    )
     create.add_argument("--json", action="store_true", help="the token's JSON, with the secret")
     create.set_defaults(run=with_runtime(_create))
 
     listing = token.add_parser(
         "list", help="list tokens across users, newest first", epilog=WHEN_HELP + "."
     )
-    listing.add_argument("--user", help="only this user's tokens")
-    listing.add_argument("--kind", choices=["manual", "auto"], help="made by a person or a sign-in")
-    listing.add_argument("--state", choices=[s.value for s in TokenState])
+    listing.add_argument("--user", help="only this user's tokens (default: every user's)")
+    listing.add_argument(
+        "--kind",
+        choices=["manual", "auto"],
+        help="made by a person or a sign-in (default: both)",
+    )
+    listing.add_argument(
+        "--state", choices=[s.value for s in TokenState], help="only these (default: all)"
+    )
     listing.add_argument(
         "--last-used-before",
         type=parse_when,
         metavar="WHEN",
-        help="unused since WHEN (never-used tokens included)",
+        help="unused since WHEN, never-used tokens included (default: any)",
     )
-    listing.add_argument("--last-used-after", type=parse_when, metavar="WHEN")
+    listing.add_argument(
+        "--last-used-after", type=parse_when, metavar="WHEN", help="used since WHEN (default: any)"
+    )
     add_limit(listing)
     add_json(listing)
     listing.set_defaults(run=with_runtime(_list))
@@ -90,7 +104,9 @@ def _create(runtime: Runtime, args: argparse.Namespace) -> int:
         CLI_ACTOR,
         description=args.description,
         access=AccessLevel(args.access),
-        expires_at=parse_expiry(args.expires, now=runtime.clock()),
+        expires_at=DEFAULT_EXPIRY
+        if args.expires is None
+        else parse_expiry(args.expires, now=runtime.clock()),
     )
     if args.json:
         view = Token.of(created.record, runtime.clock())

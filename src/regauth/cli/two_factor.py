@@ -28,7 +28,10 @@ def register(commands: Subcommands) -> None:
 
     disable = group.add_parser("disable", help="turn 2FA off (a lost device: no code needed)")
     disable.add_argument("user")
-    disable.add_argument("--code", help="a current code or a recovery code, if the user has one")
+    disable.add_argument(
+        "--code",
+        help="a current code or a recovery code, if the user has one (default: none)",
+    )
     disable.set_defaults(run=with_runtime(_disable))
 
 

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from regauth.http.appkeys import RUNTIME, TRUSTED_PROXIES
 from regauth.http.decoding import MAX_BODY_BYTES
-from regauth.http.forwarding import parse_networks
+from regauth.http.forwarding import TrustedProxies
 from regauth.http.middleware import expect_continue, make_middleware
 from regauth.http.routes import ROUTES
 from regauth.logs import AccessLog
@@ -35,7 +35,7 @@ def create_app(runtime: Runtime) -> web.Application:
         flushers, interval=config.storage.usage_flush_seconds, offload=runtime.store.run
     )
     app[RUNTIME] = runtime
-    app[TRUSTED_PROXIES] = parse_networks(config.server.trusted_proxies)
+    app[TRUSTED_PROXIES] = TrustedProxies(lambda: runtime.config.server.trusted_proxies)
 
     async def batch_writes(app: web.Application) -> AsyncIterator[None]:
         runtime.store.listen()  # other processes' and replicas' changes reach the caches

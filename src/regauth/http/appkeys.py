@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from regauth.http.forwarding import Network
+from regauth.http.forwarding import TrustedProxies
 from regauth.runtime import Runtime
 
 RUNTIME = web.AppKey("runtime", Runtime)
-TRUSTED_PROXIES = web.AppKey("trusted_proxies", tuple[Network, ...])
+TRUSTED_PROXIES = web.AppKey("trusted_proxies", TrustedProxies)

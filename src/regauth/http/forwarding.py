@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def parse_networks(entries: Sequence[str]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(e, strict=False) for e in entries)
+
+
+class TrustedProxies:
+    """`[server] trusted_proxies` as now in force (a reload may change them), parsed once
+    per value."""
+
+    __slots__ = ("_entries", "_parsed", "_raw")
+
+    def __init__(self, entries: Callable[[], Sequence[str]]) -> None:
+        self._entries = entries
+        self._raw: Sequence[str] | None = None
+        self._parsed: tuple[Network, ...] = ()
+
+    @property
+    def networks(self) -> tuple[Network, ...]:
+        raw = self._entries()
+        if raw is not self._raw:
+            self._raw, self._parsed = raw, parse_networks(raw)
+        return self._parsed
 
 
 def client_ip(

@@ -15,10 +15,11 @@ from types import FrameType
 from typing import NoReturn
 
 from regauth import logs
-from regauth.config import Config
+from regauth.config import Config, LiveConfig
 from regauth.http.connections import connection_cap
 from regauth.runtime import open_runtime
 from regauth.server import handoff
+from regauth.server.reload import Loader, early_hangups, reload
 from regauth.server.worker import raise_open_files_limit, run_worker
 from regauth.store.copy import describe_storage
 
@@ -26,7 +27,10 @@ log = logging.getLogger("regauth.server")
 _RESTART_BACKOFF_SECONDS = 1.0
 
 
-def serve(config: Config) -> None:
+def serve(config: Config, *, load: Loader | None = None) -> None:
+    """Serve until SIGTERM/SIGINT; SIGHUP reads the config again with `load` (reload.py)."""
+    # Until the handlers are in place a HUP must not end the process (its default action).
+    early_hangups.install()
     logs.configure(config.log.level)
     # Before forking: the workers inherit it.
     open_files = raise_open_files_limit()
@@ -68,26 +72,30 @@ def serve(config: Config) -> None:
         )
     runtime.close()
     if config.worker_count == 1:
-        run_worker(config)
+        run_worker(config, load=load)
     else:
-        _supervise(config)
+        _supervise(config, load)
 
 
-def _supervise(config: Config) -> None:
-    with _Supervisor(config) as supervisor:
+def _supervise(config: Config, load: Loader | None) -> None:
+    with _Supervisor(config, load) as supervisor:
         supervisor.run()
     sys.exit(0)
 
 
-_SUPERVISOR_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGCHLD}
+_SUPERVISOR_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGHUP}
 
 
 class _Supervisor:
     """Forks the workers, deals them connections in turn (handoff.py), restarts any that dies,
-    stops them all on SIGTERM/SIGINT. Signal handlers only set a flag; the loop does the work."""
+    stops them all on SIGTERM/SIGINT, and on SIGHUP reads the config again and passes the
+    signal on: each worker reads it too (a worker forked later starts with what the supervisor
+    read). Signal handlers only set a flag; the loop does the work."""
 
-    def __init__(self, config: Config) -> None:
-        self._config = config
+    def __init__(self, config: Config, load: Loader | None = None) -> None:
+        self._settings = LiveConfig(config)
+        self._load = load
+        self._reload_due = False
         self._listeners = handoff.listen(config.listen_host, config.listen_port)
         self._dealer = handoff.Dealer()
         self._children: dict[int, int] = {}  # pid -> worker index
@@ -107,6 +115,8 @@ class _Supervisor:
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
         signal.signal(signal.SIGCHLD, lambda _signum, _frame: None)
+        signal.signal(signal.SIGHUP, self._hup)
+        self._reload_due = early_hangups.take()
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -114,7 +124,7 @@ class _Supervisor:
         self._close()
 
     def run(self) -> None:
-        for index in range(self._config.worker_count):
+        for index in range(self._settings.current.worker_count):
             self._spawn(index)
         while self._children or (self._restarts and not self._stopping):
             due = min(self._restarts.values(), default=None)
@@ -126,12 +136,27 @@ class _Supervisor:
                 elif isinstance(key.fileobj, socket.socket):
                     self._dealer.deal(key.fileobj)
             self._reap()
+            if self._reload_due and not self._stopping:
+                self._reload()
             if self._stopping and self._listeners:
+                logs.event(log, logging.INFO, "stopping", pid=os.getpid())
                 self._stop_dealing()
             for index, due in list(self._restarts.items()):
                 if due <= time.monotonic():
                     del self._restarts[index]
                     self._spawn(index)
+        if self._stopping:
+            logs.event(log, logging.INFO, "stopped", pid=os.getpid())
+
+    def _reload(self) -> None:
+        self._reload_due = False
+        # The workers read the file themselves, each into its own runtime; the supervisor's
+        # copy is for the workers it forks from now on.
+        if self._load is not None:
+            reload(self._settings, self._load)
+        for pid in list(self._children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGHUP)
 
     def _spawn(self, index: int) -> None:
         dealer_end, worker_end = handoff.channel_pair()
@@ -152,9 +177,11 @@ class _Supervisor:
             signal.set_wakeup_fd(-1)
             for signum in _SUPERVISOR_SIGNALS:
                 signal.signal(signum, signal.SIG_DFL)
+            # Until run_worker handles it, a HUP is noted, not fatal, and acted on then.
+            early_hangups.install()
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SUPERVISOR_SIGNALS)
             self._close()  # the listeners and the other workers' channels are not its own
-            run_worker(self._config, channel=channel)
+            run_worker(self._settings.current, channel=channel, load=self._load)
         except SystemExit:
             pass  # a deliberate stop (SIGTERM/SIGINT end run_worker normally)
         except BaseException:
@@ -163,6 +190,9 @@ class _Supervisor:
         finally:
             logging.shutdown()
             os._exit(code)
+
+    def _hup(self, _signum: int, _frame: FrameType | None) -> None:
+        self._reload_due = True
 
     def _stop(self, _signum: int, _frame: FrameType | None) -> None:
         self._stopping = True

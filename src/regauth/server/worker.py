@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import resource
 import signal
 import socket
@@ -12,19 +13,24 @@ import sys
 
 from aiohttp import web
 
-from regauth.config import Config
+from regauth import logs
+from regauth.config import Config, LiveConfig
 from regauth.http.connections import ConnectionLimits, Connections
 from regauth.runtime import open_runtime
 from regauth.server import handoff
+from regauth.server.reload import Loader, early_hangups, reload
 from regauth.web.app import create_site
 
 log = logging.getLogger("regauth.server")
 _SHUTDOWN_TIMEOUT_SECONDS = 5.0
 
 
-def run_worker(config: Config, *, channel: socket.socket | None = None) -> None:
+def run_worker(
+    config: Config, *, channel: socket.socket | None = None, load: Loader | None = None
+) -> None:
     """Serve until SIGTERM/SIGINT: on the configured address, or, under a supervisor, the
-    connections it hands over on `channel` (handoff.py)."""
+    connections it hands over on `channel` (handoff.py). SIGHUP reads the config again with
+    `load` (reload.py); without one it is ignored: it never stops the service."""
     _install_uvloop()
     limits = ConnectionLimits.for_worker(config.server, open_files=raise_open_files_limit())
     listeners = handoff.listen(config.listen_host, config.listen_port) if channel is None else []
@@ -33,7 +39,7 @@ def run_worker(config: Config, *, channel: socket.socket | None = None) -> None:
     try:
         app = create_site(runtime)
         _tune_gc()
-        asyncio.run(_serve_app(app, limits, listeners, channel))
+        asyncio.run(_serve_app(app, limits, listeners, channel, runtime.settings, load))
     finally:
         for listener in listeners:
             listener.close()
@@ -45,6 +51,8 @@ async def _serve_app(
     limits: ConnectionLimits,
     listeners: list[socket.socket],
     channel: socket.socket | None,
+    settings: LiveConfig,
+    load: Loader | None,
 ) -> None:
     """Until SIGTERM/SIGINT; then no new connections, and the requests in progress finish
     (up to the shutdown timeout) before the app's cleanup writes what is batched."""
@@ -52,6 +60,12 @@ async def _serve_app(
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    if load is not None:
+        loop.add_signal_handler(signal.SIGHUP, reload, settings, load)
+        if early_hangups.take():  # one came while this worker started
+            reload(settings, load)
+    else:
+        loop.add_signal_handler(signal.SIGHUP, lambda: None)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT_SECONDS)
     await runner.setup()
     try:
@@ -65,8 +79,10 @@ async def _serve_app(
         for site in sites:
             await site.start()
         await stop.wait()
+        logs.event(log, logging.INFO, "stopping", pid=os.getpid())
     finally:
         await runner.cleanup()
+    logs.event(log, logging.INFO, "stopped", pid=os.getpid())
 
 
 class ListenerSite(web.BaseSite):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from dataclasses import dataclass
+from typing import Literal
 
-from regauth.config import LimitsConfig
+from regauth.config import LimitsConfig, LiveConfig, expiry_days, max_lifetime_days
 from regauth.domain.clock import Clock
 from regauth.domain.models import (
     AccessLevel,
@@ -24,6 +26,14 @@ from regauth.services.transactions import transactional
 from regauth.store.base import Store
 
 MAX_DESCRIPTION_LENGTH = 100
+
+
+class Expiry(enum.Enum):
+    # The creator gave none: the token gets `[limits] default_expiry`.
+    DEFAULT = "default"
+
+
+DEFAULT_EXPIRY: Literal[Expiry.DEFAULT] = Expiry.DEFAULT
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +65,23 @@ class AccessTokenService:
         *,
         hmac_key: bytes,
         clock: Clock,
-        limits: LimitsConfig,
-        max_lifetime_days: int = 0,
+        settings: LiveConfig,
     ) -> None:
         self._store = store
         self._audit = audit
         self._hmac_key = hmac_key
         self._clock = clock
-        self._limits = limits
-        self._max_lifetime = max_lifetime_days * 86400
+        self._settings = settings
+
+    def _limits(self) -> LimitsConfig:
+        return self._settings.current.limits
+
+    def _max_lifetime(self) -> int:
+        return max_lifetime_days(self._settings.current) * 86400
+
+    def _default_expiry(self, now: int) -> int | None:
+        days = expiry_days(self._limits().default_expiry)
+        return now + days * 86400 if days else None
 
     @transactional
     def create(
@@ -73,16 +91,21 @@ class AccessTokenService:
         *,
         description: str,
         access: AccessLevel,
-        expires_at: int | None,
+        expires_at: int | Literal[Expiry.DEFAULT] | None = DEFAULT_EXPIRY,
     ) -> CreatedToken:
+        """`expires_at` None: never; DEFAULT_EXPIRY: `[limits] default_expiry` (the API, the
+        CLI and the web page pass it when their user chose none)."""
         description = validate_description(description)
         if owner.disabled:
             raise Conflict(f"account {owner.name!r} is disabled")
         now = int(self._clock())
+        if expires_at is DEFAULT_EXPIRY:
+            expires_at = self._default_expiry(now)
         if expires_at is not None and expires_at <= now:
             raise BadRequest("expiration must be in the future")
-        if self._max_lifetime and (expires_at is None or expires_at > now + self._max_lifetime):
-            days = self._max_lifetime // 86400
+        max_lifetime = self._max_lifetime()
+        if max_lifetime and (expires_at is None or expires_at > now + max_lifetime):
+            days = max_lifetime // 86400
             raise BadRequest(f"tokens must expire within {days} days (operator policy)")
         # Held to the end of the transaction: a concurrent creation for the same account, in
         # any worker or replica, waits here, so the limits below cannot both be passed.
@@ -129,14 +152,14 @@ class AccessTokenService:
         now = int(self._clock())
         token = AccessToken.generate(TokenKind.SESSION)
         record, evicted = self._store.create_auto_token(
-            keep=self._limits.session_tokens_per_account,
+            keep=self._limits().session_tokens_per_account,
             token_id=token.public_id,
             uuid=str(uuid.uuid4()),
             owner_id=owner.id,
             description=f"auto-generated: {client_id or 'client'} sign-in"[:MAX_DESCRIPTION_LENGTH],
             access=AccessLevel.DELETE,
             secret_hash=token.secret_hash(self._hmac_key),
-            expires_at=now + self._limits.session_token_days * 86400,
+            expires_at=now + self._limits().session_token_days * 86400,
             created_ip=ip,
             created_user_agent=user_agent,
             now=now,
@@ -148,24 +171,26 @@ class AccessTokenService:
     def limits_for(self, owner: User) -> dict[str, int]:
         now = int(self._clock())
         created, _ = self._store.count_token_creations(owner.id, since=now - 3600)
+        limits = self._limits()
         return {
-            "max_active_tokens": self._limits.max_active_tokens,
+            "max_active_tokens": limits.max_active_tokens,
             "active_tokens": self._store.count_active_tokens(owner.id, now=now),
-            "token_creations_per_hour": self._limits.token_creations_per_hour,
-            "token_creations_remaining": max(0, self._limits.token_creations_per_hour - created),
-            "max_token_lifetime_days": self._max_lifetime // 86400,
+            "token_creations_per_hour": limits.token_creations_per_hour,
+            "token_creations_remaining": max(0, limits.token_creations_per_hour - created),
+            "max_token_lifetime_days": self._max_lifetime() // 86400,
         }
 
     def _check_limits(self, owner: User, now: int) -> None:
+        limits = self._limits()
         created, oldest = self._store.count_token_creations(owner.id, since=now - 3600)
-        if created >= self._limits.token_creations_per_hour:
+        if created >= limits.token_creations_per_hour:
             raise TooManyRequests(
-                f"token creation limit reached ({self._limits.token_creations_per_hour} per hour)",
+                f"token creation limit reached ({limits.token_creations_per_hour} per hour)",
                 retry_after=(oldest or now) + 3600 - now,
             )
-        if self._store.count_active_tokens(owner.id, now=now) >= self._limits.max_active_tokens:
+        if self._store.count_active_tokens(owner.id, now=now) >= limits.max_active_tokens:
             raise Conflict(
-                f"active token limit reached ({self._limits.max_active_tokens}): "
+                f"active token limit reached ({limits.max_active_tokens}): "
                 "deactivate or delete a token first"
             )
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ParamSpec, Protocol, TypeVar
 
-from regauth.config import AuthConfig
+from regauth.config import LiveConfig
 from regauth.domain.clock import Clock
 from regauth.domain.credentials import Credentials
 from regauth.domain.models import ANONYMOUS, OrgTokenRecord, Principal, TokenAuthRecord, User
@@ -71,7 +71,7 @@ class Authenticator:
         passwords: PasswordChecker,
         *,
         hmac_key: bytes,
-        config: AuthConfig,
+        settings: LiveConfig,
         guard: SignInGuard,
         audit: AuditLog,
         clock: Clock,
@@ -85,7 +85,7 @@ class Authenticator:
         self._audit = audit
         self._passwords = passwords
         self._hmac_key = hmac_key
-        self._config = config
+        self._settings = settings
         self._clock = clock
         self._releases: set[asyncio.Future[None]] = set()  # kept referenced until done
         self._verifying: dict[
@@ -307,7 +307,7 @@ class Authenticator:
         return None
 
     async def _password(self, credentials: Credentials, attempt: SignInAttempt | None) -> Principal:
-        if not self._config.password_logins:
+        if not self._settings.current.auth.password_logins:
             raise Unauthorized(PASSWORD_LOGINS_DISABLED)
         username, password = credentials.username, credentials.secret
         user = await self._store.run(self._store.get_user, username)
@@ -330,7 +330,7 @@ class Authenticator:
     def _password_refusal(self, user: User) -> str | None:
         """What _password refuses when the password is right, in its order. (An account
         without a password is taken as one whose password would be right: what it may do.)"""
-        if not self._config.password_logins:
+        if not self._settings.current.auth.password_logins:
             return PASSWORD_LOGINS_DISABLED
         if user.disabled:
             return DISABLED

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from regauth.config import LimitsConfig
+from regauth.config import LimitsConfig, LiveConfig
 from regauth.domain.clock import Clock
 from regauth.errors import TooManyRequests
 from regauth.services.throttle import Throttle
@@ -20,22 +20,37 @@ class SignInGuard:
     """
 
     def __init__(
-        self, limits: LimitsConfig, *, clock: Clock, table: FailureTable | None = None
+        self, settings: LiveConfig, *, clock: Clock, table: FailureTable | None = None
     ) -> None:
         # One table for both: a pair's key ("ip\0user") never equals an address's ("ip").
         self._table = table if table is not None else MemoryTable()
-        self._per_user_ip = Throttle(
-            clock=clock,
+        self._settings = settings
+        self._clock = clock
+        self._limits = settings.current.limits
+        self._per_user_ip, self._per_ip = self._throttles(self._limits)
+
+    def _throttles(self, limits: LimitsConfig) -> tuple[Throttle, Throttle]:
+        per_user_ip = Throttle(
+            clock=self._clock,
             free_failures=limits.failures_per_user_ip,
             max_lockout=limits.lockout_max_seconds,
             table=self._table,
         )
-        self._per_ip = Throttle(
-            clock=clock,
+        per_ip = Throttle(
+            clock=self._clock,
             free_failures=limits.failures_per_ip,
             max_lockout=limits.lockout_max_seconds,
             table=self._table,
         )
+        return per_user_ip, per_ip
+
+    def _follow_reload(self) -> None:
+        """After a reload changed [limits], the throttles count with the new allowances (the
+        counts are in the table, kept): one identity test per sign-in otherwise."""
+        limits = self._settings.current.limits
+        if limits is not self._limits:
+            self._limits = limits
+            self._per_user_ip, self._per_ip = self._throttles(limits)
 
     @property
     def remote(self) -> bool:
@@ -62,6 +77,7 @@ class SignInGuard:
         return SignInAttempt(self, username, ip)
 
     def check(self, username: str, ip: str | None) -> None:
+        self._follow_reload()
         if not self._per_user_ip:  # the same table as _per_ip's
             return  # nobody has failed lately: the usual case, at the cost of one test
         wait = max(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from regauth.config import LiveConfig
 from regauth.domain.clock import Clock
 from regauth.domain.models import PULL, PUSH, Actor, Organization, OrgTokenRecord
 from regauth.domain.scopes import is_repository_name
@@ -43,13 +44,13 @@ def validate_resources(
 
 class OrgTokenService:
     def __init__(
-        self, store: Store, audit: AuditLog, *, hmac_key: bytes, clock: Clock, per_org: int
+        self, store: Store, audit: AuditLog, *, hmac_key: bytes, clock: Clock, settings: LiveConfig
     ) -> None:
         self._store = store
         self._audit = audit
         self._hmac_key = hmac_key
         self._clock = clock
-        self._per_org = per_org
+        self._settings = settings
 
     @transactional
     def create(
@@ -67,8 +68,9 @@ class OrgTokenService:
         if expires_at is not None and expires_at <= now:
             raise BadRequest("expiration must be in the future")
         self._store.lock_org(org.id)  # as for personal tokens: the cap holds under concurrency
-        if self._store.count_org_tokens(org.id) >= self._per_org:
-            raise Conflict(f"organization token limit reached ({self._per_org})")
+        per_org = self._settings.current.limits.org_tokens_per_org
+        if self._store.count_org_tokens(org.id) >= per_org:
+            raise Conflict(f"organization token limit reached ({per_org})")
         token = AccessToken.generate(TokenKind.ORGANIZATION)
         record = self._store.create_org_token(
             token_id=token.public_id,

@@ -3,6 +3,8 @@ that every worker of the machine shares, so N workers give the allowance once.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from regauth.domain.clock import Clock
 from regauth.store.failures import Entry, FailureTable
 
@@ -17,7 +19,7 @@ class RateLimit:
     """
 
     def __init__(
-        self, *, clock: Clock, calls: int, window_seconds: int, table: FailureTable
+        self, *, clock: Clock, calls: Callable[[], int], window_seconds: int, table: FailureTable
     ) -> None:
         self._clock = clock
         self._calls = calls
@@ -31,7 +33,7 @@ class RateLimit:
             entry = self._table.get(key)
             if entry is None or now >= entry.locked_until:
                 entry = Entry(failures=0, last_failure=now, locked_until=now + self._window)
-            if entry.failures >= self._calls:
+            if entry.failures >= self._calls():
                 return max(1, int(entry.locked_until - now + 0.999))
             entry.failures += 1
             entry.last_failure = now

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 import jwt
 
+from regauth.config import LiveConfig
 from regauth.domain.callers import ADMIN_KEY, PASSWORD, PAT, ApiCaller
 from regauth.domain.clock import Clock
 from regauth.domain.credentials import Credentials
@@ -39,7 +40,7 @@ class SessionService:
         audit: AuditLog,
         *,
         hmac_key: bytes,
-        ttl_seconds: int,
+        settings: LiveConfig,
         clock: Clock,
     ) -> None:
         self._store = store
@@ -49,7 +50,7 @@ class SessionService:
         self._audit = audit
         # A key of its own, derived from the server secret: session JWTs are never registry tokens.
         self._key = hmac.digest(hmac_key, b"regauth api sessions", hashlib.sha256)
-        self._ttl = ttl_seconds
+        self._settings = settings
         self._clock = clock
 
     async def login(self, credentials: Credentials, ip: str | None, user_agent: str | None) -> str:
@@ -69,7 +70,13 @@ class SessionService:
         if user is None:  # deleted between the two reads
             raise Unauthorized()
         method = PAT if principal.token_id else PASSWORD
-        return self._jwt(user.name, user.id, method, principal.token_id, self._ttl)
+        return self._jwt(
+            user.name,
+            user.id,
+            method,
+            principal.token_id,
+            self._settings.current.auth.session_ttl_seconds,
+        )
 
     def complete_second_factor(
         self, ticket: str, code: str, ip: str | None, user_agent: str | None
@@ -86,7 +93,9 @@ class SessionService:
             )
             raise Unauthorized("the two-factor code is not valid")
         self._authenticator.guard.succeeded(user.name, ip)
-        return self._jwt(user.name, user.id, PASSWORD, None, self._ttl)
+        return self._jwt(
+            user.name, user.id, PASSWORD, None, self._settings.current.auth.session_ttl_seconds
+        )
 
     def _jwt(self, name: str, uid: int, method: str, token_id: str | None, ttl: int) -> str:
         now = int(self._clock())

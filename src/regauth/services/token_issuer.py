@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from regauth import logs
-from regauth.config import TokenConfig
+from regauth.config import LiveConfig
 from regauth.domain import policy
 from regauth.domain.clock import Clock
 from regauth.domain.credentials import Credentials
@@ -62,7 +62,7 @@ class TokenIssuer:
         signer: BatchSigner,
         usage: UsageRecorder,
         tokens: AccessTokenService,
-        config: TokenConfig,
+        settings: LiveConfig,
         clock: Clock,
     ) -> None:
         self._store = store
@@ -71,8 +71,10 @@ class TokenIssuer:
         self._signer = signer
         self._usage = usage
         self._tokens = tokens
-        self._config = config
-        self._services = frozenset(config.service)
+        self._settings = settings
+        # token.issuer and token.service need a restart (config.RESTART_ONLY): kept here.
+        self._config = settings.current.token
+        self._services = frozenset(self._config.service)
         self._clock = clock
 
     async def issue(self, request: TokenRequest) -> TokenGrant:
@@ -97,7 +99,7 @@ class TokenIssuer:
                 audience=audience,
                 access=decision.claims(),
                 now=now,
-                ttl=self._config.ttl_seconds,
+                ttl=self._settings.current.token.ttl_seconds,
             )
         )
         if principal.token_id is not None:

@@ -9,6 +9,7 @@ import hmac
 import secrets
 from typing import Protocol
 
+from regauth.config import LiveConfig
 from regauth.domain.callers import PASSWORD, PAT, ApiCaller
 from regauth.domain.clock import Clock
 from regauth.domain.models import User, WebSession
@@ -33,18 +34,24 @@ class WebSessionService:
         sessions: SessionService,
         *,
         hmac_key: bytes,
-        ttl_seconds: int,
-        idle_seconds: int,
+        settings: LiveConfig,
         clock: Clock,
     ) -> None:
         self._store = store
         self._sessions = sessions
         # A key of its own: the stored id is worthless without the server secret.
         self._key = hmac.digest(hmac_key, b"regauth web sessions", hashlib.sha256)
-        # The absolute timeout: as long as an API session lives ([auth] session_ttl_seconds).
-        self._ttl = ttl_seconds
-        self._idle = idle_seconds
+        self._settings = settings
         self._clock = clock
+
+    @property
+    def _ttl(self) -> int:
+        """The absolute timeout: as long as an API session lives ([auth] session_ttl_seconds)."""
+        return self._settings.current.auth.session_ttl_seconds
+
+    @property
+    def _idle(self) -> int:
+        return self._settings.current.web.idle_timeout_seconds
 
     def session_id(self, secret: str) -> str:
         """The stored id of the session whose cookie holds `secret`."""

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from regauth.http.app import create_app
 from regauth.http.appkeys import RUNTIME, TRUSTED_PROXIES
-from regauth.http.forwarding import parse_networks
+from regauth.http.forwarding import TrustedProxies
 from regauth.runtime import Runtime
 from regauth.web.cookies import CookieSigner
 from regauth.web.handlers import account, sign_in, tokens
@@ -35,7 +35,7 @@ def create_pages(runtime: Runtime) -> web.Application:
     prefix = runtime.config.web.path_prefix
     pages = web.Application(middlewares=[pages_middleware])
     pages[RUNTIME] = runtime
-    pages[TRUSTED_PROXIES] = parse_networks(runtime.config.server.trusted_proxies)
+    pages[TRUSTED_PROXIES] = TrustedProxies(lambda: runtime.config.server.trusted_proxies)
     pages[SIGNER] = CookieSigner(runtime.keyring.hmac_key)
     pages[ONCE] = OnceSealer(runtime.keyring.hmac_key)
     pages[PREFIX] = prefix

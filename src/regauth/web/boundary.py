@@ -185,6 +185,8 @@ def served_over_https(request: web.Request) -> bool:
         public_url.startswith("https://")
         or request.secure
         or forwarded_https(
-            request.remote, request.headers.get("X-Forwarded-Proto"), request.app[TRUSTED_PROXIES]
+            request.remote,
+            request.headers.get("X-Forwarded-Proto"),
+            request.app[TRUSTED_PROXIES].networks,
         )
     )

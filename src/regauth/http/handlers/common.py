@@ -63,7 +63,7 @@ def client(request: web.Request) -> tuple[str | None, str | None]:
     # X-Forwarded-For is parsed by client_ip, which keeps only well-formed addresses. Every
     # line counts, in order: a proxy may add a line of its own after the one a client sent,
     # and the first line alone would then be the client's own claim.
-    trusted = request.app[TRUSTED_PROXIES]
+    trusted = request.app[TRUSTED_PROXIES].networks
     forwarded = ",".join(request.headers.getall("X-Forwarded-For", ())) if trusted else None
     ip = client_ip(request.remote, forwarded, trusted)
     return ip, agent[:MAX_USER_AGENT] if agent else None

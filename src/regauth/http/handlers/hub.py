@@ -22,6 +22,7 @@ from regauth.http.models.account import (
     UsersLoginRequest,
 )
 from regauth.http.models.base import NO_CONTENT, NoContent, PageQuery
+from regauth.services.access_tokens import DEFAULT_EXPIRY
 
 # Docker Hub's level names, broadest last (a request naming several gets the broadest).
 _LEVEL_ORDER = [AccessLevel.PUBLIC_READ, AccessLevel.READ, AccessLevel.WRITE, AccessLevel.DELETE]
@@ -105,7 +106,9 @@ async def create_token(request: web.Request, body: Body[CreateAccessTokenRequest
         who.actor,
         description=new.token_label,
         access=_level(new.scopes),
-        expires_at=parse_expiry(new.expires_at, now=runtime.clock()) if new.expires_at else None,
+        expires_at=parse_expiry(new.expires_at, now=runtime.clock())
+        if new.expires_at
+        else DEFAULT_EXPIRY,
     )
     return AccessToken.of(created.record, runtime.clock(), secret=str(created.token))
 

@@ -221,8 +221,10 @@ class CreateAccessTokenRequest(Request):
     expires_at: Annotated[
         str | None,
         doc(
-            "Optional; omitted or null: the token never expires (unless the operator sets "
-            "`auth.max_token_lifetime_days`, which then requires an expiry within it). Docker "
+            "Optional; omitted or null: `limits.default_expiry` (by default the token never "
+            "expires; `none` says so whatever the default). When the operator sets "
+            "`limits.max_expiry` or `auth.max_token_lifetime_days`, every token must expire "
+            "within it. Docker "
             "Hub's form is an RFC 3339 date-time; regauth also accepts a date `YYYY-MM-DD` "
             "(midnight UTC), a number of days such as `30d`, and `none`. Must be in the future.",
             example="2027-10-28T18:30:19Z",

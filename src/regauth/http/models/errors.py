@@ -22,8 +22,9 @@ def _subclasses(cls: type[errors.RegauthError]) -> list[type[errors.RegauthError
     return [cls, *(s for sub in cls.__subclasses__() for s in _subclasses(sub))]
 
 
-# ConfigError stops start-up: it is never an answer.
-_ANSWERED = [c for c in _subclasses(errors.RegauthError) if c is not errors.ConfigError]
+# ConfigError (and its kinds, such as runtime.MissingData) stops start-up or a CLI command: it
+# is never an answer.
+_ANSWERED = [c for c in _subclasses(errors.RegauthError) if not issubclass(c, errors.ConfigError)]
 CODES = sorted({c.code for c in _ANSWERED})
 OAUTH_ERRORS = sorted({c.oauth_error for c in _ANSWERED if c.oauth_error})
 _MESSAGE = doc(example="incorrect username or password")
