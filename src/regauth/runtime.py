@@ -12,6 +12,7 @@ from pathlib import Path
 from regauth.config import Config
 from regauth.domain.clock import Clock, system_clock
 from regauth.errors import ConfigError
+from regauth.metrics.counts import Metrics
 from regauth.services.access_tokens import AccessTokenService
 from regauth.services.admin_keys import AdminKeyService
 from regauth.services.audit import AuditLog
@@ -27,6 +28,7 @@ from regauth.services.rate_limit import RateLimit
 from regauth.services.repositories import RepositoryService
 from regauth.services.revocation import RevocationService
 from regauth.services.sessions import SessionService
+from regauth.services.token_census import TokenCensus
 from regauth.services.token_issuer import TokenIssuer
 from regauth.services.two_factor import TwoFactorService
 from regauth.services.usage import UsageRecorder
@@ -62,6 +64,9 @@ class Runtime:
     org_tokens: OrgTokenService
     usage: UsageRecorder
     token_issuer: TokenIssuer
+    # What this process counts for /metrics, and the stored credentials' gauge.
+    metrics: Metrics
+    census: TokenCensus
 
     def flushers(self) -> list[Callable[[], int]]:
         """What a serving process writes in batches (last use of tokens and admin keys;
@@ -107,11 +112,13 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
         store.close()
         raise
     audit = AuditLog(store, clock=clock)
+    metrics = Metrics(enabled=config.metrics.enabled)
     passwords = PasswordChecker(
         key=key,
         cache_seconds=config.auth.password_cache_seconds,
         concurrency=config.auth.password_check_concurrency,
         clock=clock,
+        metrics=metrics,
     )
     authenticator = Authenticator(
         store,
@@ -125,6 +132,7 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
         ),
         audit=audit,
         clock=clock,
+        metrics=metrics,
     )
     usage = UsageRecorder(store)
     admin_keys = AdminKeyService(store, audit, usage, hmac_key=key, clock=clock)
@@ -183,11 +191,16 @@ def open_runtime(config: Config, *, clock: Clock = system_clock) -> Runtime:
         token_issuer=TokenIssuer(
             store=store,
             authenticator=authenticator,
-            authorizer=Authorizer(store),
-            signer=BatchSigner(TokenSigner(keyring.active, include_x5c=config.keys.x5c)),
+            authorizer=Authorizer(store, metrics=metrics),
+            signer=BatchSigner(
+                TokenSigner(keyring.active, include_x5c=config.keys.x5c),
+                on_batch=metrics.sign_batches.observe,
+            ),
             usage=usage,
             tokens=tokens,
             config=config.token,
             clock=clock,
         ),
+        metrics=metrics,
+        census=TokenCensus(store, clock=clock),
     )

@@ -17,8 +17,10 @@ from typing import NoReturn
 from regauth import logs
 from regauth.config import Config
 from regauth.http.connections import connection_cap
+from regauth.metrics.exposition import process_dead
 from regauth.runtime import open_runtime
 from regauth.server import handoff
+from regauth.server.metrics import MetricsSetup, metrics_setup
 from regauth.server.worker import raise_open_files_limit, run_worker
 from regauth.store.copy import describe_storage
 
@@ -67,14 +69,15 @@ def serve(config: Config) -> None:
             next_step="regauth user add NAME --admin --password-stdin (with the same --config)",
         )
     runtime.close()
-    if config.worker_count == 1:
-        run_worker(config)
-    else:
-        _supervise(config)
+    with metrics_setup(config) as metrics:
+        if config.worker_count == 1:
+            run_worker(config, metrics=metrics)
+        else:
+            _supervise(config, metrics)
 
 
-def _supervise(config: Config) -> None:
-    with _Supervisor(config) as supervisor:
+def _supervise(config: Config, metrics: MetricsSetup | None = None) -> None:
+    with _Supervisor(config, metrics) as supervisor:
         supervisor.run()
     sys.exit(0)
 
@@ -86,8 +89,9 @@ class _Supervisor:
     """Forks the workers, deals them connections in turn (handoff.py), restarts any that dies,
     stops them all on SIGTERM/SIGINT. Signal handlers only set a flag; the loop does the work."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, metrics: MetricsSetup | None = None) -> None:
         self._config = config
+        self._metrics = metrics
         self._listeners = handoff.listen(config.listen_host, config.listen_port)
         self._dealer = handoff.Dealer()
         self._children: dict[int, int] = {}  # pid -> worker index
@@ -154,7 +158,7 @@ class _Supervisor:
                 signal.signal(signum, signal.SIG_DFL)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SUPERVISOR_SIGNALS)
             self._close()  # the listeners and the other workers' channels are not its own
-            run_worker(self._config, channel=channel)
+            run_worker(self._config, channel=channel, metrics=self._metrics)
         except SystemExit:
             pass  # a deliberate stop (SIGTERM/SIGINT end run_worker normally)
         except BaseException:
@@ -192,6 +196,8 @@ class _Supervisor:
             index = self._children.pop(pid, None)
             if index is None:
                 continue
+            if self._metrics is not None:  # its counts stay; its checks in flight are over
+                process_dead(self._metrics.directory, pid)
             self._dealer.remove(index)
             if not self._stopping:
                 logs.event(
