@@ -7,12 +7,16 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_aiohttp import AiohttpClient
 
 from regauth.config import Config
 from regauth.domain.models import AccessLevel
+from regauth.errors import Unavailable
 from regauth.http.app import create_app
+from regauth.http.middleware import make_middleware
+from regauth.metrics.counts import Metrics
 from regauth.runtime import Runtime
 from tests.support.builders import Client, add_token, add_user, basic, make_config, reconfigured
 
@@ -129,3 +133,17 @@ async def test_no_metrics_when_disabled(
     app = create_app(dataclasses.replace(runtime, config=disabled))
     client = await aiohttp_client(app)
     assert (await client.get("/metrics")).status == 404
+
+
+async def test_a_database_that_does_not_answer_is_counted(aiohttp_client: AiohttpClient) -> None:
+    metrics = Metrics()
+
+    async def unavailable(_request: web.Request) -> web.Response:
+        raise Unavailable()
+
+    app = web.Application(middlewares=[make_middleware(access_log=None, metrics=metrics)])
+    app.router.add_get("/token", unavailable)
+    client = await aiohttp_client(app)
+    assert (await client.get("/token")).status == 503
+    assert metrics.database_errors == 1
+    assert metrics.token_requests["unavailable", "get"] == 1
