@@ -34,8 +34,11 @@ def serve_command(config: Path) -> list[str]:
     return [sys.executable, "-m", "regauth", "--config", str(config), "serve"]
 
 
-def write_config(data_dir: Path, *, name: str, port: int, workers: int) -> Path:
-    """One config per server; all share the database and the keys in data_dir."""
+def write_config(
+    data_dir: Path, *, name: str, port: int, workers: int, metrics: bool = True
+) -> Path:
+    """One config per server; all share the database and the keys in data_dir. `metrics`:
+    [metrics] enabled (on main listener's /metrics, published once a second)."""
     path = data_dir / f"{name}.toml"
     path.write_text(
         "\n".join(
@@ -53,6 +56,8 @@ def write_config(data_dir: Path, *, name: str, port: int, workers: int) -> Path:
                 "[keys]",
                 f'dir = "{data_dir / "keys"}"',
                 'algorithm = "ES256"',
+                "[metrics]",
+                f"enabled = {'true' if metrics else 'false'}",
                 "",
             ]
         ),

@@ -1,7 +1,7 @@
 """Load benchmark of regauth's /token against two reference servers, all in one round-robin run.
 
 Usage: .venv/bin/python bench/run.py [--duration 10] [--reps 5] [--connections 32]
-                                     [--wrk-policy batch|normal]
+                                     [--wrk-policy batch|normal] [--metrics-ab]
 """
 
 from __future__ import annotations
@@ -79,6 +79,21 @@ SCENARIOS = [
     Scenario("token-w1-repeat", "regauth /token, 1 worker, repeated req", "regauth-w1", "repeat"),
 ]
 
+# --metrics-ab: /token with [metrics] enabled and without, 1 and 2 workers, instead of the
+# above. The order pairs each "on" with its "off" (then ABBA, as above).
+METRICS_AB_SCENARIOS = [
+    Scenario(
+        "token-w1-metrics-off", "regauth /token, 1 worker, metrics off", "regauth-w1-off", "unique"
+    ),
+    Scenario("token-w1-unique", "regauth /token, 1 worker, metrics on", "regauth-w1", "unique"),
+    Scenario("token-w2-unique", "regauth /token, 2 workers, metrics on", "regauth-w2", "unique"),
+    Scenario(
+        "token-w2-metrics-off", "regauth /token, 2 workers, metrics off", "regauth-w2-off", "unique"
+    ),
+]
+# What metrics may cost /token: at most 3 % of its throughput.
+METRICS_MIN_RATIO = 0.97
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -102,6 +117,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--wait-for-wrk", type=float, default=0.0, help="seconds to poll for wrk if absent"
     )
+    parser.add_argument(
+        "--metrics-ab",
+        action="store_true",
+        help="measure /token with [metrics] enabled against disabled (1 and 2 workers) instead",
+    )
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.reps < 1 or args.connections < 1:
         parser.error("--duration, --reps and --connections must be positive")
@@ -110,16 +130,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def start_servers(pool: ServerPool, data_dir: Path) -> dict[str, Server]:
+def start_servers(
+    pool: ServerPool, data_dir: Path, *, metrics_ab: bool = False
+) -> dict[str, Server]:
     servers: dict[str, Server] = {}
     env = clean_env()
-    for name in ("hello", "sign-only"):
+    for name in () if metrics_ab else ("hello", "sign-only"):
         port = free_port()
         command = [sys.executable, str(BENCH_DIR / "reference_apps.py"), name, "--port", str(port)]
         servers[name] = pool.start(name, command, log_path=data_dir / f"{name}.log", port=port)
-    for workers in (1, 2):
-        name, port = f"regauth-w{workers}", free_port()
-        config = write_config(data_dir, name=name, port=port, workers=workers)
+    variants = [(w, m) for w in (1, 2) for m in ((True, False) if metrics_ab else (True,))]
+    for workers, metrics in variants:
+        name, port = f"regauth-w{workers}{'' if metrics else '-off'}", free_port()
+        config = write_config(data_dir, name=name, port=port, workers=workers, metrics=metrics)
         servers[name] = pool.start(
             name,
             serve_command(config),
@@ -255,6 +278,26 @@ def rep_order(rep: int) -> list[tuple[int, Scenario]]:
 
 
 def targets(runs: dict[str, list[RunResult]]) -> list[Ratio]:
+    if "token-w1-metrics-off" in runs:
+        return [
+            throughput_ratio(
+                "w1_metrics",
+                "/token w1 metrics on ÷ off",
+                runs,
+                "token-w1-unique",
+                "token-w1-metrics-off",
+                METRICS_MIN_RATIO,
+            ),
+            throughput_ratio(
+                "w2_metrics",
+                "/token w2 metrics on ÷ off",
+                runs,
+                "token-w2-unique",
+                "token-w2-metrics-off",
+                METRICS_MIN_RATIO,
+            ),
+            errors_target(runs),
+        ]
     return [
         throughput_ratio(
             "w1_vs_sign", "/token w1 ÷ sign-only", runs, "token-w1-unique", "sign-only", 0.85
@@ -268,6 +311,8 @@ def targets(runs: dict[str, list[RunResult]]) -> list[Ratio]:
 
 
 def context_ratios(runs: dict[str, list[RunResult]]) -> list[Ratio]:
+    if "token-w1-metrics-off" in runs:
+        return []
     return [
         throughput_ratio("sign_vs_hello", "sign-only ÷ hello", runs, "sign-only", "hello"),
         throughput_ratio("w1_vs_hello", "/token w1 ÷ hello", runs, "token-w1-unique", "hello"),
@@ -305,6 +350,8 @@ def write_json(payload: dict[str, Any]) -> Path:
 
 
 def benchmark(args: argparse.Namespace) -> int:
+    if args.metrics_ab:
+        SCENARIOS[:] = METRICS_AB_SCENARIOS  # every function below runs these instead
     wait_for_wrk(args.wait_for_wrk)
     policy_prefix(args.wrk_policy)  # fail before the setup if the policy cannot be applied
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -319,7 +366,9 @@ def benchmark(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="regauth-bench-")))
         credentials = make_credentials(data_dir, args)
-        servers = start_servers(stack.enter_context(ServerPool()), data_dir)
+        servers = start_servers(
+            stack.enter_context(ServerPool()), data_dir, metrics_ab=args.metrics_ab
+        )
         checks = check_servers(servers, credentials)
         runs = run_round_robin(servers, args, data_dir / CREDENTIALS_FILE)
     summaries, goals, context = print_report(runs, args.reps)
@@ -351,17 +400,18 @@ def make_credentials(data_dir: Path, args: argparse.Namespace) -> list[Credentia
 def check_servers(servers: dict[str, Server], credentials: list[Credential]) -> dict[str, Any]:
     """Real tokens with the asked access, and a 401 for a wrong PAT, before any load."""
     checks = {
-        name: check_token_endpoint(servers[name].url, credentials[0])
-        for name in ("sign-only", "regauth-w1", "regauth-w2")
+        name: check_token_endpoint(server.url, credentials[0])
+        for name, server in servers.items()
+        if name != "hello"
     }
-    for name in ("regauth-w1", "regauth-w2"):
+    for name in (n for n in servers if n.startswith("regauth")):
         check_foreign_pat_refused(servers[name].url, credentials[0].user, credentials[-1])
     for name, summary in checks.items():
         print(
             f"check {name}: access={json.dumps(summary['access'])} "
             f"aud={summary['aud']} ttl={summary['ttl']} jwt={summary['jwt_bytes']} B"
         )
-    print("check: another user's PAT -> 401 on both regauth configs", flush=True)
+    print("check: another user's PAT -> 401 on every regauth config", flush=True)
     return checks
 
 
@@ -388,6 +438,12 @@ def print_report(
 
 def _cpu_overhead(summaries: list[Summary]) -> float | None:
     by_key = {s.scenario: s.cpu_us_per_req for s in summaries}
+    off = by_key.get("token-w1-metrics-off")
+    if off is not None:  # --metrics-ab
+        on = by_key.get("token-w1-unique")
+        if on is not None:
+            print(f"\nmetrics cost {on - off:.1f} µs of server CPU per request (1 worker).")
+        return None
     token, sign = by_key.get("token-w1-unique"), by_key.get("sign-only")
     return token - sign if token is not None and sign is not None else None
 

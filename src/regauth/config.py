@@ -137,7 +137,17 @@ class WebConfig:
 
 
 # Paths the API serves: a web prefix must not be one of them or lie under one.
-_API_PATHS = ("/token", "/v2", "/admin", "/healthz", "/openapi.json")
+_API_PATHS = ("/token", "/v2", "/admin", "/healthz", "/openapi.json", "/metrics")
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    # Prometheus metrics at GET /metrics, one view of all the workers.
+    enabled: bool = True
+    # "" serves /metrics on the main listener ([server] listen); "HOST:PORT" on a listener of
+    # its own instead (e.g. "127.0.0.1:9464", so that it is never public), and the main
+    # listener has no /metrics. Not a port by default: two instances on one host would clash.
+    listen: str = ""
 
 
 @dataclass(frozen=True)
@@ -155,6 +165,7 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     web: WebConfig = field(default_factory=WebConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     @property
     def listen_host(self) -> str:
@@ -208,6 +219,8 @@ RESTART_ONLY = frozenset(
         "auth.password_check_concurrency",
         "web.enabled",
         "web.path_prefix",
+        # The endpoint, its listener and the workers' shared folder are set up at start.
+        "metrics",
     }
 )
 
@@ -451,6 +464,17 @@ def _validate(config: Config) -> None:
     if config.auth.password_check_concurrency < 1:
         raise ConfigError("auth.password_check_concurrency: must be at least 1")
     _validate_web(config.web)
+    _validate_metrics(config.metrics, config.server.listen)
+
+
+def _validate_metrics(metrics: MetricsConfig, server_listen: str) -> None:
+    if not metrics.listen:
+        return
+    host, sep, port = metrics.listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"metrics.listen: expected HOST:PORT or empty, got {metrics.listen!r}")
+    if metrics.listen == server_listen:
+        raise ConfigError("metrics.listen: must differ from server.listen (empty shares it)")
 
 
 def max_lifetime_days(config: Config) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 from regauth.config import Config, LiveConfig
 from regauth.domain.clock import Clock, system_clock
 from regauth.errors import ConfigError
+from regauth.metrics.counts import Metrics
 from regauth.services.access_tokens import AccessTokenService
 from regauth.services.admin_keys import AdminKeyService
 from regauth.services.audit import AuditLog
@@ -27,6 +28,7 @@ from regauth.services.rate_limit import RateLimit
 from regauth.services.repositories import RepositoryService
 from regauth.services.revocation import RevocationService
 from regauth.services.sessions import SessionService
+from regauth.services.token_census import TokenCensus
 from regauth.services.token_issuer import TokenIssuer
 from regauth.services.two_factor import TwoFactorService
 from regauth.services.usage import UsageRecorder
@@ -75,6 +77,9 @@ class Runtime:
     token_issuer: TokenIssuer
     # Started by a serving app: the signing key follows `regauth keys activate` (reloading.py).
     key_watcher: KeyWatcher
+    # What this process counts for /metrics, and the stored credentials' gauge.
+    metrics: Metrics
+    census: TokenCensus
 
     @property
     def config(self) -> Config:
@@ -173,11 +178,13 @@ def open_runtime(
         store.close()
         raise
     audit = AuditLog(store, clock=clock)
+    metrics = Metrics(enabled=config.metrics.enabled)
     passwords = PasswordChecker(
         key=key,
         cache_seconds=config.auth.password_cache_seconds,
         concurrency=config.auth.password_check_concurrency,
         clock=clock,
+        metrics=metrics,
     )
     authenticator = Authenticator(
         store,
@@ -191,6 +198,7 @@ def open_runtime(
         ),
         audit=audit,
         clock=clock,
+        metrics=metrics,
     )
     usage = UsageRecorder(store)
     admin_keys = AdminKeyService(store, audit, usage, hmac_key=key, clock=clock)
@@ -202,7 +210,10 @@ def open_runtime(
         clock=clock,
         settings=settings,
     )
-    signer = BatchSigner(TokenSigner(keyring.active, include_x5c=config.keys.x5c))
+    signer = BatchSigner(
+        TokenSigner(keyring.active, include_x5c=config.keys.x5c),
+        on_batch=metrics.sign_batches.observe,
+    )
     key_watcher = KeyWatcher(
         keys_dir,
         signer,
@@ -263,7 +274,7 @@ def open_runtime(
         token_issuer=TokenIssuer(
             store=store,
             authenticator=authenticator,
-            authorizer=Authorizer(store),
+            authorizer=Authorizer(store, metrics=metrics),
             signer=signer,
             usage=usage,
             tokens=tokens,
@@ -271,4 +282,6 @@ def open_runtime(
             clock=clock,
         ),
         key_watcher=key_watcher,
+        metrics=metrics,
+        census=TokenCensus(store, clock=clock),
     )

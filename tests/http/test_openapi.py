@@ -43,6 +43,11 @@ def spec() -> dict[str, Any]:
     return loaded
 
 
+# Served but not part of the documented API: Prometheus's text format for a scraper, not JSON,
+# and not on this listener at all when `[metrics] listen` is set (regauth/http/metrics.py).
+UNDOCUMENTED = {("get", "/metrics")}
+
+
 def served_operations(app: web.Application) -> set[Operation]:
     operations = set()
     for route in app.router.routes():
@@ -104,7 +109,7 @@ def test_the_committed_document_is_fresh() -> None:
 
 
 def test_every_route_is_documented(app: web.Application) -> None:
-    missing = served_operations(app) - documented_operations(spec())
+    missing = served_operations(app) - documented_operations(spec()) - UNDOCUMENTED
     assert not missing, f"served but not in openapi.json: {sorted(missing)}"
 
 

@@ -127,6 +127,7 @@ def test_a_reload_takes_the_live_keys_and_keeps_the_restart_only_ones() -> None:
             "REGAUTH_SERVER_WORKERS": "7",
             "REGAUTH_STORAGE_PATH": "/elsewhere.db",
             "REGAUTH_KEYS_DIR": "/elsewhere",
+            "REGAUTH_METRICS_LISTEN": "127.0.0.1:9100",
         },
     )
     outcome = reload_config(old, new)
@@ -137,7 +138,13 @@ def test_a_reload_takes_the_live_keys_and_keeps_the_restart_only_ones() -> None:
         "web.registry_host",
         "log.level",
     ]
-    assert outcome.restart_needed == ["server.listen", "server.workers", "storage.path", "keys.dir"]
+    assert outcome.restart_needed == [
+        "server.listen",
+        "server.workers",
+        "storage.path",
+        "keys.dir",
+        "metrics.listen",
+    ]
     applied = outcome.config
     assert (applied.log.level, applied.limits.failures_per_ip, applied.token.ttl_seconds) == (
         "debug",

@@ -4,12 +4,14 @@ wires HTTP: middleware, the access log, routes); tests build it the same way."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiohttp import web
 
 from regauth.http.appkeys import RUNTIME, TRUSTED_PROXIES
 from regauth.http.decoding import MAX_BODY_BYTES
 from regauth.http.forwarding import TrustedProxies
+from regauth.http.metrics import MetricsEndpoint, add_metrics
 from regauth.http.middleware import expect_continue, make_middleware
 from regauth.http.routes import ROUTES
 from regauth.logs import AccessLog
@@ -17,13 +19,16 @@ from regauth.runtime import Runtime
 from regauth.services.usage import PeriodicFlusher
 
 
-def create_app(runtime: Runtime) -> web.Application:
+def create_app(runtime: Runtime, *, metrics_dir: Path | None = None) -> web.Application:
+    """`metrics_dir`: where the workers of one `regauth serve` publish their counts (made by
+    it); without one, a private folder (this app's counts alone)."""
     config = runtime.config
+    metrics = runtime.metrics if config.metrics.enabled else None
     access_log = (
         AccessLog() if config.server.access_log and config.log.level in ("debug", "info") else None
     )
     app = web.Application(
-        middlewares=[make_middleware(access_log=access_log)],
+        middlewares=[make_middleware(access_log=access_log, metrics=metrics)],
         client_max_size=MAX_BODY_BYTES,
         # Bodies arrive as sent and `decoding.decode_content` undoes gzip and deflate with our
         # limits and errors: aiohttp's own decoder raised from inside the protocol (a 500 and a
@@ -47,6 +52,10 @@ def create_app(runtime: Runtime) -> web.Application:
 
     app.cleanup_ctx.append(batch_writes)
     add_routes(app)
+    if metrics is not None:
+        # On its own listener ([metrics] listen) the worker serves it (server/worker.py).
+        endpoint = MetricsEndpoint(metrics, runtime.census, metrics_dir)
+        add_metrics(app, endpoint, route=not config.metrics.listen)
     return app
 
 

@@ -23,7 +23,11 @@ from regauth.errors import (
     NotFound,
     PayloadTooLarge,
     RegauthError,
+    Unavailable,
 )
+from regauth.http.appkeys import TOKEN_GRANT, TOKEN_OUTCOME
+from regauth.metrics import counts
+from regauth.metrics.counts import Metrics
 
 log = logging.getLogger("regauth.http")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -50,7 +54,22 @@ def error_response(error: RegauthError) -> web.Response:
     )
 
 
-def make_middleware(*, access_log: logs.AccessLog | None) -> Middleware:
+# /token's error answers as `regauth_token_requests_total` outcomes (its 200s say their own).
+_OUTCOMES = {
+    400: counts.BAD_REQUEST,
+    401: counts.UNAUTHORIZED,
+    408: counts.BAD_REQUEST,
+    413: counts.BAD_REQUEST,
+    415: counts.BAD_REQUEST,
+    429: counts.THROTTLED,
+    431: counts.BAD_REQUEST,
+    503: counts.UNAVAILABLE,
+}
+
+
+def make_middleware(
+    *, access_log: logs.AccessLog | None, metrics: Metrics | None = None
+) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         incoming = request.headers.get("X-Request-Id", "")
@@ -64,6 +83,8 @@ def make_middleware(*, access_log: logs.AccessLog | None) -> Middleware:
                 response = _connection_error(exc, exc.__cause__)
             else:
                 response = error_response(exc)
+            if metrics is not None and isinstance(exc, Unavailable):
+                metrics.database_errors += 1
             if exc.status >= 500:
                 log.error("request_failed", extra={"fields": {"error": exc.message}})
         except web.HTTPException as exc:
@@ -84,12 +105,22 @@ def make_middleware(*, access_log: logs.AccessLog | None) -> Middleware:
             log.exception("unhandled_error")
             response = error_response(RegauthError("internal error"))
         response.headers["X-Request-Id"] = rid
+        if metrics is not None and request.path == "/token":
+            _count_token_request(metrics, request, response.status, started)
         if access_log is not None:
             ms = round((time.perf_counter() - started) * 1000, 2)
             access_log.write(request.method, request.path, response.status, ms, request.remote, rid)
         return response
 
     return middleware
+
+
+def _count_token_request(
+    metrics: Metrics, request: web.Request, status: int, started: float
+) -> None:
+    outcome = request.get(TOKEN_OUTCOME) or _OUTCOMES.get(status, counts.ERROR)
+    grant = "get" if request.method == "GET" else request.get(TOKEN_GRANT, "other")
+    metrics.token_request(outcome, grant, time.perf_counter() - started)
 
 
 def _connection_error(error: RegauthError, cause: BaseException | None) -> web.Response:

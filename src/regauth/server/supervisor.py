@@ -17,8 +17,10 @@ from typing import NoReturn
 from regauth import logs
 from regauth.config import Config, LiveConfig
 from regauth.http.connections import connection_cap
+from regauth.metrics.exposition import process_dead
 from regauth.runtime import open_runtime
 from regauth.server import handoff
+from regauth.server.metrics import MetricsSetup, metrics_setup
 from regauth.server.reload import Loader, early_hangups, reload
 from regauth.server.worker import raise_open_files_limit, run_worker
 from regauth.store.copy import describe_storage
@@ -71,14 +73,15 @@ def serve(config: Config, *, load: Loader | None = None) -> None:
             next_step="regauth user add NAME --admin --password-stdin (with the same --config)",
         )
     runtime.close()
-    if config.worker_count == 1:
-        run_worker(config, load=load)
-    else:
-        _supervise(config, load)
+    with metrics_setup(config) as metrics:
+        if config.worker_count == 1:
+            run_worker(config, load=load, metrics=metrics)
+        else:
+            _supervise(config, load, metrics)
 
 
-def _supervise(config: Config, load: Loader | None) -> None:
-    with _Supervisor(config, load) as supervisor:
+def _supervise(config: Config, load: Loader | None, metrics: MetricsSetup | None = None) -> None:
+    with _Supervisor(config, load, metrics) as supervisor:
         supervisor.run()
     sys.exit(0)
 
@@ -92,10 +95,13 @@ class _Supervisor:
     signal on: each worker reads it too (a worker forked later starts with what the supervisor
     read). Signal handlers only set a flag; the loop does the work."""
 
-    def __init__(self, config: Config, load: Loader | None = None) -> None:
+    def __init__(
+        self, config: Config, load: Loader | None = None, metrics: MetricsSetup | None = None
+    ) -> None:
         self._settings = LiveConfig(config)
         self._load = load
         self._reload_due = False
+        self._metrics = metrics
         self._listeners = handoff.listen(config.listen_host, config.listen_port)
         self._dealer = handoff.Dealer()
         self._children: dict[int, int] = {}  # pid -> worker index
@@ -181,7 +187,9 @@ class _Supervisor:
             early_hangups.install()
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SUPERVISOR_SIGNALS)
             self._close()  # the listeners and the other workers' channels are not its own
-            run_worker(self._settings.current, channel=channel, load=self._load)
+            run_worker(
+                self._settings.current, channel=channel, load=self._load, metrics=self._metrics
+            )
         except SystemExit:
             pass  # a deliberate stop (SIGTERM/SIGINT end run_worker normally)
         except BaseException:
@@ -222,6 +230,8 @@ class _Supervisor:
             index = self._children.pop(pid, None)
             if index is None:
                 continue
+            if self._metrics is not None:  # its counts stay; its checks in flight are over
+                process_dead(self._metrics.directory, pid)
             self._dealer.remove(index)
             if not self._stopping:
                 logs.event(

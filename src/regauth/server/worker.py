@@ -16,8 +16,10 @@ from aiohttp import web
 from regauth import logs
 from regauth.config import Config, LiveConfig
 from regauth.http.connections import ConnectionLimits, Connections
+from regauth.http.metrics import METRICS, create_metrics_app
 from regauth.runtime import open_runtime
 from regauth.server import handoff
+from regauth.server.metrics import MetricsSetup
 from regauth.server.reload import Loader, early_hangups, reload
 from regauth.web.app import create_site
 
@@ -26,20 +28,29 @@ _SHUTDOWN_TIMEOUT_SECONDS = 5.0
 
 
 def run_worker(
-    config: Config, *, channel: socket.socket | None = None, load: Loader | None = None
+    config: Config,
+    *,
+    channel: socket.socket | None = None,
+    load: Loader | None = None,
+    metrics: MetricsSetup | None = None,
 ) -> None:
     """Serve until SIGTERM/SIGINT: on the configured address, or, under a supervisor, the
     connections it hands over on `channel` (handoff.py). SIGHUP reads the config again with
-    `load` (reload.py); without one it is ignored: it never stops the service."""
+    `load` (reload.py); without one it is ignored: it never stops the service. `metrics`:
+    serve's folder for the workers' counts and the `[metrics] listen` socket, if any
+    (server/metrics.py)."""
     _install_uvloop()
     limits = ConnectionLimits.for_worker(config.server, open_files=raise_open_files_limit())
     listeners = handoff.listen(config.listen_host, config.listen_port) if channel is None else []
     # Not the configured algorithm: the key files say which key signs (`regauth keys activate`).
     runtime = open_runtime(config, serving=True, check_algorithm=False)
     try:
-        app = create_site(runtime)
+        app = create_site(runtime, metrics_dir=metrics.directory if metrics else None)
         _tune_gc()
-        asyncio.run(_serve_app(app, limits, listeners, channel, runtime.settings, load))
+        metrics_listener = metrics.listener if metrics else None
+        asyncio.run(
+            _serve_app(app, limits, listeners, channel, runtime.settings, load, metrics_listener)
+        )
     finally:
         for listener in listeners:
             listener.close()
@@ -53,6 +64,7 @@ async def _serve_app(
     channel: socket.socket | None,
     settings: LiveConfig,
     load: Loader | None,
+    metrics_listener: socket.socket | None = None,
 ) -> None:
     """Until SIGTERM/SIGINT; then no new connections, and the requests in progress finish
     (up to the shutdown timeout) before the app's cleanup writes what is batched."""
@@ -67,6 +79,7 @@ async def _serve_app(
     else:
         loop.add_signal_handler(signal.SIGHUP, lambda: None)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT_SECONDS)
+    metrics_runner: web.AppRunner | None = None
     await runner.setup()
     try:
         assert runner.server is not None  # made by setup()
@@ -78,9 +91,16 @@ async def _serve_app(
             sites.append(handoff.HandoffSite(runner, channel, connections))
         for site in sites:
             await site.start()
+        if metrics_listener is not None and METRICS in app:
+            # Every worker accepts on the one socket; each answers with all workers' counts.
+            metrics_runner = web.AppRunner(create_metrics_app(app[METRICS]), access_log=None)
+            await metrics_runner.setup()
+            await web.SockSite(metrics_runner, metrics_listener).start()
         await stop.wait()
         logs.event(log, logging.INFO, "stopping", pid=os.getpid())
     finally:
+        if metrics_runner is not None:
+            await metrics_runner.cleanup()
         await runner.cleanup()
     logs.event(log, logging.INFO, "stopped", pid=os.getpid())
 

@@ -20,7 +20,14 @@ from regauth.domain.tokens import (
     parse_token,
     secret_matches,
 )
-from regauth.errors import SecondFactorRequired, TooManyRequests, Unauthorized
+from regauth.errors import (
+    MalformedToken,
+    RegauthError,
+    SecondFactorRequired,
+    TooManyRequests,
+    Unauthorized,
+)
+from regauth.metrics.counts import Metrics
 from regauth.services.audit import AuditLog
 from regauth.services.cache import VersionedCache
 from regauth.services.guard import SignInAttempt, SignInGuard
@@ -75,11 +82,13 @@ class Authenticator:
         guard: SignInGuard,
         audit: AuditLog,
         clock: Clock,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics or Metrics()
         # (username, SHA-256 of the secret) -> a verified token's principal and expiry.
         self._verified: VersionedCache[tuple[str, bytes], tuple[Authenticated, int | None]] = (
-            VersionedCache(store)
+            VersionedCache(store, stats=self._metrics.cache("token_verification"))
         )
         self.guard = guard
         self._audit = audit
@@ -106,7 +115,7 @@ class Authenticator:
             else:
                 attempt = await self._throttled(self.guard.begin, username, ip)
         except TooManyRequests as exc:
-            self._audit.failed_authentication(username, ip, user_agent, exc.message)
+            self._failed(username, ip, user_agent, exc)
             raise
         try:
             authenticated = await self.authenticate(credentials, attempt)
@@ -117,13 +126,11 @@ class Authenticator:
                 await self._outcome(attempt, attempt.abandoned)
             else:
                 await self._throttled(attempt.failed)
-            self._audit.failed_authentication(
-                username, ip, user_agent, exc.message, names_an_account=exc.names_an_account
-            )
+            self._failed(username, ip, user_agent, exc)
             raise
         except TooManyRequests as exc:
             await self._outcome(attempt, attempt.abandoned)
-            self._audit.failed_authentication(username, ip, user_agent, exc.message)
+            self._failed(username, ip, user_agent, exc)
             raise
         except BaseException:
             # A cancelled or broken check counts for nothing. A cancelled task cannot wait
@@ -139,6 +146,15 @@ class Authenticator:
             raise
         await self._outcome(attempt, attempt.succeeded)
         return authenticated
+
+    def _failed(
+        self, username: str, ip: str | None, user_agent: str | None, exc: RegauthError
+    ) -> None:
+        self._metrics.signin_failures[failure_reason(exc)] += 1
+        names_an_account = isinstance(exc, Unauthorized) and exc.names_an_account
+        self._audit.failed_authentication(
+            username, ip, user_agent, exc.message, names_an_account=names_an_account
+        )
 
     async def _throttled(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """A throttle call that writes: in the store's threads when the counts are in the
@@ -342,6 +358,30 @@ class Authenticator:
 def _incorrect(names_an_account: bool) -> Unauthorized:
     refused = Unauthorized(INCORRECT)
     return refused.of_an_account() if names_an_account else refused
+
+
+_REASONS = {
+    INCORRECT: "incorrect",
+    SESSION_ENDED: "session_ended",
+    DISABLED: "disabled",
+    PASSWORD_LOGINS_DISABLED: "password_logins_disabled",
+    NOT_A_REGISTRY_CREDENTIAL: "admin_key",
+}
+
+
+def failure_reason(exc: RegauthError) -> str:
+    """A failed sign-in's reason as a short fixed word (a label of regauth_signin_failures)."""
+    if isinstance(exc, TooManyRequests):
+        return "throttled"
+    if isinstance(exc, SecondFactorRequired):
+        return "second_factor_required"
+    if isinstance(exc, MalformedToken):
+        return "malformed_token"
+    if exc.message.endswith(" is inactive"):
+        return "inactive"
+    if exc.message.endswith(" has expired"):
+        return "expired"
+    return _REASONS.get(exc.message, "other")
 
 
 def _row(principal: Principal) -> str | None:

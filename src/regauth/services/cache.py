@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Generic, NamedTuple, TypeVar
 
+from regauth.metrics.counts import CacheStats
 from regauth.store.base import Database
 
 K = TypeVar("K", bound=Hashable)
@@ -35,9 +36,12 @@ class VersionedCache(Generic[K, V]):
     """One typed cache. A value is kept only under the stamp read *before* it was looked up,
     so a change committed during the look-up drops it rather than being missed."""
 
-    def __init__(self, db: Database, *, limit: int = _LIMIT) -> None:
+    def __init__(
+        self, db: Database, *, limit: int = _LIMIT, stats: CacheStats | None = None
+    ) -> None:
         self._db = db
         self._limit = limit
+        self._stats = stats  # hits and misses of get(), for /metrics
         self._values: dict[K, _Entry[V]] = {}
         self._version: Hashable = None
 
@@ -56,6 +60,15 @@ class VersionedCache(Generic[K, V]):
         return Stamp(version, rows)
 
     def get(self, key: K) -> V | None:
+        value = self._get(key)
+        if self._stats is not None:
+            if value is None:
+                self._stats.misses += 1
+            else:
+                self._stats.hits += 1
+        return value
+
+    def _get(self, key: K) -> V | None:
         if self.version() is None:
             return None
         entry = self._values.get(key)

@@ -8,6 +8,7 @@ from typing import Protocol
 from regauth.domain import policy
 from regauth.domain.models import OrgMembership, Principal
 from regauth.domain.scopes import Scope
+from regauth.metrics.counts import Metrics
 from regauth.services.cache import VersionedCache
 from regauth.store.base import Database, OrgStore, RepositoryStore
 
@@ -32,11 +33,14 @@ class Authorizer:
     """decide_with_store for /token: the facts it read are cached until data changes, so a
     repeated pull of another namespace's repository costs no query and no thread."""
 
-    def __init__(self, store: DecisionStore) -> None:
+    def __init__(self, store: DecisionStore, *, metrics: Metrics | None = None) -> None:
         self._store = store
-        self._public: VersionedCache[frozenset[str], frozenset[str]] = VersionedCache(store)
+        metrics = metrics or Metrics()
+        self._public: VersionedCache[frozenset[str], frozenset[str]] = VersionedCache(
+            store, stats=metrics.cache("repository_visibility")
+        )
         self._orgs: VersionedCache[tuple[str, frozenset[str]], dict[str, OrgMembership]] = (
-            VersionedCache(store)
+            VersionedCache(store, stats=metrics.cache("org_membership"))
         )
 
     async def decide(self, principal: Principal, scopes: Sequence[Scope]) -> policy.Decision:

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import argon2
 
+from regauth.metrics.counts import Metrics
 from regauth.services.fairshare import FairLimiter, source_of
 
 # OWASP's argon2id minimum (19 MiB, 2 passes): memory-hard, yet ~25 ms, so a handful of
@@ -58,7 +59,9 @@ class PasswordChecker:
         concurrency: int,
         clock: Callable[[], float],
         queue_per_source: int = QUEUE_PER_SOURCE,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or Metrics()
         self._key = key
         self._cache_seconds = cache_seconds
         self._clock = clock
@@ -104,6 +107,14 @@ class PasswordChecker:
         return True
 
     async def _check(self, stored_hash: str, password: str, source: str | None) -> bool:
+        # Counted on the event loop, queued or running: the gauge of checks in flight.
+        self._metrics.password_checks_in_flight += 1
+        try:
+            return await self._check_in_turn(stored_hash, password, source)
+        finally:
+            self._metrics.password_checks_in_flight -= 1
+
+    async def _check_in_turn(self, stored_hash: str, password: str, source: str | None) -> bool:
         async with self._limit.slot(source_of(source)) as crowding:
             # A source with several checks at once (a flood, or many users behind one NAT)
             # hashes at a lower CPU priority: it gets every core nobody else wants, and the

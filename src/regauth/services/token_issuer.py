@@ -16,6 +16,7 @@ from regauth.domain.models import Principal, TokenUse
 from regauth.domain.redaction import scrub
 from regauth.domain.scopes import parse_scopes
 from regauth.errors import BadRequest, Unauthorized
+from regauth.metrics.counts import DENIED, GRANTED, PARTIAL
 from regauth.services.access_tokens import AccessTokenService
 from regauth.services.authentication import PASSWORD, SESSION_TOKEN, Authenticator
 from regauth.services.decisions import Authorizer
@@ -46,6 +47,8 @@ class TokenGrant:
     decision: policy.Decision
     principal: Principal
     refresh_token: str | None = None
+    # counts.GRANTED (all that was asked), PARTIAL (some of it) or DENIED (none of it).
+    outcome: str = GRANTED
 
 
 class IssuerStore(Database, UserStore, Protocol):
@@ -127,7 +130,7 @@ class TokenIssuer:
             # only return the same refresh token and not a new one" (distribution
             # docs/spec/auth/oauth.md, access_type).
             refresh_token = request.credentials.secret
-        return TokenGrant(issued, decision, principal, refresh_token)
+        return TokenGrant(issued, decision, principal, refresh_token, _outcome(decision, rejected))
 
     def _session_token(self, principal: Principal, request: TokenRequest) -> str:
         """Docker keeps this as its identity token instead of the password: the daemon's login
@@ -148,3 +151,11 @@ class TokenIssuer:
         if service not in self._services:
             raise BadRequest("unknown service")
         return service
+
+
+def _outcome(decision: policy.Decision, rejected: Sequence[object]) -> str:
+    """A scope refused, or one that could not be read, makes a grant partial (or denied, when
+    nothing at all was granted)."""
+    if not decision.denied and not rejected:
+        return GRANTED
+    return PARTIAL if decision.granted else DENIED

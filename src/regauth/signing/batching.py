@@ -13,6 +13,7 @@ read by the next poll can join it; a lone request waits two turns, microseconds.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from regauth.signing.jwt import IssuedToken, TokenClaims, TokenSigner, UnsignedToken
 
@@ -23,9 +24,16 @@ MAX_BATCH = 64
 
 
 class BatchSigner:
-    def __init__(self, signer: TokenSigner, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        signer: TokenSigner,
+        *,
+        max_batch: int = MAX_BATCH,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
         self._signer = signer
         self._max = max_batch
+        self._on_batch = on_batch  # told each batch's size (the /metrics histogram)
         # Each token with the signer that prepared it: its header names that signer's key.
         self._waiting: list[tuple[TokenSigner, UnsignedToken, asyncio.Future[IssuedToken]]] = []
 
@@ -53,6 +61,8 @@ class BatchSigner:
         batch, self._waiting = self._waiting[: self._max], self._waiting[self._max :]
         if self._waiting:
             loop.call_soon(self._sign_waiting, loop)
+        if self._on_batch is not None:
+            self._on_batch(len(batch))
         for signer, unsigned, signed in batch:
             if signed.cancelled():  # the client went away while it waited
                 continue

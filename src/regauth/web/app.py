@@ -23,9 +23,9 @@ from regauth.web.shown_once import OnceSealer
 _HERE = Path(__file__).parent
 
 
-def create_site(runtime: Runtime) -> web.Application:
+def create_site(runtime: Runtime, *, metrics_dir: Path | None = None) -> web.Application:
     """What `regauth serve` serves: the API, and the pages unless `[web] enabled = false`."""
-    app = create_app(runtime)
+    app = create_app(runtime, metrics_dir=metrics_dir)
     if runtime.config.web.enabled:
         app.add_subapp(runtime.config.web.path_prefix, create_pages(runtime))
     return app

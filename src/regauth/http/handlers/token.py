@@ -12,7 +12,7 @@ from aiohttp import web
 from regauth.domain.credentials import Credentials, credentials, parse_authorization
 from regauth.domain.timefmt import rfc3339
 from regauth.errors import BadRequest, UnsupportedGrantType
-from regauth.http.appkeys import RUNTIME
+from regauth.http.appkeys import RUNTIME, TOKEN_GRANT, TOKEN_OUTCOME
 from regauth.http.handlers.common import (
     authorization,
     client,
@@ -24,6 +24,8 @@ from regauth.http.handlers.common import (
 )
 from regauth.services.token_issuer import TokenGrant, TokenRequest
 
+# POST grant types as /metrics labels them.
+_GRANTS = {"password": "password", "refresh_token": "refresh"}
 # OAuth2 `access_type` (Google's extension, which containerd sends): offline asks for a refresh token.
 _ACCESS_TYPES = {"": False, "online": False, "offline": True}
 
@@ -54,6 +56,7 @@ async def get_token(request: web.Request) -> web.Response:
             client_id=query_text(request, "client_id"),
         )
     )
+    request[TOKEN_OUTCOME] = grant.outcome
     return json_response(_body(grant))
 
 
@@ -69,6 +72,7 @@ async def post_token(request: web.Request) -> web.Response:
     carry OAuth2's `error` and `error_description` besides regauth's usual fields.
     """
     form = await form_body(request)
+    request[TOKEN_GRANT] = _GRANTS.get(form.get("grant_type", ""), "other")
     ip, agent = client(request)
     access_type = form.get("access_type", "")
     if access_type not in _ACCESS_TYPES:
@@ -85,6 +89,7 @@ async def post_token(request: web.Request) -> web.Response:
             client_id=form.get("client_id") or None,
         )
     )
+    request[TOKEN_OUTCOME] = grant.outcome
     body = _body(grant)
     body["scope"] = grant.decision.scope_string()
     return json_response(body)

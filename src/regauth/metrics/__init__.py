@@ -1,0 +1,1 @@
+"""Metrics: what a process counts (`counts`, plain ints) and how /metrics shows it (`exposition`)."""
