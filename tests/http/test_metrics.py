@@ -11,7 +11,7 @@ from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_aiohttp import AiohttpClient
 
-from regauth.config import Config
+from regauth.config import Config, LiveConfig
 from regauth.domain.models import AccessLevel
 from regauth.errors import Unavailable
 from regauth.http.app import create_app
@@ -130,7 +130,7 @@ async def test_no_metrics_when_disabled(
     runtime: Runtime, config: Config, aiohttp_client: AiohttpClient, tmp_path: Path
 ) -> None:
     disabled = reconfigured(config, metrics={"enabled": False})
-    app = create_app(dataclasses.replace(runtime, config=disabled))
+    app = create_app(dataclasses.replace(runtime, settings=LiveConfig(disabled)))
     client = await aiohttp_client(app)
     assert (await client.get("/metrics")).status == 404
 

@@ -115,6 +115,7 @@ def _serve(tmp_path: Path, **settings: str) -> tuple[subprocess.Popen[bytes], in
         "REGAUTH_SERVER_WORKERS": "2",
         **settings,
     }
+    _regauth(env, "init")  # no other command makes the data
     _regauth(env, "user", "add", "alice")
     pat = _regauth(
         env, "token", "create", "--user", "alice", "--description", "x", "--access", "read"
