@@ -12,9 +12,11 @@ import pytest
 from cryptography import x509
 
 from regauth.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE
-from regauth.domain.models import CLI_ACTOR
+from regauth.domain.credentials import Credentials
+from regauth.domain.models import CLI_ACTOR, AccessLevel
 from regauth.domain.tokens import parse_token
 from regauth.runtime import Runtime
+from regauth.services.token_issuer import TokenRequest
 from tests.cli.conftest import Cli
 
 
@@ -149,3 +151,34 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(
         _, err = writer.communicate(timeout=30)
     assert (writer.returncode, err.decode()) == (0, "")
     assert head.stdout.count(b"\n") == 1
+
+
+async def test_set_visibility_says_when_nobody_was_ever_let_push_the_repository(
+    cli: Cli, runtime: Runtime
+) -> None:
+    never = cli.ok("repo", "set-visibility", "alice/sitte", "public")
+    assert never.out.strip() == "alice/sitte is public"  # done all the same
+    assert "note: regauth has never let anyone push alice/sitte" in never.err
+    # A push granted at /token (written with the last uses): no note for that one.
+    runtime.users.create("alice", None, CLI_ACTOR)
+    created = runtime.tokens.create(
+        runtime.users.get("alice"), CLI_ACTOR, description="ci", access=AccessLevel.WRITE,
+        expires_at=None,
+    )  # fmt: skip
+    grant = await runtime.token_issuer.issue(
+        TokenRequest(
+            service=None,  # the configured one
+            scopes=["repository:alice/site:push,pull", "repository:alice/other:pull"],
+            credentials=Credentials("alice", str(created.token)),
+            account=None,
+            client_ip="192.0.2.1",
+            user_agent="docker",
+        )
+    )
+    assert grant.decision.granted
+    runtime.usage.flush()
+    assert cli.ok("repo", "set-visibility", "alice/site", "public").err == ""
+    assert (
+        "never let anyone push alice/other"
+        in cli.ok("repo", "set-visibility", "alice/other", "private").err
+    )

@@ -79,6 +79,7 @@ def deployment(cli: Cli, runtime: Runtime) -> Deployment:
     # What only a server writes: last uses, and failed sign-ins counted into one event.
     runtime.usage.record(pat_id, TokenUse(int(cli.clock()), "192.0.2.7", "docker/27"))
     runtime.usage.record_org(parse_token(org_token).public_id, TokenUse(1, "192.0.2.8", None))
+    runtime.usage.record_push_grant("alice/site", int(cli.clock()))
     runtime.usage.flush()
     for _ in range(3):
         runtime.audit.failed_authentication("alice", "192.0.2.9", "docker", "wrong password")

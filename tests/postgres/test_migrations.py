@@ -36,7 +36,8 @@ LAST_USE = {"last_used_at", "last_used_ip", "last_used_user_agent"}
 # Tables whose writes notify nobody: written on the hot path and cached by nobody.
 # web_sessions: no cache holds a web session (each page view reads its row) and /token never
 # reads it, so a sign-in or a sliding last_seen_at must wake no replica.
-SILENT = {"audit_events", "token_creations", "web_sessions", *PG_ONLY}
+# pushed_repositories: only `repo set-visibility` reads it.
+SILENT = {"audit_events", "token_creations", "web_sessions", "pushed_repositories", *PG_ONLY}
 # Tables whose updates and deletions name the row (row-level triggers; inserts tell nobody).
 BY_ROW = {"tokens"}
 

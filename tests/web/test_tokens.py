@@ -7,10 +7,12 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pytest_aiohttp import AiohttpClient
 
 from regauth.domain.models import CLI_ACTOR, AccessLevel, TokenRecord
 from regauth.runtime import Runtime
-from tests.support.builders import add_token, add_user, basic
+from regauth.web.app import create_site
+from tests.support.builders import OpenRuntime, add_token, add_user, basic
 from tests.support.clock import FakeClock
 from tests.web.conftest import Visitor, token_on_page
 
@@ -296,3 +298,29 @@ async def test_the_creation_limit_is_said_so(runtime: Runtime, visitor: Visitor)
     )
     assert response.status == 429
     assert "token creation limit reached" in visitor.text.lower()
+
+
+@pytest.mark.parametrize(
+    ("default_expiry", "selected", "date_days"),
+    [("60d", "60", None), ("45d", "custom", 45), ("never", "none", None)],
+)
+async def test_the_form_starts_on_the_configured_default_expiry(
+    another_runtime: OpenRuntime,
+    aiohttp_client: AiohttpClient,
+    clock: FakeClock,
+    default_expiry: str,
+    selected: str,
+    date_days: int | None,
+) -> None:
+    """[limits] default_expiry is what the API and the CLI give when none is asked for; the
+    page starts on it too (the form always sends a choice)."""
+    runtime = another_runtime(limits={"default_expiry": default_expiry})
+    add_user(runtime, "carol")
+    visitor = Visitor(await aiohttp_client(create_site(runtime)))
+    await visitor.sign_in("carol")
+    await visitor.get("/settings/tokens/new")
+    assert f'<option value="{selected}" selected>' in visitor.text
+    assert visitor.text.count(" selected>") == 1
+    if date_days is not None:
+        day = (datetime.fromtimestamp(clock(), UTC) + timedelta(days=date_days)).date()
+        assert f'name="expiration_date" type="date" value="{day.isoformat()}"' in visitor.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from regauth.cli.output import print_json, print_table
 from regauth.cli.runner import EXIT_OK, Subcommands, add_json, with_runtime
@@ -29,6 +30,13 @@ def _set_visibility(runtime: Runtime, args: argparse.Namespace) -> int:
         args.name, Visibility(args.visibility), CLI_ACTOR
     )
     print(f"{repository.name} is {repository.visibility.value}")
+    if not runtime.repositories.push_ever_granted(repository.name):
+        # Allowed (a repository may be made public before its first push), but likely a typo.
+        print(
+            f"note: regauth has never let anyone push {repository.name}: check the name "
+            "(the visibility is kept and applies once it is pushed)",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 

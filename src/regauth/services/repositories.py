@@ -27,3 +27,8 @@ class RepositoryService:
 
     def list(self) -> list[Repository]:
         return self._store.list_repositories()
+
+    def push_ever_granted(self, name: str) -> bool:
+        """Whether regauth ever issued a token that may push to `name` (the repository exists
+        once someone has pushed it; regauth cannot see the registry itself)."""
+        return self._store.push_ever_granted(name)

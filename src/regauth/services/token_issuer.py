@@ -105,6 +105,9 @@ class TokenIssuer:
                 ttl=self._settings.current.token.ttl_seconds,
             )
         )
+        for grant in decision.granted:
+            if grant.type == "repository" and "push" in grant.actions:
+                self._usage.record_push_grant(grant.name, int(now))
         if principal.token_id is not None:
             use = TokenUse(int(now), request.client_ip, request.user_agent)
             if principal.is_org_token:

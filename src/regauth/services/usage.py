@@ -10,13 +10,18 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from regauth.domain.models import TokenUse
-from regauth.store.base import AdminKeyStore, OrgTokenStore, TokenStore
+from regauth.store.base import AdminKeyStore, OrgTokenStore, RepositoryStore, TokenStore
 
 log = logging.getLogger("regauth.usage")
 
 
-class UsageStore(TokenStore, OrgTokenStore, AdminKeyStore, Protocol):
-    """Where last uses are written."""
+class UsageStore(TokenStore, OrgTokenStore, AdminKeyStore, RepositoryStore, Protocol):
+    """Where last uses (and the repositories a push was granted to) are written."""
+
+
+# Repositories this process knows were recorded as pushed to, before it forgets them all (and
+# records each again once: the store keeps the first time).
+_PUSHED_KEPT = 100_000
 
 
 class UsageRecorder:
@@ -29,6 +34,10 @@ class UsageRecorder:
         self._pending: dict[str, TokenUse] = {}
         self._pending_org: dict[str, TokenUse] = {}
         self._pending_admin: dict[str, TokenUse] = {}
+        # Repositories a push was granted to: the first time this process saw each, until
+        # written; then only remembered, so a repository costs one set look-up per push.
+        self._pending_pushes: dict[str, int] = {}
+        self._pushed: set[str] = set()
         # Uses are recorded on the event loop (and, for admin keys, in the store's threads)
         # while a flush runs in a store thread: the batches change hands under this lock.
         self._lock = threading.Lock()
@@ -46,15 +55,27 @@ class UsageRecorder:
         with self._lock:
             self._pending_admin[key_id] = use
 
+    def record_push_grant(self, repository: str, at: int) -> None:
+        """A token that may push to `repository` was issued (on the event loop)."""
+        if repository in self._pushed:
+            return
+        with self._lock:
+            if len(self._pushed) >= _PUSHED_KEPT:
+                self._pushed.clear()
+            self._pushed.add(repository)
+            self._pending_pushes.setdefault(repository, at)
+
     def flush(self) -> int:
         with self._lock:
             pending, self._pending = self._pending, {}
             pending_org, self._pending_org = self._pending_org, {}
             pending_admin, self._pending_admin = self._pending_admin, {}
+            pushes, self._pending_pushes = self._pending_pushes, {}
         try:
             self._store.record_token_uses(pending)
             self._store.record_org_token_uses(pending_org)
             self._store.record_admin_key_uses(pending_admin)
+            self._store.record_push_grants(pushes)
         except Exception:
             # Keep the records for the next round; a newer use of the same token wins. (The
             # ones already written are written again: the store never moves a use back.)
@@ -66,6 +87,8 @@ class UsageRecorder:
                 ):
                     for key, use in batch.items():
                         kept.setdefault(key, use)
+                for repository, at in pushes.items():
+                    self._pending_pushes.setdefault(repository, at)
             raise
         return len(pending) + len(pending_org) + len(pending_admin)
 

@@ -191,6 +191,12 @@ class RepositoryStore(Protocol):
 
     def list_repositories(self) -> list[Repository]: ...
 
+    def record_push_grants(self, first_granted: Mapping[str, int]) -> None:
+        """Repositories regauth granted a push to, and when (a known one is left as it is)."""
+        ...
+
+    def push_ever_granted(self, name: str) -> bool: ...
+
 
 class AuditStore(Protocol):
     """The audit trail."""

@@ -36,6 +36,7 @@ TABLES = (
     "tokens",
     "web_sessions",  # after users and tokens, which it refers to
     "repositories",
+    "pushed_repositories",
     "audit_events",
     "admin_keys",
     "organizations",

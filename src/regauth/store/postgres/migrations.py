@@ -296,6 +296,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX web_sessions_token ON web_sessions(token_id)",
         "CREATE INDEX web_sessions_expires ON web_sessions(expires_at)",
     ),
+    (
+        # As SQLite's migration 7: repositories regauth has granted a push to. Nothing caches
+        # it (no change trigger).
+        """CREATE TABLE pushed_repositories (
+            name TEXT COLLATE "C" PRIMARY KEY,
+            first_push_granted_at BIGINT NOT NULL
+        )""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

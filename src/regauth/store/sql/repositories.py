@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from regauth.domain.models import Repository, Visibility
 from regauth.store.sql.base import SqlTables
@@ -31,6 +31,22 @@ class RepositoriesTable(SqlTables):
                 "SELECT name, visibility, created_at FROM repositories WHERE name = ?", (name,)
             ).fetchone()
         return Repository(row[0], Visibility(row[1]), row[2])
+
+    def record_push_grants(self, first_granted: Mapping[str, int]) -> None:
+        """Repositories a push was granted to, with when (the earliest time is kept); batched
+        with the last uses, telling no cache."""
+        if not first_granted:
+            return
+        with self._transaction(announce=False) as conn:
+            conn.executemany(
+                "INSERT INTO pushed_repositories (name, first_push_granted_at) VALUES (?, ?) "
+                "ON CONFLICT(name) DO NOTHING",
+                sorted(first_granted.items()),
+            )
+
+    def push_ever_granted(self, name: str) -> bool:
+        row = self._one("SELECT 1 FROM pushed_repositories WHERE name = ?", (name,))
+        return row is not None
 
     def list_repositories(self) -> list[Repository]:
         rows = self._all("SELECT name, visibility, created_at FROM repositories ORDER BY name")

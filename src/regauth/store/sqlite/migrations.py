@@ -177,6 +177,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX web_sessions_token ON web_sessions(token_id)",
         "CREATE INDEX web_sessions_expires ON web_sessions(expires_at)",
     ),
+    (
+        # Repositories regauth has granted a push to (first time, epoch seconds): what it can
+        # know of a repository's existence, so that `repo set-visibility` on a name nobody
+        # was ever let push can say so. Written in the last-use batches, never on /token.
+        """CREATE TABLE pushed_repositories (
+            name TEXT PRIMARY KEY,
+            first_push_granted_at INTEGER NOT NULL
+        )""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -3,8 +3,11 @@ delete; each through `AccessTokenService`, as the API's handlers do."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from aiohttp import web
 
+from regauth.config import expiry_days, max_lifetime_days
 from regauth.domain.models import TokenRecord
 from regauth.domain.timefmt import parse_expiry
 from regauth.http.appkeys import RUNTIME
@@ -139,5 +142,21 @@ def _row(request: web.Request, record: TokenRecord) -> TokenRow:
 
 
 def _form_context(request: web.Request) -> dict[str, object]:
-    lifetime = request.app[RUNTIME].config.auth.max_token_lifetime_days
-    return {"levels": LEVEL_LABELS, "expiry_choices": EXPIRY_CHOICES, "max_days": lifetime}
+    config = request.app[RUNTIME].config
+    lifetime = max_lifetime_days(config)
+    # The form starts on the expiry the API and the CLI give when none is asked for.
+    default = expiry_days(config.limits.default_expiry)
+    if not default:
+        choice, date = ("30" if lifetime else "none"), ""
+    elif str(default) in dict(EXPIRY_CHOICES):
+        choice, date = str(default), ""
+    else:
+        moment = request.app[RUNTIME].clock() + default * 86400
+        choice, date = "custom", datetime.fromtimestamp(moment, UTC).date().isoformat()
+    return {
+        "levels": LEVEL_LABELS,
+        "expiry_choices": EXPIRY_CHOICES,
+        "max_days": lifetime,
+        "default_expiry": choice,
+        "default_date": date,
+    }
