@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from regauth.cli import EXIT_USAGE
+from regauth.config import load_config
+from regauth.store.copy import describe_storage
 from tests.cli.conftest import Cli
 from tests.support.clock import FakeClock
 
@@ -97,7 +99,8 @@ def test_a_config_file_names_the_data_relative_to_itself(
 
 
 def test_verbose_goes_before_or_after_the_command(cli: Cli, tmp_path: Path) -> None:
+    database = describe_storage(load_config(None, cli.env).storage)  # SQLite or PostgreSQL
     for argv in (["-v", "user", "list"], ["user", "list", "--verbose"]):
         result = cli.ok(*argv)
-        assert result.err.startswith(f"regauth: database SQLite {tmp_path / 'regauth.db'}, ")
+        assert result.err.startswith(f"regauth: database {database}, keys {tmp_path / 'keys'}")
     assert cli.ok("user", "list").err == ""

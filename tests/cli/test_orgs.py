@@ -10,6 +10,7 @@ from regauth.domain.tokens import parse_token
 from regauth.errors import Unauthorized
 from regauth.runtime import Runtime
 from tests.cli.conftest import Cli
+from tests.support.builders import settled
 
 DAY = 86400
 
@@ -156,14 +157,17 @@ async def test_org_token_authenticates_until_deactivated(acme: Cli, runtime: Run
 
     result = acme.ok("org-token", "deactivate", "acme", token_id)
     assert result.out.strip() == f"organization token {token_id} of acme is inactive"
+    settled(runtime)  # PostgreSQL: the CLI's change reaches this runtime within the bound
     with pytest.raises(Unauthorized, match="inactive"):
         await runtime.authenticator.authenticate(Credentials("acme", secret))
     acme.ok("org-token", "activate", "acme", secret)  # a whole (leaked) token names it too
+    settled(runtime)
     await runtime.authenticator.authenticate(Credentials("acme", secret))
 
     assert acme.ok("org-token", "delete", "acme", token_id).out.strip() == (
         f"deleted organization token {token_id} of acme"
     )
+    settled(runtime)
     with pytest.raises(Unauthorized):
         await runtime.authenticator.authenticate(Credentials("acme", secret))
     events = [acme.audit(a) for a in ("org_token.create", "org_token.update", "org_token.delete")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shlex
 import signal
 import socket
@@ -32,10 +33,24 @@ class HarnessError(RuntimeError):
 
 
 def free_port() -> int:
-    """A port nothing listens on right now (the service binds it a moment later)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on right now (the service binds it a moment later).
+
+    From below the kernel's ephemeral range, which bind(0) and outgoing connections never
+    use: a server stopped and started again on its port (PostgreSQL, a registry, a replica)
+    must find it free, while the other lane of scripts/test opens connections all the time."""
+    low = 32768
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    top = min(low, 30000)
+    for _ in range(200):
+        port = 10000 + secrets.randbelow(top - 10000)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise HarnessError("no free loopback port below the ephemeral range")
 
 
 @dataclass(frozen=True)
