@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.harness.processes import free_port
+
 PATHS = pytest.mark.parametrize("workers", [1, 2], ids=["one-process", "two-workers"])
 
 
@@ -55,7 +57,7 @@ def served(
 ) -> Iterator[Served]:
     """`regauth serve` on a free port with stderr kept, after the CLI commands in `setup`;
     stopped with SIGTERM at the end, which it must obey with exit status 0."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "REGAUTH_STORAGE_PATH": str(tmp_path / "db.sqlite"),
@@ -97,12 +99,6 @@ def served(
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=20)
     assert code == 0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _health(port: int, timeout: float = 5) -> tuple[int, str]:

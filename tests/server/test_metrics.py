@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ import urllib.request
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.e2e.harness.processes import free_port
 
 GRANTED = ("regauth_token_requests_total", (("grant", "get"), ("outcome", "granted")))
 UNAUTHORIZED = ("regauth_token_requests_total", (("grant", "get"), ("outcome", "unauthorized")))
@@ -55,7 +56,7 @@ def test_every_worker_answers_with_the_counts_of_all_and_a_killed_ones_stay(
 def test_metrics_listen_serves_them_on_their_own_port_and_not_on_the_main_one(
     tmp_path: Path,
 ) -> None:
-    metrics_port = _free_port()
+    metrics_port = free_port()
     server, port, auth = _serve(tmp_path, REGAUTH_METRICS_LISTEN=f"127.0.0.1:{metrics_port}")
     base, metrics = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}"
     try:
@@ -106,7 +107,7 @@ def _samples(text: str) -> Samples:
 
 
 def _serve(tmp_path: Path, **settings: str) -> tuple[subprocess.Popen[bytes], int, dict[str, str]]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "REGAUTH_STORAGE_PATH": str(tmp_path / "db.sqlite"),
@@ -172,9 +173,3 @@ def _wait_for_two_workers(base: str) -> None:
 def _workers(server: subprocess.Popen[bytes]) -> list[int]:
     found = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True)
     return [int(pid) for pid in found.stdout.split()]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,13 +17,9 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.harness.processes import free_port
+
 WAIT_SECONDS = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _config(port: int, *, ttl: int, listen_port: int | None = None, extra: str = "") -> str:
@@ -38,7 +33,7 @@ def _config(port: int, *, ttl: int, listen_port: int | None = None, extra: str =
 
 class Server:
     def __init__(self, tmp_path: Path, workers: int) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.file = tmp_path / "regauth.toml"
         self.file.write_text(_config(self.port, ttl=300))
         self.log = tmp_path / "serve.log"
@@ -113,7 +108,7 @@ def test_sighup_reloads_the_config_in_every_worker_and_never_stops_the_service(
         assert server.token_ttls(4) == {300}
 
         # A live key (the tokens' lifetime) and one that needs a restart (the address).
-        server.file.write_text(_config(server.port, ttl=600, listen_port=_free_port()))
+        server.file.write_text(_config(server.port, ttl=600, listen_port=free_port()))
         server.process.send_signal(signal.SIGHUP)
         reloaded = server.wait_for("config_reloaded", readers)
         assert all(r["changed"] == ["token.ttl_seconds"] for r in reloaded)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.harness.processes import free_port
+
 STARTS_WITHIN_SECONDS = 30
 
 
@@ -25,14 +27,8 @@ def env(tmp_path: Path) -> dict[str, str]:
         "REGAUTH_STORAGE_PATH": str(tmp_path / "data" / "regauth.db"),
         "REGAUTH_KEYS_DIR": str(tmp_path / "data" / "keys"),
         # Never reached: each of these stops before it listens (a port nobody holds, anyway).
-        "REGAUTH_SERVER_LISTEN": f"127.0.0.1:{_free_port()}",
+        "REGAUTH_SERVER_LISTEN": f"127.0.0.1:{free_port()}",
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
