@@ -127,6 +127,24 @@ async def test_a_damaged_directory_keeps_the_old_key(
     assert "not a key" not in caplog.text
 
 
+async def test_a_failure_that_is_not_regauths_logs_its_type_only(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A library's message may quote what it failed to read (a key file's content)."""
+    watcher, _, _ = _watcher(tmp_path)
+
+    def quoting() -> KeyRing:
+        raise ValueError("could not parse -----BEGIN PRIVATE KEY----- MIGHAgEAMBMG")
+
+    monkeypatch.setattr(watcher, "_load", quoting)
+    (tmp_path / "signing-key.pem").touch()  # a change to look at
+    with caplog.at_level(logging.ERROR, logger="regauth.keys"):
+        await watcher.check()
+    [record] = caplog.records
+    assert record.fields == {"cause": "ValueError"}  # type: ignore[attr-defined]
+    assert "PRIVATE KEY" not in caplog.text
+
+
 async def test_the_watch_runs_on_its_own(tmp_path: Path) -> None:
     watcher, signer, _ = _watcher(tmp_path)
     watcher._interval = 0.01

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from regauth import logs
+from regauth.errors import RegauthError
 from regauth.signing.batching import BatchSigner
 from regauth.signing.jwt import TokenSigner
 from regauth.signing.keys import BUNDLE_FILE, JWKS_FILE, KEY_FILE, KeyRing, SigningKey
@@ -83,7 +84,10 @@ class KeyWatcher:
         try:
             ring = self._load()
         except Exception as exc:  # mid-change or damaged: keep signing, retry on the next change
-            logs.event(log, logging.ERROR, "signing_key_reload_failed", cause=str(exc))
+            # Our own errors say which file and why, never its content; another exception's
+            # text (a parser's) could quote the key file, so only its type is logged.
+            cause = exc.message if isinstance(exc, RegauthError) else type(exc).__name__
+            logs.event(log, logging.ERROR, "signing_key_reload_failed", cause=cause)
             return None
         key = ring.active
         if key.certificate == self._active.certificate:
