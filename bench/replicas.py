@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from checks import check_foreign_pat_refused, check_token_endpoint
@@ -76,11 +76,10 @@ from report import (
     render_ratios,
     throughput_ratio,
 )
-from run import environment, wait_until_quiet
+from run import environment, run_benchmark, wait_until_quiet
 from servers import BenchError, Server, ServerPool, free_port
 from wrk import (
     WRK_POLICIES,
-    WrkError,
     WrkResult,
     policy_prefix,
     run_wrk_together,
@@ -937,21 +936,8 @@ def benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
-def _raise_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _raise_on_sigterm)
-    try:
-        return benchmark(args)
-    except (BenchError, WrkError) as exc:
-        print(f"benchmark broken: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted; servers stopped", file=sys.stderr)
-        return 130
+    return run_benchmark(benchmark, parse_args(argv))
 
 
 if __name__ == "__main__":

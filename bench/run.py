@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from importlib import metadata
@@ -453,17 +454,22 @@ def _raise_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def run_benchmark(bench: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """`bench(args)` with the benches' exit codes: 1 when it broke, 130 when interrupted (by
+    Ctrl-C or `kill`, every server stopped on the way out)."""
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
     try:
-        return benchmark(args)
+        return bench(args)
     except (BenchError, WrkError) as exc:
         print(f"benchmark broken: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; servers stopped", file=sys.stderr)
         return 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_benchmark(benchmark, parse_args(argv))
 
 
 if __name__ == "__main__":
