@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
+from regauth.domain import group_mappings
 from regauth.errors import ConfigError
 
 ENV_PREFIX = "REGAUTH_"
@@ -151,6 +152,26 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class GroupsConfig:
+    # An identity provider's groups (the OIDC groups claim, LDAP groups, SCIM groups) to
+    # organization teams: "GROUP=ORG/TEAM" makes members of TEAM, "GROUP=ORG:owners" owners of
+    # ORG. Applied at every single sign-on and SCIM change; memberships a mapping made go when
+    # the group goes, those an owner made by hand stay.
+    mappings: tuple[str, ...] = ()
+
+    @property
+    def parsed(self) -> tuple[group_mappings.GroupMapping, ...]:
+        return tuple(group_mappings.parse(entry) for entry in self.mappings)
+
+
+@dataclass(frozen=True)
+class ScimConfig:
+    # SCIM 2.0 provisioning at /scim/v2, authenticated by a SCIM key (`regauth admin-key
+    # create --scim`).
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class LogConfig:
     level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -166,6 +187,8 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     log: LogConfig = field(default_factory=LogConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    groups: GroupsConfig = field(default_factory=GroupsConfig)
+    scim: ScimConfig = field(default_factory=ScimConfig)
 
     @property
     def listen_host(self) -> str:
@@ -211,6 +234,7 @@ RESTART_ONLY = frozenset(
         "server.body_timeout_seconds",
         "server.keepalive_timeout_seconds",
         "server.max_connections",
+        "scim.enabled",
         "token.issuer",
         "token.service",
         "storage",
@@ -465,6 +489,11 @@ def _validate(config: Config) -> None:
         raise ConfigError("auth.password_check_concurrency: must be at least 1")
     _validate_web(config.web)
     _validate_metrics(config.metrics, config.server.listen)
+    for entry in config.groups.mappings:
+        try:
+            group_mappings.parse(entry)
+        except ValueError as exc:
+            raise ConfigError(f"groups.mappings: {exc}") from None
 
 
 def _validate_metrics(metrics: MetricsConfig, server_listen: str) -> None:

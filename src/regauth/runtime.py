@@ -24,6 +24,7 @@ from regauth.services.guard import SignInGuard
 from regauth.services.org_tokens import OrgTokenService
 from regauth.services.organizations import OrganizationService
 from regauth.services.passwords import PasswordChecker
+from regauth.services.provisioning import Provisioning
 from regauth.services.rate_limit import RateLimit
 from regauth.services.repositories import RepositoryService
 from regauth.services.revocation import RevocationService
@@ -68,6 +69,7 @@ class Runtime:
     admin_keys: AdminKeyService
     two_factor: TwoFactorService
     sessions: SessionService
+    provisioning: Provisioning
     web_sessions: WebSessionService
     explain: ExplainService
     revocation: RevocationService
@@ -178,6 +180,7 @@ def open_runtime(
         store.close()
         raise
     audit = AuditLog(store, clock=clock)
+    provisioning = Provisioning(store, audit, settings=settings, clock=clock)
     metrics = Metrics(enabled=config.metrics.enabled)
     passwords = PasswordChecker(
         key=key,
@@ -246,6 +249,7 @@ def open_runtime(
         admin_keys=admin_keys,
         two_factor=two_factor,
         sessions=sessions,
+        provisioning=provisioning,
         web_sessions=WebSessionService(
             store,
             sessions,

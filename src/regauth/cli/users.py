@@ -7,8 +7,10 @@ import sys
 
 from regauth.cli.output import print_fields, print_json, print_table
 from regauth.cli.runner import EXIT_OK, Subcommands, add_json, with_runtime
+from regauth.domain.identities import IdentitySource
 from regauth.domain.models import CLI_ACTOR
-from regauth.http.models.admin import UserView
+from regauth.errors import BadRequest
+from regauth.http.models.admin import IdentityView, UserView
 from regauth.runtime import Runtime
 
 _COLUMNS = ["name", "admin", "disabled", "has_password", "created_at"]
@@ -43,11 +45,58 @@ def register(commands: Subcommands) -> None:
         change.add_argument("name")
         change.set_defaults(run=with_runtime(command))
 
+    link = user.add_parser(
+        "link", help="link an account to its identity at the OpenID Provider or the directory"
+    )
+    link.add_argument("name")
+    where = link.add_mutually_exclusive_group(required=True)
+    where.add_argument("--oidc", metavar="SUBJECT", help="the ID token's `sub` claim")
+    where.add_argument("--ldap", metavar="ID", help="the entry's stable id (entryUUID, objectGUID)")
+    link.add_argument("--issuer", default="", help="the OpenID Provider's issuer URL (with --oidc)")
+    link.set_defaults(run=with_runtime(_link))
+
+    unlink = user.add_parser("unlink", help="end an account's link to a provider")
+    unlink.add_argument("name")
+    unlink.add_argument("--source", choices=[s.value for s in IdentitySource], required=True)
+    unlink.set_defaults(run=with_runtime(_unlink))
+
+    identities = user.add_parser("identities", help="the providers an account is linked to")
+    identities.add_argument("name")
+    add_json(identities)
+    identities.set_defaults(run=with_runtime(_identities))
+
     reset = user.add_parser("reset-password", help="set a new password, read from stdin")
     reset.add_argument("name")
     # Required so the password never lands in argv (ps, shell history).
     reset.add_argument("--password-stdin", action="store_true", required=True)
     reset.set_defaults(run=with_runtime(_reset_password))
+
+
+def _link(runtime: Runtime, args: argparse.Namespace) -> int:
+    if args.oidc is not None:
+        if not args.issuer:
+            raise BadRequest("--oidc needs --issuer (the OpenID Provider's issuer URL)")
+        source, issuer, subject = IdentitySource.OIDC, args.issuer, args.oidc
+    else:
+        source, issuer, subject = IdentitySource.LDAP, "", args.ldap
+    runtime.provisioning.link(args.name, source, issuer, subject, CLI_ACTOR)
+    print(f"{args.name} is linked to {source.value}" + (f" {issuer}" if issuer else ""))
+    return EXIT_OK
+
+
+def _unlink(runtime: Runtime, args: argparse.Namespace) -> int:
+    runtime.provisioning.unlink(args.name, IdentitySource(args.source), CLI_ACTOR)
+    print(f"{args.name} is no longer linked to {args.source}")
+    return EXIT_OK
+
+
+def _identities(runtime: Runtime, args: argparse.Namespace) -> int:
+    views = [IdentityView.of(i) for i in runtime.provisioning.identities(args.name)]
+    if args.json:
+        print_json(views)
+    else:
+        print_table(["source", "issuer", "subject", "groups", "last_seen_at"], views)
+    return EXIT_OK
 
 
 def _read_password() -> str:

@@ -60,6 +60,8 @@ class User:
     disabled: bool
     created_at: int
     totp_enabled: bool = False
+    # Linked to an identity provider (OIDC, LDAP, SCIM): a single sign-on account.
+    linked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +302,32 @@ class OrgMember:
     username: str
     role: OrgRole
     teams: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """One of a user's organization or team memberships, and whether a group mapping made it
+    ("mapping": it goes when the group goes) or an owner or admin did ("manual": it stays)."""
+
+    org_id: int
+    org: str
+    team_id: int | None  # None: the organization membership itself
+    team: str | None
+    role: OrgRole | None  # the organization role; None for a team membership
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """An account's link to an identity provider (see regauth.domain.identities)."""
+
+    source: str
+    issuer: str
+    subject: str
+    user_id: int
+    groups: tuple[str, ...]
+    created_at: int
+    last_seen_at: int | None
 
 
 @dataclass(frozen=True, slots=True)

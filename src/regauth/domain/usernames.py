@@ -7,6 +7,8 @@ import re
 # A single registry path component (distribution's grammar).
 USERNAME = re.compile(r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*")
 MIN_LENGTH, MAX_LENGTH = 2, 64
+# A team's name, within its organization.
+TEAM_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 # What the audit trail records for a presented name that no account could have.
 INVALID = "<invalid username>"
 

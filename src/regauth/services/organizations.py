@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from regauth.domain.callers import ApiCaller
 from regauth.domain.clock import Clock
 from regauth.domain.models import (
@@ -16,13 +14,12 @@ from regauth.domain.models import (
     User,
 )
 from regauth.domain.scopes import is_repository_name
+from regauth.domain.usernames import TEAM_NAME
 from regauth.errors import BadRequest, Conflict, Forbidden, NotFoundInStore
 from regauth.services.audit import AuditLog
 from regauth.services.transactions import transactional
 from regauth.services.users import validate_username
 from regauth.store.base import Store
-
-TEAM_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
 def validate_pattern(pattern: str) -> str:

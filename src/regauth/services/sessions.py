@@ -12,7 +12,7 @@ from regauth.config import LiveConfig
 from regauth.domain.callers import ADMIN_KEY, PASSWORD, PAT, ApiCaller
 from regauth.domain.clock import Clock
 from regauth.domain.credentials import Credentials
-from regauth.domain.models import Actor
+from regauth.domain.models import Actor, User
 from regauth.domain.tokens import TokenKind, looks_like_token
 from regauth.errors import SecondFactorRequired, Unauthorized
 from regauth.services.admin_keys import AdminKeyService
@@ -93,6 +93,13 @@ class SessionService:
             )
             raise Unauthorized("the two-factor code is not valid")
         self._authenticator.guard.succeeded(user.name, ip)
+        return self._jwt(
+            user.name, user.id, PASSWORD, None, self._settings.current.auth.session_ttl_seconds
+        )
+
+    def external_session(self, user: User) -> str:
+        """A session for an account an identity provider vouched for (single sign-on): no
+        password was checked here; the provider's sign-in stands for it, second factor too."""
         return self._jwt(
             user.name, user.id, PASSWORD, None, self._settings.current.auth.session_ttl_seconds
         )

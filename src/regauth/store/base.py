@@ -12,6 +12,8 @@ from regauth.domain.models import (
     AdminKey,
     AuditEvent,
     AuditQuery,
+    Identity,
+    Membership,
     Organization,
     OrgMember,
     OrgMembership,
@@ -94,6 +96,8 @@ class UserStore(Protocol):
     ) -> User: ...
 
     def get_user(self, name: str) -> User | None: ...
+
+    def get_user_by_id(self, user_id: int) -> User | None: ...
 
     def list_users(self) -> list[User]: ...
 
@@ -244,7 +248,9 @@ class OrgStore(Protocol):
         """As lock_user, for the per-organization token cap."""
         ...
 
-    def set_member(self, org_id: int, user_id: int, role: OrgRole) -> None: ...
+    def set_member(
+        self, org_id: int, user_id: int, role: OrgRole, *, source: str = "manual"
+    ) -> None: ...
 
     def remove_member(self, org_id: int, user_id: int) -> bool: ...
 
@@ -266,7 +272,11 @@ class OrgStore(Protocol):
 
     def delete_team(self, team_id: int) -> None: ...
 
-    def add_team_member(self, team_id: int, user_id: int) -> None: ...
+    def add_team_member(self, team_id: int, user_id: int, *, source: str = "manual") -> None: ...
+
+    def memberships_of(self, user_id: int) -> list[Membership]:
+        """The user's organization and team memberships, with who made each."""
+        ...
 
     def remove_team_member(self, team_id: int, user_id: int) -> bool: ...
 
@@ -338,6 +348,37 @@ class WebSessionStore(Protocol):
     def purge_web_sessions(self, *, now: int, idle_before: int) -> int: ...
 
 
+class IdentityStore(Protocol):
+    """Accounts' links to identity providers (single sign-on), by what never changes there."""
+
+    def find_identity(self, source: str, issuer: str, subject: str) -> Identity | None: ...
+
+    def identities_of(self, user_id: int) -> list[Identity]: ...
+
+    def link_identity(
+        self,
+        user_id: int,
+        source: str,
+        issuer: str,
+        subject: str,
+        groups: tuple[str, ...],
+        *,
+        now: int,
+    ) -> None:
+        """Conflict when the identity is linked already (to this or another account)."""
+        ...
+
+    def saw_identity(
+        self, source: str, issuer: str, subject: str, groups: tuple[str, ...], *, now: int
+    ) -> None: ...
+
+    def unlink_identities(self, user_id: int, source: str) -> int: ...
+
+    def directory_groups(self, user_id: int) -> frozenset[str]:
+        """The groups the account is in at any provider (sign-ins' last groups, SCIM's)."""
+        ...
+
+
 class MetaStore(Protocol):
     """Facts about the deployment (the HMAC secret's fingerprint)."""
 
@@ -358,6 +399,7 @@ class Store(
     OrgStore,
     OrgTokenStore,
     WebSessionStore,
+    IdentityStore,
     Protocol,
 ):
     """Everything one backend implements; services take only the parts they use."""

@@ -46,6 +46,10 @@ TABLES = (
     "team_permissions",
     "org_tokens",
     "org_token_resources",
+    "identities",
+    "scim_users",
+    "scim_groups",
+    "scim_group_members",
     "meta",
 )
 # Facts about the deployment (its HMAC secret's fingerprint): a target that holds the same

@@ -11,6 +11,7 @@ from regauth.domain.models import (
     AccessLevel,
     AdminKey,
     AuditEvent,
+    Identity,
     Organization,
     Repository,
     TokenRecord,
@@ -141,6 +142,10 @@ class UserView(Response):
     ]
     two_factor: Annotated[bool, doc("Two-factor authentication is on.")]
     created_at: DateTime
+    single_sign_on: Annotated[
+        bool,
+        doc("Linked to an identity provider (OpenID Connect, LDAP or SCIM)."),
+    ] = False
 
     @classmethod
     def of(cls, user: User) -> UserView:
@@ -151,6 +156,29 @@ class UserView(Response):
             has_password=user.password_hash is not None,
             two_factor=user.totp_enabled,
             created_at=rfc3339(user.created_at),
+            single_sign_on=user.linked,
+        )
+
+
+class IdentityView(Response):
+    """An account's link to an identity provider."""
+
+    schema_name = "Identity"
+
+    source: Literal["oidc", "ldap", "scim"]
+    issuer: Annotated[str, doc("The OpenID Provider's issuer; empty for LDAP and SCIM.")]
+    subject: Annotated[str, doc("What never changes for the person there (sub, entryUUID).")]
+    groups: Annotated[list[str], doc("The provider's groups at the last sign-in.")]
+    last_seen_at: DateTime | None
+
+    @classmethod
+    def of(cls, identity: Identity) -> IdentityView:
+        return cls(
+            source=identity.source,  # type: ignore[arg-type]  # the table's CHECK holds it
+            issuer=identity.issuer,
+            subject=identity.subject,
+            groups=list(identity.groups),
+            last_seen_at=rfc3339(identity.last_seen_at) if identity.last_seen_at else None,
         )
 
 

@@ -304,6 +304,54 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             first_push_granted_at BIGINT NOT NULL
         )""",
     ),
+    (
+        # As SQLite's migration 8: single sign-on (see there). identities and the SCIM tables
+        # have no change trigger: /token reads none of them (a password sign-in reads an
+        # account's link afresh every time); memberships keep theirs (team_members and
+        # org_members notify on any UPDATE, so the new column is covered). admin_keys
+        # gains a column: its trigger is recreated with it listed.
+        """CREATE TABLE identities (
+            source TEXT COLLATE "C" NOT NULL CHECK (source IN ('oidc', 'ldap', 'scim')),
+            issuer TEXT COLLATE "C" NOT NULL,
+            subject TEXT COLLATE "C" NOT NULL,
+            user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            groups TEXT NOT NULL DEFAULT '[]',
+            created_at BIGINT NOT NULL,
+            last_seen_at BIGINT,
+            PRIMARY KEY (source, issuer, subject)
+        )""",
+        "CREATE INDEX identities_user ON identities(user_id)",
+        "ALTER TABLE org_members ADD COLUMN source TEXT COLLATE \"C\" NOT NULL DEFAULT 'manual'",
+        "ALTER TABLE team_members ADD COLUMN source TEXT COLLATE \"C\" NOT NULL DEFAULT 'manual'",
+        "ALTER TABLE admin_keys ADD COLUMN purpose TEXT COLLATE \"C\" NOT NULL DEFAULT 'admin'",
+        "DROP TRIGGER regauth_changes ON admin_keys",
+        """CREATE TRIGGER regauth_changes
+        AFTER INSERT
+            OR UPDATE OF id, description, secret_hash, created_at, created_by, revoked_at, purpose
+            OR DELETE OR TRUNCATE ON admin_keys
+        FOR EACH STATEMENT EXECUTE FUNCTION regauth_notify_change()""",
+        """CREATE TABLE scim_users (
+            user_id BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            id TEXT COLLATE "C" NOT NULL UNIQUE,
+            external_id TEXT,
+            attributes TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        )""",
+        """CREATE TABLE scim_groups (
+            id TEXT COLLATE "C" PRIMARY KEY,
+            display_name TEXT NOT NULL UNIQUE,
+            external_id TEXT,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        )""",
+        """CREATE TABLE scim_group_members (
+            group_id TEXT COLLATE "C" NOT NULL REFERENCES scim_groups(id) ON DELETE CASCADE,
+            user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            PRIMARY KEY (group_id, user_id)
+        )""",
+        "CREATE INDEX scim_group_members_user ON scim_group_members(user_id)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from regauth.domain.models import (
+    Membership,
     Organization,
     OrgMember,
     OrgMembership,
@@ -53,12 +54,15 @@ class OrganizationsTable(SqlTables):
     def lock_org(self, org_id: int) -> None:
         self._lock("organizations", org_id)
 
-    def set_member(self, org_id: int, user_id: int, role: OrgRole) -> None:
+    def set_member(
+        self, org_id: int, user_id: int, role: OrgRole, *, source: str = "manual"
+    ) -> None:
         with self._transaction() as conn:
             conn.execute(
-                "INSERT INTO org_members (org_id, user_id, role) VALUES (?, ?, ?) "
-                "ON CONFLICT(org_id, user_id) DO UPDATE SET role = excluded.role",
-                (org_id, user_id, role.value),
+                "INSERT INTO org_members (org_id, user_id, role, source) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(org_id, user_id) DO UPDATE SET role = excluded.role, "
+                "source = excluded.source",
+                (org_id, user_id, role.value, source),
             )
 
     def remove_member(self, org_id: int, user_id: int) -> bool:
@@ -180,12 +184,30 @@ class OrganizationsTable(SqlTables):
         with self._transaction() as conn:
             conn.execute("DELETE FROM teams WHERE id = ?", (team_id,))
 
-    def add_team_member(self, team_id: int, user_id: int) -> None:
+    def add_team_member(self, team_id: int, user_id: int, *, source: str = "manual") -> None:
+        """A membership an owner makes by hand stays ("manual"), even one a mapping made."""
         with self._transaction() as conn:
             conn.execute(
-                "INSERT INTO team_members (team_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                (team_id, user_id),
+                "INSERT INTO team_members (team_id, user_id, source) VALUES (?, ?, ?) "
+                "ON CONFLICT (team_id, user_id) DO UPDATE SET source = excluded.source",
+                (team_id, user_id, source),
             )
+
+    def memberships_of(self, user_id: int) -> list[Membership]:
+        orgs = self._all(
+            "SELECT o.id, o.name, m.role, m.source FROM org_members m "
+            "JOIN organizations o ON o.id = m.org_id WHERE m.user_id = ? ORDER BY o.name",
+            (user_id,),
+        )
+        teams = self._all(
+            "SELECT o.id, o.name, t.id, t.name, tm.source FROM team_members tm "
+            "JOIN teams t ON t.id = tm.team_id JOIN organizations o ON o.id = t.org_id "
+            "WHERE tm.user_id = ? ORDER BY o.name, t.name",
+            (user_id,),
+        )
+        return [Membership(r[0], r[1], None, None, OrgRole(r[2]), r[3]) for r in orgs] + [
+            Membership(r[0], r[1], r[2], r[3], None, r[4]) for r in teams
+        ]
 
     def remove_team_member(self, team_id: int, user_id: int) -> bool:
         with self._transaction() as conn:

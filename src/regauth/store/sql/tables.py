@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from regauth.store.sql.admin_keys import AdminKeysTable
 from regauth.store.sql.audit import AuditTable
+from regauth.store.sql.identities import IdentitiesTable
 from regauth.store.sql.meta import MetaTable
 from regauth.store.sql.org_tokens import OrgTokensTable
 from regauth.store.sql.orgs import OrganizationsTable
@@ -24,5 +25,6 @@ class Tables(
     OrgTokensTable,
     MetaTable,
     WebSessionsTable,
+    IdentitiesTable,
 ):
     """Hot-path reads are fixed statements both drivers keep prepared."""

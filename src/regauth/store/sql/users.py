@@ -8,7 +8,10 @@ from regauth.domain.models import User
 from regauth.errors import Conflict
 from regauth.store.sql.base import IntegrityViolation, SqlTables
 
-_COLUMNS = "id, name, password_hash, is_admin, disabled, created_at, totp_enabled"
+_COLUMNS = (
+    "id, name, password_hash, is_admin, disabled, created_at, totp_enabled, "
+    "EXISTS (SELECT 1 FROM identities i WHERE i.user_id = users.id)"
+)
 
 
 class UsersTable(SqlTables):
@@ -31,6 +34,10 @@ class UsersTable(SqlTables):
 
     def get_user(self, name: str) -> User | None:
         row = self._one(f"SELECT {_COLUMNS} FROM users WHERE name = ?", (name,))
+        return _user(row) if row else None
+
+    def get_user_by_id(self, user_id: int) -> User | None:
+        row = self._one(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
         return _user(row) if row else None
 
     def list_users(self) -> list[User]:
@@ -65,7 +72,9 @@ class UsersTable(SqlTables):
 
 
 def _user(row: tuple[Any, ...]) -> User:
-    return User(row[0], row[1], row[2], bool(row[3]), bool(row[4]), row[5], bool(row[6]))
+    return User(
+        row[0], row[1], row[2], bool(row[3]), bool(row[4]), row[5], bool(row[6]), bool(row[7])
+    )
 
 
 class TotpTable(SqlTables):

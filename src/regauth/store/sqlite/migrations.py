@@ -186,6 +186,52 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             first_push_granted_at INTEGER NOT NULL
         )""",
     ),
+    (
+        # Single sign-on. An account is linked to what an identity provider says never
+        # changes for the person (the ID token's sub, an LDAP entryUUID, a SCIM resource),
+        # never to a name they could change there. groups: the provider's group names as
+        # last seen (JSON list), which the [groups] mappings turn into teams.
+        """CREATE TABLE identities (
+            source TEXT NOT NULL CHECK (source IN ('oidc', 'ldap', 'scim')),
+            issuer TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            groups TEXT NOT NULL DEFAULT '[]',
+            created_at INTEGER NOT NULL,
+            last_seen_at INTEGER,
+            PRIMARY KEY (source, issuer, subject)
+        )""",
+        "CREATE INDEX identities_user ON identities(user_id)",
+        # Memberships a group mapping made ('mapping') go when the group goes; 'manual' ones,
+        # made by an owner or admin, stay.
+        "ALTER TABLE org_members ADD COLUMN source TEXT NOT NULL DEFAULT 'manual'",
+        "ALTER TABLE team_members ADD COLUMN source TEXT NOT NULL DEFAULT 'manual'",
+        # An admin-made key for one purpose: 'admin' (the admin API) or 'scim' (provisioning).
+        "ALTER TABLE admin_keys ADD COLUMN purpose TEXT NOT NULL DEFAULT 'admin'",
+        # SCIM's resources beyond the account: a user's attributes as the provisioner sent
+        # them (JSON), and groups with their members.
+        """CREATE TABLE scim_users (
+            user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            id TEXT NOT NULL UNIQUE,
+            external_id TEXT,
+            attributes TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        )""",
+        """CREATE TABLE scim_groups (
+            id TEXT PRIMARY KEY,
+            display_name TEXT NOT NULL UNIQUE,
+            external_id TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        )""",
+        """CREATE TABLE scim_group_members (
+            group_id TEXT NOT NULL REFERENCES scim_groups(id) ON DELETE CASCADE,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            PRIMARY KEY (group_id, user_id)
+        )""",
+        "CREATE INDEX scim_group_members_user ON scim_group_members(user_id)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
