@@ -20,6 +20,7 @@ from psycopg import sql
 from regauth.cli import EXIT_ERROR, EXIT_USAGE
 from regauth.domain.callers import PAT
 from regauth.domain.credentials import Credentials
+from regauth.domain.identities import ExternalIdentity, IdentitySource
 from regauth.domain.models import CLI_ACTOR, AuditQuery, TokenUse
 from regauth.domain.tokens import parse_token
 from regauth.errors import SecondFactorRequired
@@ -89,6 +90,16 @@ def deployment(cli: Cli, runtime: Runtime) -> Deployment:
     reader = runtime.sessions.caller("alice", alice.id, PAT, pat_id, "192.0.2.7", "Firefox")
     runtime.web_sessions.begin(reader, "192.0.2.7", "Firefox/128")
     cli.ok("token", "deactivate", cli.create_token("alice", description="old"))
+    # A single sign-on account, and SCIM's rows for it (as /scim/v2 writes them).
+    carol = ExternalIdentity(IdentitySource.OIDC, "https://idp.example", "s-1", "carol", ("dev",))
+    carol_id = runtime.provisioning.provision(carol, CLI_ACTOR).id
+    with sqlite3.connect(sqlite_path(cli)) as conn:
+        conn.execute(
+            "INSERT INTO scim_users VALUES (?, 'c0ffee', 'ext-1', '{\"userName\": \"carol\"}', 1, 2)",
+            (carol_id,),
+        )
+        conn.execute("INSERT INTO scim_groups VALUES ('g-1', 'dev', NULL, 1, 2)")
+        conn.execute("INSERT INTO scim_group_members VALUES ('g-1', ?)", (carol_id,))
     return Deployment(password, pat, pat_id, org_token, admin_key, totp, codes)
 
 
@@ -269,7 +280,7 @@ def test_a_target_started_with_other_keys_is_refused_and_with_the_same_keys_take
     another_runtime(storage={"url": other})  # the same [keys] dir as the source's
     copied = cli.ok("db", "copy", "--to", other).fields()
     assert copied["meta"] == "0"  # the one row was there already
-    assert copied["users"] == "3"
+    assert copied["users"] == "4"  # alice, ops, bob, carol
 
 
 def test_a_copy_that_fails_on_a_late_table_leaves_the_target_empty(
@@ -296,7 +307,7 @@ def test_a_copy_that_fails_on_a_late_table_leaves_the_target_empty(
         conn.execute("DELETE FROM org_token_resources WHERE token_id = 'rgo_gone'")
     copied = cli.ok("db", "copy", "--to", target).fields()
     assert copied["schema"] == str(PG_SCHEMA)  # migrated by the failed copy, kept
-    assert counts(target)["users"] == 3
+    assert counts(target)["users"] == 4  # alice, ops, bob and carol (single sign-on)
 
 
 def test_what_the_service_writes_after_the_snapshot_is_not_copied(
@@ -325,10 +336,10 @@ def test_what_the_service_writes_after_the_snapshot_is_not_copied(
 
     (result,) = outcome
     assert not isinstance(result, BaseException), result
-    assert result.rows["users"] == 3
+    assert result.rows["users"] == 4
     with psycopg.connect(target) as pg:
         names = {name for (name,) in pg.execute("SELECT name FROM users")}
-    assert names == {"alice", "ops", "bob"}
+    assert names == {"alice", "ops", "bob", "carol"}
     assert "late" in {u["name"] for u in cli.ok("user", "list", "--json").json()}
 
 
@@ -361,7 +372,7 @@ def test_the_password_comes_from_a_file_and_is_never_printed(
     assert "not-the-password" not in wrong.err
 
     result = cli.ok("db", "copy", "--to", without, "--to-password-file", str(password_file))
-    assert result.fields()["users"] == "3"
+    assert result.fields()["users"] == "4"
     assert postgres_server.password not in result.out + result.err
 
 

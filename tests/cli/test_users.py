@@ -103,3 +103,31 @@ def test_reset_password_needs_stdin_flag(people: Cli) -> None:
     # The password never goes on the command line, where `ps` and shell history see it.
     result = people("user", "reset-password", "bob")
     assert result.code == EXIT_USAGE and "--password-stdin" in result.err
+
+
+def test_link_an_account_to_its_identity_and_unlink_it(people: Cli) -> None:
+    issuer = "https://idp.example.com"
+    assert people.ok("user", "link", "bob", "--oidc", "sub-1", "--issuer", issuer).out == (
+        f"bob is linked to oidc {issuer}\n"
+    )
+    people.ok("user", "link", "bob", "--ldap", "7f3e-uuid")
+    listed = people.ok("user", "identities", "bob", "--json").json()
+    assert [(i["source"], i["issuer"], i["subject"]) for i in listed] == [
+        ("ldap", "", "7f3e-uuid"),
+        ("oidc", issuer, "sub-1"),
+    ]
+    assert people.ok("user", "show", "bob", "--json").json()["single_sign_on"] is True
+    # One identity, one account.
+    taken = people("user", "link", "alice", "--oidc", "sub-1", "--issuer", issuer)
+    assert (taken.code, taken.err) == (
+        EXIT_ERROR,
+        "regauth: that identity is already linked to an account\n",
+    )
+    missing_issuer = people("user", "link", "alice", "--oidc", "sub-2")
+    assert missing_issuer.code != 0 and "--issuer" in missing_issuer.err
+    people.ok("user", "unlink", "bob", "--source", "oidc")
+    people.ok("user", "unlink", "bob", "--source", "ldap")
+    assert people.ok("user", "identities", "bob", "--json").json() == []
+    assert people.ok("user", "show", "bob", "--json").json()["single_sign_on"] is False
+    again = people("user", "unlink", "bob", "--source", "ldap")
+    assert again.code == EXIT_ERROR and "not linked to ldap" in again.err

@@ -37,7 +37,19 @@ LAST_USE = {"last_used_at", "last_used_ip", "last_used_user_agent"}
 # web_sessions: no cache holds a web session (each page view reads its row) and /token never
 # reads it, so a sign-in or a sliding last_seen_at must wake no replica.
 # pushed_repositories: only `repo set-visibility` reads it.
-SILENT = {"audit_events", "token_creations", "web_sessions", "pushed_repositories", *PG_ONLY}
+SILENT = {
+    "audit_events",
+    "token_creations",
+    "web_sessions",
+    "pushed_repositories",
+    # Single sign-on: read by sign-ins and SCIM afresh, never cached; the memberships they
+    # lead to are written to team_members and org_members, which notify.
+    "identities",
+    "scim_users",
+    "scim_groups",
+    "scim_group_members",
+    *PG_ONLY,
+}
 # Tables whose updates and deletions name the row (row-level triggers; inserts tell nobody).
 BY_ROW = {"tokens"}
 

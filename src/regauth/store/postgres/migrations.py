@@ -315,7 +315,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             issuer TEXT COLLATE "C" NOT NULL,
             subject TEXT COLLATE "C" NOT NULL,
             user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-            groups TEXT NOT NULL DEFAULT '[]',
+            groups TEXT COLLATE "C" NOT NULL DEFAULT '[]',
             created_at BIGINT NOT NULL,
             last_seen_at BIGINT,
             PRIMARY KEY (source, issuer, subject)
@@ -333,15 +333,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TABLE scim_users (
             user_id BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
             id TEXT COLLATE "C" NOT NULL UNIQUE,
-            external_id TEXT,
-            attributes TEXT NOT NULL,
+            external_id TEXT COLLATE "C",
+            attributes TEXT COLLATE "C" NOT NULL,
             created_at BIGINT NOT NULL,
             updated_at BIGINT NOT NULL
         )""",
         """CREATE TABLE scim_groups (
             id TEXT COLLATE "C" PRIMARY KEY,
-            display_name TEXT NOT NULL UNIQUE,
-            external_id TEXT,
+            display_name TEXT COLLATE "C" NOT NULL UNIQUE,
+            external_id TEXT COLLATE "C",
             created_at BIGINT NOT NULL,
             updated_at BIGINT NOT NULL
         )""",
