@@ -28,6 +28,9 @@ from regauth.services.provisioning import Provisioning
 from regauth.services.rate_limit import RateLimit
 from regauth.services.repositories import RepositoryService
 from regauth.services.revocation import RevocationService
+from regauth.services.scim.groups import ScimGroups
+from regauth.services.scim.service import Scim
+from regauth.services.scim.users import ScimUsers
 from regauth.services.sessions import SessionService
 from regauth.services.token_census import TokenCensus
 from regauth.services.token_issuer import TokenIssuer
@@ -70,6 +73,7 @@ class Runtime:
     two_factor: TwoFactorService
     sessions: SessionService
     provisioning: Provisioning
+    scim: Scim
     web_sessions: WebSessionService
     explain: ExplainService
     revocation: RevocationService
@@ -235,6 +239,7 @@ def open_runtime(
         settings=settings,
         clock=clock,
     )
+    users = UserService(store, audit, clock=clock)
     return Runtime(
         settings=settings,
         clock=clock,
@@ -243,13 +248,18 @@ def open_runtime(
         audit=audit,
         passwords=passwords,
         authenticator=authenticator,
-        users=UserService(store, audit, clock=clock),
+        users=users,
         tokens=tokens,
         repositories=RepositoryService(store, audit, clock=clock),
         admin_keys=admin_keys,
         two_factor=two_factor,
         sessions=sessions,
         provisioning=provisioning,
+        scim=Scim(
+            users=ScimUsers(store, users, provisioning, audit, settings=settings, clock=clock),
+            groups=ScimGroups(store, provisioning, audit, settings=settings, clock=clock),
+            admin_keys=admin_keys,
+        ),
         web_sessions=WebSessionService(
             store,
             sessions,

@@ -46,6 +46,11 @@ def spec() -> dict[str, Any]:
 # Served but not part of the documented API: Prometheus's text format for a scraper, not JSON,
 # and not on this listener at all when `[metrics] listen` is set (regauth/http/metrics.py).
 UNDOCUMENTED = {("get", "/metrics")}
+# SCIM 2.0 (RFC 7643/7644) is its own protocol, for an identity provider's provisioner: it
+# describes itself at /scim/v2/ServiceProviderConfig, /Schemas and /ResourceTypes, answers in
+# application/scim+json and its own error shape (tests/http/test_scim.py, and the scim2-tester
+# conformance run in tests/server/test_scim_conformance.py), so it is not in this document.
+UNDOCUMENTED_PREFIXES = ("/scim/v2",)
 
 
 def served_operations(app: web.Application) -> set[Operation]:
@@ -54,6 +59,8 @@ def served_operations(app: web.Application) -> set[Operation]:
         if route.method == hdrs.METH_HEAD:  # aiohttp adds HEAD to every GET
             continue
         assert route.resource is not None
+        if route.resource.canonical.startswith(UNDOCUMENTED_PREFIXES):
+            continue
         # `canonical` is the template without the regex: `{name:.+}` -> `{name}`, as OpenAPI has it.
         operations.add((route.method.lower(), route.resource.canonical))
     return operations

@@ -1,4 +1,5 @@
-"""`regauth admin-key ...`: keys for the admin API, made here only (the secret is shown once)."""
+"""`regauth admin-key ...`: keys for the admin API, or with --scim for SCIM provisioning, made
+here only (the secret is shown once)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from regauth.cli.runner import EXIT_OK, Subcommands, add_json, with_runtime
 from regauth.domain.models import CLI_ACTOR
 from regauth.http.models.admin import AdminKeyView, CreatedAdminKey
 from regauth.runtime import Runtime
+from regauth.services.admin_keys import ADMIN, SCIM
 
 _COLUMNS = [
     "id",
+    "purpose",
     "description",
     "created_at",
     "created_by",
@@ -30,10 +33,17 @@ def register(commands: Subcommands) -> None:
     )
     create = admin_key.add_parser("create", help="create an admin API key (printed once)")
     create.add_argument("--description", required=True)
+    create.add_argument(
+        "--scim",
+        action="store_true",
+        help="a SCIM key: opens /scim/v2 (provisioning) and nothing else",
+    )
     create.add_argument("--json", action="store_true", help="the key's JSON, with the secret")
     create.set_defaults(run=with_runtime(_create))
 
-    listing = admin_key.add_parser("list", help="list admin API keys (never their secrets)")
+    listing = admin_key.add_parser(
+        "list", help="list admin API keys and SCIM keys (never their secrets)"
+    )
     add_json(listing)
     listing.set_defaults(run=with_runtime(_list))
 
@@ -43,17 +53,20 @@ def register(commands: Subcommands) -> None:
 
 
 def _create(runtime: Runtime, args: argparse.Namespace) -> int:
-    created = runtime.admin_keys.create(args.description, CLI_ACTOR)
+    purpose = SCIM if args.scim else ADMIN
+    created = runtime.admin_keys.create(args.description, CLI_ACTOR, purpose=purpose)
     if args.json:
         view = AdminKeyView.of(created.key)
         print_json(CreatedAdminKey(**msgspec.structs.asdict(view), key=str(created.secret)))
     else:
         print(str(created.secret))  # stdout is exactly the secret, for scripts
-        print(
-            f"# admin API key {created.key.id}: send it as 'Authorization: Bearer <key>'. "
-            "It is shown only once.",
-            file=sys.stderr,
+        what = (
+            f"SCIM key {created.key.id}: the provisioner's bearer token for "
+            f"{runtime.config.server.public_url.rstrip('/')}/scim/v2"
+            if purpose == SCIM
+            else f"admin API key {created.key.id}: send it as 'Authorization: Bearer <key>'"
         )
+        print(f"# {what}. It is shown only once.", file=sys.stderr)
     return EXIT_OK
 
 

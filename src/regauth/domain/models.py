@@ -248,6 +248,9 @@ class AdminKey:
     revoked_at: int | None
     last_used_at: int | None
     last_used_ip: str | None
+    # What the key opens: "admin" (the admin API) or "scim" (SCIM provisioning at /scim/v2);
+    # never both, so the provisioner's key cannot administer.
+    purpose: str = "admin"
 
 
 @dataclass(frozen=True, slots=True)

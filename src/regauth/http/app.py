@@ -14,6 +14,8 @@ from regauth.http.forwarding import TrustedProxies
 from regauth.http.metrics import MetricsEndpoint, add_metrics
 from regauth.http.middleware import expect_continue, make_middleware
 from regauth.http.routes import ROUTES
+from regauth.http.scim import add_scim_routes
+from regauth.http.scim_routes import SCIM_ROUTES
 from regauth.logs import AccessLog
 from regauth.runtime import Runtime
 from regauth.services.usage import PeriodicFlusher
@@ -52,6 +54,8 @@ def create_app(runtime: Runtime, *, metrics_dir: Path | None = None) -> web.Appl
 
     app.cleanup_ctx.append(batch_writes)
     add_routes(app)
+    if config.scim.enabled:
+        add_scim_routes(app, SCIM_ROUTES)  # SCIM's own protocol: not in openapi.json
     if metrics is not None:
         # On its own listener ([metrics] listen) the worker serves it (server/worker.py).
         endpoint = MetricsEndpoint(metrics, runtime.census, metrics_dir)

@@ -1,5 +1,5 @@
-"""Admin API keys: created by the CLI (secret shown once), hashed, revocable, last use recorded
-(in the usage batch)."""
+"""Admin API keys and SCIM keys: created by the CLI (secret shown once), hashed, revocable, last
+use recorded (in the usage batch). A key has one purpose: the admin API or SCIM provisioning."""
 
 from __future__ import annotations
 
@@ -14,6 +14,15 @@ from regauth.services.audit import AuditLog
 from regauth.services.transactions import transactional
 from regauth.services.usage import UsageRecorder
 from regauth.store.base import Store
+
+ADMIN, SCIM = "admin", "scim"
+PURPOSES = (ADMIN, SCIM)
+# What a key of the wrong purpose is told: it holds a valid secret, so saying which kind it is
+# gives nothing away, and tells the operator which key to send.
+_WRONG_PURPOSE = {
+    ADMIN: "a SCIM key does not open the admin API: use an admin API key",
+    SCIM: "an admin API key does not open SCIM: make a SCIM key (regauth admin-key create --scim)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +48,11 @@ class AdminKeyService:
         self._clock = clock
 
     @transactional
-    def create(self, description: str, actor: Actor) -> CreatedAdminKey:
+    def create(self, description: str, actor: Actor, *, purpose: str = ADMIN) -> CreatedAdminKey:
+        if purpose not in PURPOSES:
+            raise ValueError(f"unknown admin key purpose: {purpose!r}")
+        # The same kind of token (rga_): /token refuses the kind before any look-up, whatever
+        # its purpose; the purpose is checked after the secret (authenticate).
         token = AccessToken.generate(TokenKind.ADMIN_KEY)
         key = self._store.create_admin_key(
             token.public_id,
@@ -47,8 +60,9 @@ class AdminKeyService:
             secret_hash=token.secret_hash(self._hmac_key),
             created_by=actor.name,
             now=int(self._clock()),
+            purpose=purpose,
         )
-        self._audit.record(actor, "admin_key.create", key.id)
+        self._audit.record(actor, "admin_key.create", key.id, purpose=purpose)
         return CreatedAdminKey(key, token)
 
     def list(self) -> list[AdminKey]:
@@ -60,7 +74,8 @@ class AdminKeyService:
             raise NotFoundInStore(f"no such active admin key: {key_id!r}")
         self._audit.record(actor, "admin_key.revoke", key_id)
 
-    def authenticate(self, value: str, ip: str | None) -> AdminKey:
+    def authenticate(self, value: str, ip: str | None, *, purpose: str = ADMIN) -> AdminKey:
+        """The key, if `value` is a valid, unrevoked key of `purpose`; else Unauthorized."""
         token = parse_token(value)
         key = self._store.get_admin_key(token.public_id)
         if (
@@ -71,6 +86,8 @@ class AdminKeyService:
             raise Unauthorized("invalid admin API key")
         if key.revoked_at is not None:
             raise Unauthorized("admin API key is revoked")
+        if key.purpose != purpose:
+            raise Unauthorized(_WRONG_PURPOSE[purpose])
         # Written with the usage batch (the table keeps no user agent).
         self._usage.record_admin_key(key.id, TokenUse(int(self._clock()), ip, None))
         return key

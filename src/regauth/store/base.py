@@ -30,6 +30,7 @@ from regauth.domain.models import (
     Visibility,
     WebSession,
 )
+from regauth.domain.scim.records import ScimGroup, ScimUser
 from regauth.store.failures import FailureTable
 
 P = ParamSpec("P")
@@ -216,10 +217,17 @@ class AuditStore(Protocol):
 
 
 class AdminKeyStore(Protocol):
-    """Admin API keys (hashes only)."""
+    """Admin API keys and SCIM keys (hashes only)."""
 
     def create_admin_key(
-        self, key_id: str, *, description: str, secret_hash: bytes, created_by: str, now: int
+        self,
+        key_id: str,
+        *,
+        description: str,
+        secret_hash: bytes,
+        created_by: str,
+        now: int,
+        purpose: str = "admin",
     ) -> AdminKey: ...
 
     def get_admin_key(self, key_id: str) -> AdminKey | None: ...
@@ -379,6 +387,54 @@ class IdentityStore(Protocol):
         ...
 
 
+class ScimStore(Protocol):
+    """SCIM resources: users (beside the accounts they made), groups and their members."""
+
+    def create_scim_user(
+        self,
+        scim_id: str,
+        user_id: int,
+        *,
+        external_id: str | None,
+        attributes: dict[str, Any],
+        now: int,
+    ) -> ScimUser: ...
+
+    def get_scim_user(self, scim_id: str) -> ScimUser | None: ...
+
+    def scim_user_of(self, user_id: int) -> ScimUser | None: ...
+
+    def list_scim_users(self) -> list[ScimUser]: ...
+
+    def update_scim_user(
+        self, scim_id: str, *, external_id: str | None, attributes: dict[str, Any], now: int
+    ) -> None: ...
+
+    def delete_scim_user(self, scim_id: str) -> list[str]:
+        """The resource and its group memberships go: the ids of the groups it was in."""
+        ...
+
+    def scim_groups_of(self, user_id: int) -> list[tuple[str, str]]: ...
+
+    def create_scim_group(
+        self, group_id: str, *, display_name: str, external_id: str | None, now: int
+    ) -> None:
+        """Conflict (uniqueness) when the name is taken."""
+        ...
+
+    def get_scim_group(self, group_id: str) -> ScimGroup | None: ...
+
+    def list_scim_groups(self) -> list[ScimGroup]: ...
+
+    def update_scim_group(
+        self, group_id: str, *, display_name: str, external_id: str | None, now: int
+    ) -> None: ...
+
+    def set_scim_group_members(self, group_id: str, user_ids: Iterable[int]) -> None: ...
+
+    def delete_scim_group(self, group_id: str) -> bool: ...
+
+
 class MetaStore(Protocol):
     """Facts about the deployment (the HMAC secret's fingerprint)."""
 
@@ -400,6 +456,7 @@ class Store(
     OrgTokenStore,
     WebSessionStore,
     IdentityStore,
+    ScimStore,
     Protocol,
 ):
     """Everything one backend implements; services take only the parts they use."""

@@ -354,6 +354,7 @@ class AdminKeyView(Response):
     revoked_at: DateTime | None
     last_used_at: DateTime | None
     last_used_ip: str | None
+    purpose: str  # "admin" or "scim"
 
     @classmethod
     def of(cls, key: AdminKey) -> AdminKeyView:
@@ -365,6 +366,7 @@ class AdminKeyView(Response):
             revoked_at=rfc3339(key.revoked_at),
             last_used_at=rfc3339(key.last_used_at),
             last_used_ip=key.last_used_ip,
+            purpose=key.purpose,
         )
 
 

@@ -9,19 +9,27 @@ from regauth.domain.models import AdminKey, TokenUse
 from regauth.store.sql.base import SqlTables
 
 _COLUMNS = (
-    "id, description, secret_hash, created_at, created_by, revoked_at, last_used_at, last_used_ip"
+    "id, description, secret_hash, created_at, created_by, revoked_at, last_used_at, "
+    "last_used_ip, purpose"
 )
 
 
 class AdminKeysTable(SqlTables):
     def create_admin_key(
-        self, key_id: str, *, description: str, secret_hash: bytes, created_by: str, now: int
+        self,
+        key_id: str,
+        *,
+        description: str,
+        secret_hash: bytes,
+        created_by: str,
+        now: int,
+        purpose: str = "admin",
     ) -> AdminKey:
         with self._transaction() as conn:
             conn.execute(
-                "INSERT INTO admin_keys (id, description, secret_hash, created_at, created_by) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (key_id, description, secret_hash, now, created_by),
+                "INSERT INTO admin_keys (id, description, secret_hash, created_at, created_by, "
+                "purpose) VALUES (?, ?, ?, ?, ?, ?)",
+                (key_id, description, secret_hash, now, created_by, purpose),
             )
         key = self.get_admin_key(key_id)
         assert key is not None
@@ -57,4 +65,4 @@ class AdminKeysTable(SqlTables):
 
 
 def _key(row: tuple[Any, ...]) -> AdminKey:
-    return AdminKey(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7])
+    return AdminKey(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8])

@@ -9,6 +9,7 @@ from regauth.store.sql.meta import MetaTable
 from regauth.store.sql.org_tokens import OrgTokensTable
 from regauth.store.sql.orgs import OrganizationsTable
 from regauth.store.sql.repositories import RepositoriesTable
+from regauth.store.sql.scim import ScimTable
 from regauth.store.sql.tokens import TokensTable
 from regauth.store.sql.users import TotpTable, UsersTable
 from regauth.store.sql.web_sessions import WebSessionsTable
@@ -26,5 +27,6 @@ class Tables(
     MetaTable,
     WebSessionsTable,
     IdentitiesTable,
+    ScimTable,
 ):
     """Hot-path reads are fixed statements both drivers keep prepared."""
