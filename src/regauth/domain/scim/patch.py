@@ -25,7 +25,7 @@ from regauth.domain.scim.filters import (
     parse_path,
 )
 from regauth.domain.scim.problems import INVALID_PATH, INVALID_VALUE, MUTABILITY, NO_TARGET, bad
-from regauth.domain.scim.schemas import READ_ONLY, Attribute, ResourceType
+from regauth.domain.scim.schemas import READ_ONLY, Attribute, ResourceType, Schema
 
 OPS = ("add", "replace", "remove")
 MAX_OPERATIONS = 1000
@@ -76,6 +76,20 @@ def _without_path(kind: ResourceType, result: dict[str, Any], op: str, value: An
 
 
 def _at(kind: ResourceType, result: dict[str, Any], op: str, target: PatchPath, value: Any) -> None:
+    whole = _schema_named(kind, target)
+    if whole is not None:
+        # The path is a schema's URN: its attributes, all at once (the value's keys).
+        if whole is kind.schema:
+            _without_path(kind, result, op, value)
+        elif op == "remove":
+            result.pop(whole.id, None)
+        elif not isinstance(value, dict):
+            raise bad(INVALID_VALUE, f"{op} of {whole.id} needs an object of its attributes")
+        else:
+            for name, inner in value.items():
+                if name.casefold() != "schemas":
+                    _at(kind, result, op, PatchPath(AttrPath(whole.id, name)), inner)
+        return
     found = kind.resolve(target.path)
     if found is None:
         schema = target.path.schema
@@ -105,6 +119,15 @@ def _at(kind: ResourceType, result: dict[str, Any], op: str, target: PatchPath, 
         _whole(scope, op, attribute, value)
     if found.schema is not None and found.schema is not kind.schema and not scope:
         del result[found.schema.id]
+
+
+def _schema_named(kind: ResourceType, target: PatchPath) -> Schema | None:
+    """The schema whose URN the whole path is (`urn:...:enterprise:2.0:User`): read as a URN
+    `urn:...:2.0` and an attribute `User`, which no schema has."""
+    path = target.path
+    if path.schema is None or path.sub is not None or target.where is not None:
+        return None
+    return kind.schema_of(f"{path.schema}:{path.attr}")
 
 
 def _whole(scope: dict[str, Any], op: str, attribute: Attribute, value: Any) -> None:

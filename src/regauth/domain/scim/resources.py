@@ -133,7 +133,9 @@ def _single(attribute: Attribute, value: Any, where: str, lenient: bool) -> Any:
 # Asked-for attributes (RFC 7644 §3.9)
 
 
-Selection = dict[tuple[str | None, str], set[str] | None]  # (extension, attr) -> subs or all
+# (extension URN or None, attribute) -> its sub-attributes, or None for all of it; the
+# attribute "" stands for a whole extension (`attributes=urn:...:enterprise:2.0:User`).
+Selection = dict[tuple[str | None, str], set[str] | None]
 
 
 def selection(kind: ResourceType, text: str | None) -> Selection | None:
@@ -142,6 +144,10 @@ def selection(kind: ResourceType, text: str | None) -> Selection | None:
         return None
     chosen: Selection = {}
     for part in text.split(","):
+        whole = kind.extension(part.strip())
+        if whole is not None:
+            chosen[(whole.id, "")] = None
+            continue
         path = parse_path(part.strip())
         if path.where is not None:
             raise bad(INVALID_PATH, "attributes are named without filters")
@@ -178,6 +184,12 @@ def project(
             continue
         extension = kind.extension(key)
         if extension is not None and isinstance(value, dict):
+            whole = _keep((extension.id, ""), value, include, exclude)
+            if include is not None and whole is not None:
+                out[key] = value
+                continue
+            if exclude is not None and whole is None:
+                continue
             inner = {
                 name: kept
                 for name, item in value.items()
