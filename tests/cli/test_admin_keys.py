@@ -64,3 +64,20 @@ def test_admin_key_errors(cli: Cli, argv: list[str], code: int, message: str) ->
     result = cli("admin-key", *argv)
     assert (result.code, result.out) == (code, "")
     assert message in result.err
+
+
+def test_a_scim_key_opens_scim_only(cli: Cli, runtime: Runtime) -> None:
+    result = cli.ok("admin-key", "create", "--scim", "--description", "okta")
+    secret = result.out.strip()
+    assert parse_token(secret).kind is TokenKind.ADMIN_KEY  # /token refuses the kind
+    assert "SCIM key" in result.err and "/scim/v2" in result.err and "only once" in result.err
+    assert runtime.admin_keys.authenticate(secret, None, purpose="scim").purpose == "scim"
+    with pytest.raises(Unauthorized, match="does not open the admin API"):
+        runtime.admin_keys.authenticate(secret, None)
+    admin = cli.ok("admin-key", "create", "--description", "ops").out.strip()
+    with pytest.raises(Unauthorized, match="admin-key create --scim"):
+        runtime.admin_keys.authenticate(admin, None, purpose="scim")
+    listed = {k["description"]: k["purpose"] for k in cli.ok("admin-key", "list", "--json").json()}
+    assert listed == {"okta": "scim", "ops": "admin"}
+    assert "scim" in cli.ok("admin-key", "list").out
+    assert {e["details"]["purpose"] for e in cli.audit("admin_key.create")} == {"scim", "admin"}
