@@ -460,3 +460,32 @@ def _teams(runtime: Runtime, name: str) -> dict[str, str]:
         f"{m.org}/{m.team}" if m.team else m.org: m.role.value if m.role else m.source
         for m in runtime.store.memberships_of(user.id)
     }
+
+
+@pytest.mark.parametrize(
+    "operations",
+    [
+        [{"op": "add", "path": "name", "value": [1]}],
+        [{"op": "add", "path": "emails", "value": "x"}],
+        [{"op": "replace", "path": "emails.value", "value": {"a": 1}}],
+        [{"op": 1}],
+        [{"op": "add", "path": 5, "value": 1}],
+        [{"op": "add", "value": {"emails": [{"value": ["x"]}]}}],
+        [{"op": "add", "path": "members", "value": [{"value": "x"}]}],
+        [{"op": "add", "path": "title", "value": {"a": {"b": {"c": [[[["deep"]]]]}}}}],
+        [None],
+        [{"op": "add", "path": "emails[value pr].type", "value": 7}],
+        [
+            {
+                "op": "add",
+                "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+                "value": "x",
+            }
+        ],
+    ],
+)
+async def test_odd_patches_are_400s_not_500s(scim: Scim, operations: list[Any]) -> None:
+    made = await scim.user("lena", emails=[{"value": "l@x.example"}])
+    error = await scim("PATCH", f"/Users/{made['id']}", {"Operations": operations}, status=400)
+    assert error["scimType"] in ("invalidValue", "invalidSyntax", "invalidPath")
+    assert await scim("GET", f"/Users/{made['id']}", status=200) == made

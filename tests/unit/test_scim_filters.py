@@ -3,9 +3,12 @@ that say where a filter went wrong, and what a tree matches."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from regauth.domain.scim.core import USERS
 from regauth.domain.scim.filters import (
@@ -162,3 +165,21 @@ ALICE: dict[str, Any] = {
 )
 def test_a_filter_matches_what_it_says(text: str, matches: bool) -> None:
     assert evaluate(parse_filter(text), ALICE, USERS.case_exact) is matches
+
+
+@given(st.text(alphabet=st.sampled_from('ab urn:.[]()"\\\x00eqprandotsw1-$'), max_size=60))
+def test_any_text_parses_or_is_a_bad_request(text: str) -> None:
+    for parse in (parse_filter, parse_path):
+        problems = []
+        try:
+            parse(text)
+        except BadRequest as exc:  # anything else fails the test
+            problems.append(exc.fields["scimType"])
+        assert set(problems) <= {"invalidFilter", "invalidPath"}
+
+
+@given(st.text(max_size=40), st.sampled_from(["eq", "co", "sw", "gt"]))
+def test_any_quoted_value_is_one_value(value: str, op: str) -> None:
+    # What a client puts inside the quotes (quotes, parentheses, `*)(uid=*`) stays a value.
+    tree = parse_filter(f"userName {op} {json.dumps(value)}")
+    assert tree == Compare(USER_NAME, op, value)

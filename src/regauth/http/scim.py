@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import msgspec
 from aiohttp import hdrs, web
@@ -43,6 +43,8 @@ _BODY_TYPES = (MEDIA, "application/json")
 _ENCODER = msgspec.json.Encoder()
 _INDEX_DIGITS = 9
 _M = TypeVar("_M", bound=msgspec.Struct)
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 class NotImplementedHere(RegauthError):
@@ -72,8 +74,8 @@ class ScimRequest:
     def id(self) -> str:
         return self.request.match_info["id"]
 
-    async def call(self, fn: Callable[..., Any], /, *args: Any) -> Any:
-        return await common.call(self.request, fn, *args)
+    async def call(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        return await common.call(self.request, fn, *args, **kwargs)
 
     async def body(self) -> dict[str, Any]:
         media = (common.header(self.request, hdrs.CONTENT_TYPE) or "").partition(";")[0]
