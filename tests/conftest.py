@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # a plugin (below): imported by pytest, after its assertion r
     from tests.support.postgres import PostgresServer
 
 # Checks, at the end of the session, that nothing logged holds a credential.
-pytest_plugins = ["tests.support.log_check", "tests.support.postgres"]
+pytest_plugins = ["tests.support.log_check", "tests.support.postgres", "tests.support.ldap"]
 
 
 @pytest.fixture

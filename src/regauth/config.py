@@ -12,13 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
 from regauth.domain import group_mappings
 from regauth.errors import ConfigError
 
 ENV_PREFIX = "REGAUTH_"
 # Paths a config file may give relative to itself (section, key).
-_PATH_KEYS = (("storage", "path"), ("storage", "password_file"), ("keys", "dir"))
+_PATH_KEYS = (
+    *(("storage", "path"), ("storage", "password_file"), ("keys", "dir")),
+    *(("ldap", "ca_file"), ("ldap", "bind_password_file")),
+)
 _WEB_PREFIX = re.compile(r"(/[A-Za-z0-9._-]+)+")
 
 
@@ -172,6 +176,70 @@ class ScimConfig:
 
 
 @dataclass(frozen=True)
+class LdapConfig:
+    # The directory account passwords are checked against by a bind: "ldaps://host:636", or
+    # "ldap://host:389" with start_tls. Empty: no LDAP sign-in.
+    url: str = ""
+    # Upgrade an ldap:// connection with StartTLS before anything is sent; ldap:// without it
+    # is refused unless the host is this machine (the password would cross the network).
+    start_tls: bool = True
+    # The CA certificate (PEM) that signed the directory's certificate; empty: the system's.
+    ca_file: str = ""
+    # false accepts any certificate (a test directory only).
+    tls_verify: bool = True
+    # The account searches are made as (a DN, or an AD UPN); empty: anonymous searches.
+    bind_dn: str = ""
+    bind_password_file: str = ""
+    # Where people are looked up, and how: {username} is the name typed, escaped.
+    user_base: str = ""
+    user_filter: str = "(uid={username})"
+    # The account's name at the first sign-in, and the entry's stable id (what links it).
+    username_attribute: str = "uid"
+    id_attribute: str = "entryUUID"
+    # Groups: searched under group_base with group_filter ({dn}: the person's DN), named by
+    # group_name_attribute; or, with use_member_of, read from the entry's memberOf.
+    group_base: str = ""
+    group_filter: str = "(member={dn})"
+    group_name_attribute: str = "cn"
+    use_member_of: bool = False
+    # Connecting, and each answer; past it the directory is taken to be down (503).
+    timeout_seconds: int = 5
+
+    def __post_init__(self) -> None:
+        if not self.url:
+            return
+        parts = urlsplit(self.url)
+        scheme, host = parts.scheme, parts.hostname
+        try:
+            parts.port  # noqa: B018 - it parses the port, raising on a bad one
+        except ValueError:
+            host = None
+        if scheme not in ("ldap", "ldaps") or not host or parts.path not in ("", "/"):
+            raise ConfigError("ldap.url: must be ldaps://HOST[:PORT] or ldap://HOST[:PORT]")
+        if scheme == "ldap" and not self.start_tls and host not in _LOOPBACK:
+            raise ConfigError(
+                "ldap.start_tls: an ldap:// URL to another host needs start_tls (passwords "
+                "would cross the network in clear): set it, or use ldaps://"
+            )
+        if not self.user_base:
+            raise ConfigError("ldap.user_base: required with ldap.url")
+        for key, placeholder in (("user_filter", "{username}"), ("group_filter", "{dn}")):
+            value = getattr(self, key)
+            if placeholder not in value or not (value.startswith("(") and value.endswith(")")):
+                raise ConfigError(f"ldap.{key}: must be a (filter) holding {placeholder}")
+        if self.bind_dn and not self.bind_password_file:
+            raise ConfigError("ldap.bind_password_file: required with ldap.bind_dn")
+        for key in ("username_attribute", "id_attribute", "group_name_attribute"):
+            if not getattr(self, key):
+                raise ConfigError(f"ldap.{key}: must not be empty")
+        if not 0 < self.timeout_seconds <= 60:
+            raise ConfigError("ldap.timeout_seconds: must be more than 0 and at most 60")
+
+
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass(frozen=True)
 class LogConfig:
     level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -189,6 +257,7 @@ class Config:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     groups: GroupsConfig = field(default_factory=GroupsConfig)
     scim: ScimConfig = field(default_factory=ScimConfig)
+    ldap: LdapConfig = field(default_factory=LdapConfig)
 
     @property
     def listen_host(self) -> str:
