@@ -19,6 +19,7 @@ from regauth.services.audit import AuditLog
 from regauth.services.authentication import Authenticator
 from regauth.services.decisions import Authorizer
 from regauth.services.deployment import verify_hmac_secret
+from regauth.services.directory_sign_in import DirectorySignIn
 from regauth.services.explain import ExplainService
 from regauth.services.guard import SignInGuard
 from regauth.services.org_tokens import OrgTokenService
@@ -49,6 +50,7 @@ from regauth.signing.keys import (
     unpublished,
 )
 from regauth.signing.reloading import KeyWatcher
+from regauth.sso.ldap import Directory
 from regauth.store import Store, open_store
 
 log = logging.getLogger("regauth.runtime")
@@ -180,6 +182,8 @@ def open_runtime(
     store = open_store(config.storage)
     try:
         verify_hmac_secret(store, key, keys_dir=config.keys.dir)
+        # [ldap]'s files are read now: an unreadable one stops start-up, naming its key.
+        directory = Directory(config.ldap) if config.ldap.url else None
     except BaseException:
         store.close()
         raise
@@ -206,6 +210,7 @@ def open_runtime(
         audit=audit,
         clock=clock,
         metrics=metrics,
+        directory=DirectorySignIn(settings, store, passwords, provisioning, directory),
     )
     usage = UsageRecorder(store)
     admin_keys = AdminKeyService(store, audit, usage, hmac_key=key, clock=clock)

@@ -16,20 +16,11 @@ from regauth.config import LdapConfig
 from regauth.domain.identities import IdentitySource
 from regauth.errors import ConfigError
 from regauth.sso.ldap import Directory, DirectoryUnavailable, fill, identifier_text
-from tests.support.ldap import CONTRACTORS, GROUPS, PEOPLE, SERVICE_DN, SUFFIX, LdapServer
+from tests.support.ldap import CONTRACTORS, PEOPLE, SUFFIX, LdapServer, regauth_settings
 
 
 def settings(server: LdapServer, **overrides: Any) -> LdapConfig:
-    base: dict[str, Any] = {
-        "url": server.url,
-        "ca_file": str(server.ca_file),
-        "bind_dn": SERVICE_DN,
-        "bind_password_file": str(server.service_password_file),
-        "user_base": SUFFIX,
-        "group_base": GROUPS,
-        "timeout_seconds": 2,
-    }
-    return LdapConfig(**{**base, **overrides})
+    return LdapConfig(**regauth_settings(server, **overrides))
 
 
 @pytest.fixture

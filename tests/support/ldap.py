@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -283,6 +284,21 @@ class LdapServer:
                 if sock.connect_ex(("127.0.0.1", port)) != 0:
                     return False
         return True
+
+
+def regauth_settings(server: LdapServer, **overrides: Any) -> dict[str, Any]:
+    """regauth's [ldap] for this server (StartTLS with the test CA, the service account,
+    groups searched), with `overrides`."""
+    return {
+        "url": server.url,
+        "ca_file": str(server.ca_file),
+        "bind_dn": SERVICE_DN,
+        "bind_password_file": str(server.service_password_file),
+        "user_base": SUFFIX,
+        "group_base": GROUPS,
+        "timeout_seconds": 2,
+        **overrides,
+    }
 
 
 def config_text(root: Path, root_password: str) -> str:

@@ -4,6 +4,7 @@ the principal and refusal of a credential named by its id."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from regauth.errors import (
 from regauth.metrics.counts import Metrics
 from regauth.services.audit import AuditLog
 from regauth.services.cache import VersionedCache
+from regauth.services.directory_sign_in import Claim, DirectorySignIn
 from regauth.services.guard import SignInAttempt, SignInGuard
 from regauth.services.passwords import PasswordChecker
 from regauth.store.base import AdminKeyStore, Database, OrgTokenStore, TokenStore, UserStore
@@ -39,6 +41,7 @@ SESSION_ENDED = "this sign-in session has ended: run docker login again"
 DISABLED = "account is disabled"
 PASSWORD_LOGINS_DISABLED = "password logins are disabled: use a personal access token"
 NOT_A_REGISTRY_CREDENTIAL = "admin API keys are not registry credentials: /token refuses them"
+SSO_ENFORCED = "single sign-on is enforced: use a personal access token"
 ANONYMOUS_METHOD, TOKEN, SESSION_TOKEN, PASSWORD = "anonymous", "token", "session_token", "password"
 
 
@@ -83,8 +86,10 @@ class Authenticator:
         audit: AuditLog,
         clock: Clock,
         metrics: Metrics | None = None,
+        directory: DirectorySignIn | None = None,
     ) -> None:
         self._store = store
+        self._directory = directory
         self._metrics = metrics or Metrics()
         # (username, SHA-256 of the secret) -> a verified token's principal and expiry.
         self._verified: VersionedCache[tuple[str, bytes], tuple[Authenticated, int | None]] = (
@@ -118,11 +123,11 @@ class Authenticator:
             self._failed(username, ip, user_agent, exc)
             raise
         try:
-            authenticated = await self.authenticate(credentials, attempt)
+            authenticated = await self.authenticate(credentials, attempt, user_agent)
         except Unauthorized as exc:
             # SecondFactorRequired: the password was right, not a guess to throttle, but
-            # worth an audit line.
-            if isinstance(exc, SecondFactorRequired):
+            # worth an audit line; nor is a password single sign-on refuses unchecked.
+            if isinstance(exc, SecondFactorRequired) or exc.message == SSO_ENFORCED:
                 await self._outcome(attempt, attempt.abandoned)
             else:
                 await self._throttled(attempt.failed)
@@ -172,7 +177,10 @@ class Authenticator:
             end()
 
     async def authenticate(
-        self, credentials: Credentials | None, attempt: SignInAttempt | None = None
+        self,
+        credentials: Credentials | None,
+        attempt: SignInAttempt | None = None,
+        user_agent: str | None = None,
     ) -> Authenticated:
         """Anonymous without credentials; wrong credentials are always a 401, never anonymous.
 
@@ -186,7 +194,7 @@ class Authenticator:
             return await self._remembered_token(credentials)
         if not credentials.username:
             raise Unauthorized(INCORRECT)
-        return Authenticated(await self._password(credentials, attempt), PASSWORD)
+        return Authenticated(await self._password(credentials, attempt, user_agent), PASSWORD)
 
     def resolve_user(self, name: str) -> Resolved | None:
         """`name` signing in with their password; no password check, throttle or audit."""
@@ -322,13 +330,19 @@ class Authenticator:
             return "organization access token has expired"
         return None
 
-    async def _password(self, credentials: Credentials, attempt: SignInAttempt | None) -> Principal:
+    async def _password(
+        self, credentials: Credentials, attempt: SignInAttempt | None, user_agent: str | None
+    ) -> Principal:
         if not self._settings.current.auth.password_logins:
             raise Unauthorized(PASSWORD_LOGINS_DISABLED)
         username, password = credentials.username, credentials.secret
-        user = await self._store.run(self._store.get_user, username)
-        stored = user.password_hash if user is not None else None
-        if not self._passwords.remembered(username, password, stored):
+        user, claim = await self._store.run(self._password_route, username)
+        if claim is not None:
+            assert self._directory is not None
+            ip = attempt.ip if attempt is not None else None
+            reserve = functools.partial(self._reserve, attempt)
+            user = await self._directory.check(credentials, user, claim, reserve, ip, user_agent)
+        elif not self._passwords.remembered(username, password, stored := _hash_of(user)):
             # Counted before the hash, so that simultaneous guesses cannot all pass the
             # throttle's count before the first of them has failed.
             if attempt is not None:
@@ -343,16 +357,45 @@ class Authenticator:
             raise SecondFactorRequired(user.id).of_an_account()
         return _password_principal(user)
 
+    def _password_route(self, username: str) -> tuple[User | None, Claim | None]:
+        """Runs in a store thread: the account, and whether the directory checks its
+        password (a claim) or regauth does (None)."""
+        user = self._store.get_user(username)
+        enforced = self._sso_enforced()
+        if user is not None and user.linked and enforced:
+            raise Unauthorized(SSO_ENFORCED).of_an_account()
+        # With single sign-on enforced no password goes to the directory either.
+        if self._directory is None or enforced:
+            return user, None
+        return user, self._directory.claim(user)
+
+    async def _reserve(self, attempt: SignInAttempt | None) -> None:
+        # Counted before a slow check, as before a hash.
+        if attempt is not None:
+            await self._throttled(attempt.reserve)
+
+    def _sso_enforced(self) -> bool:
+        """[oidc] enforce: accounts linked to an identity provider sign in with tokens only.
+        Read by name: the [oidc] section comes with the OpenID Connect sign-in."""
+        oidc = getattr(self._settings.current, "oidc", None)
+        return bool(getattr(oidc, "enforce", False))
+
     def _password_refusal(self, user: User) -> str | None:
         """What _password refuses when the password is right, in its order. (An account
         without a password is taken as one whose password would be right: what it may do.)"""
         if not self._settings.current.auth.password_logins:
             return PASSWORD_LOGINS_DISABLED
+        if user.linked and self._sso_enforced():
+            return SSO_ENFORCED
         if user.disabled:
             return DISABLED
         if user.totp_enabled:
             return SecondFactorRequired.default_message
         return None
+
+
+def _hash_of(user: User | None) -> str | None:
+    return user.password_hash if user is not None else None
 
 
 def _incorrect(names_an_account: bool) -> Unauthorized:
@@ -366,6 +409,7 @@ _REASONS = {
     DISABLED: "disabled",
     PASSWORD_LOGINS_DISABLED: "password_logins_disabled",
     NOT_A_REGISTRY_CREDENTIAL: "admin_key",
+    SSO_ENFORCED: "sso_enforced",
 }
 
 

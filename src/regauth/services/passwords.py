@@ -89,6 +89,13 @@ class PasswordChecker:
         expiry = self._remembered.get(self._cache_key(username, password, stored_hash))
         return expiry is not None and expiry > self._clock()
 
+    def remember(self, username: str, password: str, stored_hash: str) -> None:
+        """Remembers a password checked elsewhere (a bind to the directory) as `verify`
+        remembers its own; `stored_hash` names what it was checked against."""
+        if self._cache_seconds and len(password) <= MAX_PASSWORD_LENGTH:
+            key = self._cache_key(username, password, stored_hash)
+            self._remember(key, self._clock() + self._cache_seconds)
+
     async def verify(
         self, username: str, password: str, stored_hash: str | None, *, source: str | None = None
     ) -> bool:
