@@ -171,6 +171,20 @@ async def test_a_success_is_remembered_without_a_bind_or_a_write(
     assert seen_again.last_seen_at > link.last_seen_at
 
 
+async def test_a_name_the_account_is_not_called_is_checked_each_time(
+    client: Client, runtime: Runtime, ldap_server: LdapServer
+) -> None:
+    """uid matches without case: ALICE signs in as alice (the entry's spelling), and is
+    remembered under neither name, so each sign-in as ALICE binds."""
+    password = ldap_server.password("alice")
+    assert (await token(client, "ALICE", password, ""))[0] == 200
+    assert account(runtime, "alice") is not None
+    assert account(runtime, "ALICE") is None
+    with ldap_server.down():
+        status, body = await token(client, "ALICE", password, "")
+        assert (status, body["details"]) == (503, DOWN)
+
+
 async def test_the_directory_down_is_a_503_for_passwords_and_tokens_still_work(
     client: Client, runtime: Runtime, ldap_server: LdapServer
 ) -> None:

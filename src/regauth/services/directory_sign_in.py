@@ -122,9 +122,6 @@ class DirectorySignIn:
                     raise DirectoryUnavailable() from None
             return self._directory
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
 
 def _marker(user: User) -> str:
     # Never an argon2 hash ("$argon2id$..."): a directory success cannot pass for a local one.
