@@ -48,3 +48,22 @@ async def test_the_directory_down_is_said_on_the_page(
     assert response.status == 503
     assert "the directory is unavailable: use a personal access token" in visitor.text.lower()
     assert "Traceback" not in visitor.text
+
+
+async def test_a_directory_account_sets_no_local_password(
+    visitor: Visitor, runtime: Runtime, ldap_server: LdapServer
+) -> None:
+    """A local password would be a way in that leaving the company does not close."""
+    await visitor.sign_in("alice", ldap_server.password("alice"))
+    await visitor.get("/settings/password")
+    assert "change the password there" in visitor.text
+    form = {
+        "current_password": ldap_server.password("alice"),
+        "new_password": "a-local-password-1",
+        "confirm_password": "a-local-password-1",
+    }
+    response = await visitor.post("/settings/password", form)
+    assert response.status == 409
+    alice = runtime.store.get_user("alice")
+    assert alice is not None
+    assert alice.password_hash is None

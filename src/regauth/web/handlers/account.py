@@ -93,10 +93,16 @@ async def end_browser(request: web.Request) -> web.Response:
     return see_other(request, SECURITY)
 
 
+LINKED_PASSWORD = (
+    "This account signs in through your company's identity provider: change the password there."
+)
+
+
 async def password_page(request: web.Request) -> web.Response:
     visitor = await boundary.signed_in(request)
-    visitor.caller.require_account_management("change the password")
-    return render(request, "password.html", {"message": None, "done": False})
+    owner = visitor.caller.require_account_management("change the password")
+    message = LINKED_PASSWORD if owner.linked else None
+    return render(request, "password.html", {"message": message, "done": False})
 
 
 async def change_password(request: web.Request) -> web.Response:
@@ -106,6 +112,10 @@ async def change_password(request: web.Request) -> web.Response:
     visitor, runtime = await boundary.signed_in(request), request.app[RUNTIME]
     form = await boundary.read_form(request, PasswordForm, visitor.envelope)
     owner = visitor.caller.require_account_management("change the password")
+    if owner.linked:
+        # The identity provider (OIDC, LDAP, SCIM) holds the account's password; a local one
+        # would be a second way in that the company's deprovisioning does not end.
+        return _password_refused(request, LINKED_PASSWORD, 409)
     if form.new_password != form.confirm_password:
         return _password_refused(request, "The new passwords do not match.", 400)
     try:
