@@ -23,8 +23,14 @@ from tests.support.clock import FakeClock
 if TYPE_CHECKING:  # a plugin (below): imported by pytest, after its assertion rewriting
     from tests.support.postgres import PostgresServer
 
-# Checks, at the end of the session, that nothing logged holds a credential.
-pytest_plugins = ["tests.support.log_check", "tests.support.postgres", "tests.support.ldap"]
+# Checks, at the end of the session, that nothing logged holds a credential; and the real servers
+# some tests stand on (PostgreSQL, slapd, an OpenID Provider).
+pytest_plugins = [
+    "tests.support.log_check",
+    "tests.support.postgres",
+    "tests.support.ldap",
+    "tests.support.oidc_provider",
+]
 
 
 @pytest.fixture
