@@ -22,6 +22,7 @@ ENV_PREFIX = "REGAUTH_"
 _PATH_KEYS = (
     *(("storage", "path"), ("storage", "password_file"), ("keys", "dir")),
     *(("ldap", "ca_file"), ("ldap", "bind_password_file")),
+    ("oidc", "client_secret_file"),
 )
 _WEB_PREFIX = re.compile(r"(/[A-Za-z0-9._-]+)+")
 
@@ -240,6 +241,33 @@ _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 @dataclass(frozen=True)
+class OidcConfig:
+    # Sign-in with the company's OpenID Provider ("Sign in with <display_name>" on the web
+    # page), on when `issuer` is set. Discovery: <issuer>/.well-known/openid-configuration.
+    issuer: str = ""
+    client_id: str = ""
+    # The client secret, from a file (a mounted secret), never in this file.
+    client_secret_file: str = ""
+    scopes: tuple[str, ...] = ("openid", "profile", "email")
+    # The claim an account's name is made from at its first sign-in (then it is linked by the
+    # issuer and `sub`, never by this claim, which the person may change at the provider).
+    username_claim: str = "preferred_username"
+    # The claim holding the person's groups ([groups] mappings, allowed_groups).
+    groups_claim: str = "groups"
+    # Only members of one of these groups may sign in; empty: everyone the provider signs in.
+    allowed_groups: tuple[str, ...] = ()
+    # The button says "Sign in with <display_name>" ("single sign-on" when empty).
+    display_name: str = ""
+    # Accounts linked to an identity provider may not use a password anywhere (/token, docker
+    # login, the account API, the web page): a personal access token is required.
+    enforce: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.issuer)
+
+
+@dataclass(frozen=True)
 class LogConfig:
     level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -258,6 +286,7 @@ class Config:
     groups: GroupsConfig = field(default_factory=GroupsConfig)
     scim: ScimConfig = field(default_factory=ScimConfig)
     ldap: LdapConfig = field(default_factory=LdapConfig)
+    oidc: OidcConfig = field(default_factory=OidcConfig)
 
     @property
     def listen_host(self) -> str:
@@ -563,6 +592,7 @@ def _validate(config: Config) -> None:
             group_mappings.parse(entry)
         except ValueError as exc:
             raise ConfigError(f"groups.mappings: {exc}") from None
+    _validate_oidc(config.oidc)
 
 
 def _validate_metrics(metrics: MetricsConfig, server_listen: str) -> None:
@@ -596,3 +626,31 @@ def _validate_web(web: WebConfig) -> None:
         raise ConfigError("web.idle_timeout_seconds: must be between 60 and 86400")
     if not web.registry_host or any(c.isspace() for c in web.registry_host):
         raise ConfigError("web.registry_host: must be a host (and port) without spaces")
+
+
+def _validate_oidc(oidc: OidcConfig) -> None:
+    if not oidc.issuer:
+        return
+    try:
+        issuer = urlsplit(oidc.issuer)
+        host = issuer.hostname
+        issuer.port  # noqa: B018 - a port that is no number raises here
+    except ValueError:
+        host = None
+    # Discovery, the keys and the code exchange all travel to the issuer: over TLS, except to
+    # a provider on this host.
+    if not host or not (
+        issuer.scheme == "https" or (issuer.scheme == "http" and host in _LOOPBACK)
+    ):
+        raise ConfigError(
+            f"oidc.issuer: must be an https:// URL (http:// only on this host), got {oidc.issuer!r}"
+        )
+    if issuer.query or issuer.fragment or any(c in oidc.issuer for c in "?# "):
+        raise ConfigError("oidc.issuer: must have no query, fragment or spaces")
+    for name in ("client_id", "client_secret_file", "username_claim"):
+        if not getattr(oidc, name):
+            raise ConfigError(f"oidc.{name}: required when oidc.issuer is set")
+    if "openid" not in oidc.scopes:
+        raise ConfigError("oidc.scopes: must include 'openid'")
+    if any(not scope or any(c.isspace() for c in scope) for scope in oidc.scopes):
+        raise ConfigError("oidc.scopes: each scope is one word")
