@@ -22,6 +22,7 @@ from regauth.services.deployment import verify_hmac_secret
 from regauth.services.directory_sign_in import DirectorySignIn
 from regauth.services.explain import ExplainService
 from regauth.services.guard import SignInGuard
+from regauth.services.oidc_sign_in import OidcSignIn
 from regauth.services.org_tokens import OrgTokenService
 from regauth.services.organizations import OrganizationService
 from regauth.services.passwords import PasswordChecker
@@ -51,6 +52,7 @@ from regauth.signing.keys import (
 )
 from regauth.signing.reloading import KeyWatcher
 from regauth.sso.ldap import Directory
+from regauth.sso.oidc import OidcClient, client_secret
 from regauth.store import Store, open_store
 
 log = logging.getLogger("regauth.runtime")
@@ -88,6 +90,8 @@ class Runtime:
     # What this process counts for /metrics, and the stored credentials' gauge.
     metrics: Metrics
     census: TokenCensus
+    # Single sign-on with the [oidc] provider (the web page's "Sign in with ...").
+    oidc_sign_in: OidcSignIn
 
     @property
     def config(self) -> Config:
@@ -178,6 +182,8 @@ def open_runtime(
             + "; ".join(problems)
             + ". Run `regauth keys publish`, reload the registry, then start regauth"
         )
+    if config.oidc.enabled:
+        client_secret(config.oidc)  # an unreadable secret file stops start-up, not a sign-in
     key = keyring.hmac_key
     store = open_store(config.storage)
     try:
@@ -303,4 +309,7 @@ def open_runtime(
         key_watcher=key_watcher,
         metrics=metrics,
         census=TokenCensus(store, clock=clock),
+        oidc_sign_in=OidcSignIn(
+            OidcClient(settings, clock=clock), provisioning, sessions, audit, settings=settings
+        ),
     )

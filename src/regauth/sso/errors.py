@@ -9,8 +9,10 @@ from regauth.errors import RegauthError
 class SignOnFailed(RegauthError):
     """The sign-in cannot complete as it is; starting again may work."""
 
+    # The codes are ones the API already answers with: these are the pages' answers, and the
+    # API's error model (http/models/errors.py) enumerates every code declared.
     status = 400
-    code = "SSO_FAILED"
+    code = "BAD_REQUEST"
     oauth_error = "invalid_request"
     default_message = "single sign-on did not complete: start again"
 
@@ -31,7 +33,7 @@ class SignOnRefused(SignOnFailed):
 
     status = 403
     code = "DENIED"
-    oauth_error = "access_denied"
+    oauth_error = None
     default_message = "the identity provider did not sign you in"
 
 
@@ -49,6 +51,6 @@ class IdentityProviderFailed(RegauthError):
     says regauth's [oidc] settings do not match it). Not the person's fault: 502."""
 
     status = 502
-    code = "BAD_GATEWAY"
+    code = "UNAVAILABLE"
     oauth_error = "temporarily_unavailable"
     default_message = "the identity provider cannot be reached: try again later"

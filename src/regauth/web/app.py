@@ -14,13 +14,15 @@ from regauth.http.appkeys import RUNTIME, TRUSTED_PROXIES
 from regauth.http.forwarding import TrustedProxies
 from regauth.runtime import Runtime
 from regauth.web.cookies import CookieSigner
-from regauth.web.handlers import account, sign_in, tokens
-from regauth.web.keys import ONCE, PREFIX, SIGNER
+from regauth.web.handlers import account, oidc, sign_in, tokens
+from regauth.web.keys import ONCE, PENDING_SIGN_ON, PREFIX, SIGNER
 from regauth.web.middleware import pages_middleware
 from regauth.web.routes import add_admin_routes, add_org_routes
 from regauth.web.shown_once import OnceSealer
 
 _HERE = Path(__file__).parent
+# Time to sign in at the identity provider (a password, a second factor) and come back.
+SIGN_ON_SECONDS = 600
 
 
 def create_site(runtime: Runtime, *, metrics_dir: Path | None = None) -> web.Application:
@@ -38,6 +40,11 @@ def create_pages(runtime: Runtime) -> web.Application:
     pages[TRUSTED_PROXIES] = TrustedProxies(lambda: runtime.config.server.trusted_proxies)
     pages[SIGNER] = CookieSigner(runtime.keyring.hmac_key)
     pages[ONCE] = OnceSealer(runtime.keyring.hmac_key)
+    pages[PENDING_SIGN_ON] = OnceSealer(
+        runtime.keyring.hmac_key,
+        purpose=b"regauth web single sign-on",
+        lifetime_seconds=SIGN_ON_SECONDS,
+    )
     pages[PREFIX] = prefix
     aiohttp_jinja2.setup(
         pages,
@@ -45,10 +52,14 @@ def create_pages(runtime: Runtime) -> web.Application:
         autoescape=jinja2.select_autoescape(default=True),
         undefined=jinja2.StrictUndefined,
     )
+    # The sign-in page's "Sign in with ..." button, as the live [oidc] settings say.
+    aiohttp_jinja2.get_env(pages).globals["single_sign_on"] = lambda: runtime.oidc_sign_in.button
     pages.router.add_get("/", sign_in.home)
     pages.router.add_get("/sign-in", sign_in.page)
     pages.router.add_post("/sign-in", sign_in.submit)
     pages.router.add_post("/sign-in/code", sign_in.submit_code)
+    pages.router.add_get("/sign-in/oidc", oidc.start)
+    pages.router.add_get(oidc.CALLBACK, oidc.callback)
     pages.router.add_post("/sign-out", sign_in.sign_out)
     pages.router.add_get("/settings/tokens", tokens.index)
     pages.router.add_get("/settings/tokens/new", tokens.new)

@@ -10,3 +10,5 @@ from regauth.web.shown_once import OnceSealer
 SIGNER = web.AppKey("web_signer", CookieSigner)
 PREFIX = web.AppKey("web_prefix", str)
 ONCE = web.AppKey("web_shown_once", OnceSealer)
+# The single sign-on start's state, nonce and PKCE verifier, until the provider's answer.
+PENDING_SIGN_ON = web.AppKey("web_pending_sign_on", OnceSealer)

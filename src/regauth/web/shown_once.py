@@ -28,12 +28,22 @@ LIFETIME_SECONDS = 120
 
 
 class OnceSealer:
-    def __init__(self, hmac_key: bytes) -> None:
-        self._aead = AESGCM(hmac.digest(hmac_key, b"regauth web shown once", hashlib.sha256))
+    """`purpose` keeps each use's key its own (the single sign-on start seals its secrets
+    with one too, for longer: web/handlers/oidc.py)."""
+
+    def __init__(
+        self,
+        hmac_key: bytes,
+        *,
+        purpose: bytes = b"regauth web shown once",
+        lifetime_seconds: int = LIFETIME_SECONDS,
+    ) -> None:
+        self._aead = AESGCM(hmac.digest(hmac_key, purpose, hashlib.sha256))
+        self.lifetime_seconds = lifetime_seconds
 
     def seal(self, secret: str, *, bound_to: str, now: int) -> str:
         nonce = os.urandom(12)
-        payload = orjson.dumps([secret, now + LIFETIME_SECONDS])
+        payload = orjson.dumps([secret, now + self.lifetime_seconds])
         return _b64(nonce + self._aead.encrypt(nonce, payload, bound_to.encode()))
 
     def open(self, value: str | None, *, bound_to: str, now: int) -> str | None:

@@ -54,7 +54,7 @@ async def submit_code(request: web.Request) -> web.Response:
             request, sessions.complete_second_factor, form.ticket, form.code, *client(request)
         )
     except Unauthorized as exc:
-        context = {"ticket": form.ticket, "message": _sentence(exc.message)}
+        context = {"ticket": form.ticket, "message": sentence(exc.message)}
         return render(request, "sign_in_code.html", context, status=401)
     except TooManyRequests as exc:
         message = f"Too many failed sign-ins: try again in {exc.retry_after} seconds."
@@ -70,11 +70,11 @@ async def sign_out(request: web.Request) -> web.Response:
 
 
 def _refused(request: web.Request, username: str, message: str, status: int) -> web.Response:
-    context = {"message": _sentence(message), "username": username}
+    context = {"message": sentence(message), "username": username}
     return render(request, "sign_in.html", context, status=status)
 
 
-def _sentence(message: str) -> str:
+def sentence(message: str) -> str:
     """A service's message ("incorrect username or password") as the page says it."""
     text = message[:1].upper() + message[1:]
     return text if text.endswith(".") else f"{text}."
