@@ -3,6 +3,8 @@ and the log: it never holds a code, a token, a state or a client secret."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from regauth.errors import RegauthError
 
 
@@ -13,7 +15,7 @@ class SignOnFailed(RegauthError):
     # API's error model (http/models/errors.py) enumerates every code declared.
     status = 400
     code = "BAD_REQUEST"
-    oauth_error = "invalid_request"
+    oauth_error: ClassVar[str | None] = "invalid_request"
     default_message = "single sign-on did not complete: start again"
 
 
