@@ -18,12 +18,10 @@ from tests.e2e.harness.dockerd import DockerClient
 from tests.e2e.harness.regauth import Flavour, RegauthServer
 from tests.e2e.harness.registry import Registry
 from tests.support.browser import chromium, screenshot
-from tests.support.ci import missing
 from tests.support.images import BuiltImage
 from tests.support.oidc_provider import (
     OidcAccount,
     OidcProvider,
-    OidcProviderUnavailable,
     start_oidc_provider,
 )
 
@@ -35,10 +33,7 @@ ENFORCED = "single sign-on is enforced: use a personal access token"
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[OidcProvider]:
-    try:
-        provider = start_oidc_provider()
-    except OidcProviderUnavailable as exc:
-        missing(str(exc))
+    provider = start_oidc_provider()
     yield provider
     provider.close()
 

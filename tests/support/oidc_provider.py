@@ -7,9 +7,10 @@ accounts (login, password, a UUID `sub` that is not the login, preferred_usernam
 groups), written to a JSON file the provider reads at every login and claims lookup, so a test
 can rename someone at the IdP or change their groups while it runs.
 
-Also a pytest plugin: the `oidc_provider` (session) fixture. Without node or the installed
-node_modules (scripts/test runs `npm ci` in tests/support/oidc_provider) the tests that ask for
-it are skipped, under CI=true they fail. `sign_in_at_provider` (tests/support/oidc_login.py)
+Also a pytest plugin: the `oidc_provider` (session) fixture; `start_oidc_provider()` makes one
+of a test's own (to rotate its keys, restart it, or set other options). Without node or the
+installed node_modules (scripts/test runs `npm ci` in tests/support/oidc_provider) they are
+skipped, under CI=true they fail. `sign_in_at_provider` (tests/support/oidc_provider_login.py)
 drives its real login form over HTTP.
 """
 
@@ -93,7 +94,7 @@ def find_node() -> str:
     if not (DIRECTORY / "node_modules" / "oidc-provider").is_dir():
         raise OidcProviderUnavailable(
             f"oidc-provider is not installed in {DIRECTORY}/node_modules"
-            f" (npm ci --prefix {DIRECTORY})"
+            " (scripts/test runs npm ci there)"
         )
     return node
 
@@ -267,8 +268,13 @@ class OidcProvider:
 
 def start_oidc_provider(**options: Any) -> OidcProvider:
     """A new provider with the default client (DEFAULT_CLIENT_ID, DEFAULT_REDIRECT_URI), started
-    (~0.3 s). The caller closes it."""
-    provider = OidcProvider(find_node(), **options)
+    (~0.5 s). The caller closes it. Where node or oidc-provider is missing, the test asking
+    for it is skipped (under CI=true it fails)."""
+    try:
+        node = find_node()
+    except OidcProviderUnavailable as exc:
+        missing(str(exc))
+    provider = OidcProvider(node, **options)
     provider.add_client(client_id=DEFAULT_CLIENT_ID)
     try:
         provider.start()
@@ -280,22 +286,8 @@ def start_oidc_provider(**options: Any) -> OidcProvider:
 
 @pytest.fixture(scope="session")
 def oidc_provider() -> Iterator[OidcProvider]:
-    """One provider for the session, with the default client. A test that changes its keys or
-    options leaves them changed (ask for `fresh_oidc_provider` to have one of its own)."""
-    try:
-        provider = start_oidc_provider()
-    except OidcProviderUnavailable as exc:
-        missing(str(exc))
-    yield provider
-    provider.close()
-
-
-@pytest.fixture
-def fresh_oidc_provider() -> Iterator[OidcProvider]:
-    """A provider of this test's own (for key rotation, restarts, other options)."""
-    try:
-        provider = start_oidc_provider()
-    except OidcProviderUnavailable as exc:
-        missing(str(exc))
+    """One provider for the session, with the default client. Tests add accounts to it; one
+    that would change its keys or options starts a provider of its own."""
+    provider = start_oidc_provider()
     yield provider
     provider.close()
