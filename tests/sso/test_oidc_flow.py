@@ -124,6 +124,9 @@ async def test_the_provider_requires_pkce(rp: RelyingParty) -> None:
     answer = parse_qs(urlsplit(back).query)
     assert answer["error"] == ["invalid_request"]
     assert "requires PKCE" in answer["error_description"][0]
+    # Its answer, brought back, is a refusal naming the error (not its description).
+    with pytest.raises(SignOnFailed, match=r"could not sign you in \(invalid_request\)"):
+        await rp.finish(authorization.pending, {k: v[0] for k, v in answer.items()})
 
 
 async def test_a_forged_state_is_refused_before_the_code_is_spent(
