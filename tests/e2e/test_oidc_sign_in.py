@@ -145,11 +145,6 @@ def test_someone_outside_the_allowed_groups_is_told_so_on_the_page(
     expect(page.get_by_role("link", name="Sign in with Acme SSO")).to_be_visible()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="[oidc] enforce is read by the authenticator (services/authentication.py, the LDAP "
-    "branch's), not on main yet: docker login with a linked account's password still passes",
-)
 def test_with_sso_enforced_a_linked_accounts_password_is_refused_at_docker_login(
     provider: OidcProvider,
     sso_regauth: RegauthServer,
