@@ -9,7 +9,8 @@ import pytest
 
 from regauth.config import ConfigError, load_config
 from regauth.sso.id_tokens import algorithms_of
-from regauth.sso.oidc import code_challenge, groups_of
+from regauth.sso.oidc import code_challenge
+from regauth.sso.oidc_claims import groups_of
 
 RSA = {"kty": "RSA", "n": "...", "e": "AQAB"}
 

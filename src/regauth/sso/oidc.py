@@ -1,7 +1,8 @@
 """OpenID Connect sign-in, the relying party's side: discovery (cached), the authorization code
 flow with PKCE (S256), `state` and `nonce`, the code exchange, the ID token's checks
 (id_tokens.py) and, where the ID token lacks a claim, the userinfo endpoint. What it returns
-is who the provider says the person is; what that person may be here is the services' call."""
+(oidc_claims.py) is who the provider says the person is; what that person may be here is the
+services' call."""
 
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ import orjson
 from regauth import logs
 from regauth.config import LiveConfig, OidcConfig
 from regauth.domain.clock import Clock
-from regauth.domain.identities import ExternalIdentity, IdentitySource
+from regauth.domain.identities import ExternalIdentity
 from regauth.errors import ConfigError
-from regauth.sso import id_tokens
+from regauth.sso import id_tokens, oidc_claims
 from regauth.sso.errors import (
     IdentityProviderFailed,
     SignOnFailed,
@@ -43,7 +44,6 @@ TIMEOUT_SECONDS = 10.0
 MAX_ANSWER_BYTES = 1 << 20
 # An OAuth error code (RFC 6749 §4.1.2.1) as a page may show it; anything else is not echoed.
 _ERROR_CODE = re.compile(r"[a-z_]{1,64}")
-_MAX_CLAIM = 256  # OIDC Core §2: `sub` is at most 255 ASCII characters; names are short too
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,9 +161,9 @@ class OidcClient:
         claims = await id_tokens.verify(
             tokens["id_token"], await self.keys(), expected, self._clock
         )
-        if _lacks(claims, config) and metadata.userinfo_endpoint:
+        if oidc_claims.lacks(claims, config) and metadata.userinfo_endpoint:
             claims = await self._with_userinfo(metadata.userinfo_endpoint, tokens, claims)
-        return _identity(metadata.issuer, claims, config)
+        return oidc_claims.identity(metadata.issuer, claims, config)
 
     async def _exchange(
         self, metadata: ProviderMetadata, pending: PendingSignIn, code: str
@@ -372,44 +372,3 @@ def _provider_said_no(error: str) -> SignOnFailed:
     return SignOnFailed(
         f"the identity provider could not sign you in ({_code(error)}): start again"
     )
-
-
-def _lacks(claims: dict[str, Any], config: OidcConfig) -> bool:
-    """Whether the claims regauth needs are not all in the ID token (as when a provider keeps
-    the profile for userinfo, as OIDC Core §5.4 has it for the code flow)."""
-    return any(name and name not in claims for name in (config.username_claim, config.groups_claim))
-
-
-def _identity(issuer: str, claims: dict[str, Any], config: OidcConfig) -> ExternalIdentity:
-    subject = claims["sub"]
-    if len(subject) > _MAX_CLAIM:
-        raise SignOnFailed("the identity provider's sub is longer than 255 characters")
-    username = claims.get(config.username_claim)
-    if not isinstance(username, str) or not username.strip() or len(username) > _MAX_CLAIM:
-        raise SignOnFailed(
-            f"the identity provider sent no {config.username_claim!r} claim to name the account "
-            "by: check [oidc] username_claim and scopes"
-        )
-    return ExternalIdentity(
-        source=IdentitySource.OIDC,
-        issuer=issuer,
-        subject=subject,
-        username=username,
-        groups=groups_of(claims.get(config.groups_claim)),
-        display_name=_text(claims.get("name")),
-        email=_text(claims.get("email")),
-    )
-
-
-def groups_of(value: object) -> tuple[str, ...]:
-    """A groups claim as names: a list of strings (or one string). Entries that are not
-    strings are left out, never guessed at: a group missing only takes access away."""
-    if isinstance(value, str):
-        return (value,) if value else ()
-    if isinstance(value, list):
-        return tuple(dict.fromkeys(g for g in value if isinstance(g, str) and g))
-    return ()
-
-
-def _text(value: object) -> str | None:
-    return value[:_MAX_CLAIM] if isinstance(value, str) and value else None
