@@ -265,3 +265,20 @@ async def test_a_callback_with_bad_input_is_a_clear_400(visitor: Visitor, query:
     response = await come_back(visitor, f"/ui/sign-in/oidc/callback{query}")
     assert response.status == 400, visitor.text
     assert 'id="password"' in visitor.text or "Bad request" in visitor.text
+
+
+async def test_with_single_sign_on_enforced_the_password_form_points_at_the_button(
+    runtime: Runtime, visitor: Visitor
+) -> None:
+    """A linked account's password is refused with what to do instead; an unlinked local
+    account (a break-glass admin) still signs in with its password."""
+    from regauth.domain.identities import IdentitySource
+
+    add_user(runtime, "jane")
+    add_user(runtime, "breakglass")
+    runtime.provisioning.link("jane", IdentitySource.OIDC, "https://x.example", "s-1", CLI_ACTOR)
+    runtime.settings.current = reconfigured(runtime.settings.current, oidc={"enforce": True})
+    response = await visitor.sign_in("jane")
+    assert response.status == 401
+    assert "Single sign-on is enforced: use Sign in with Acme SSO." in visitor.text
+    assert (await visitor.sign_in("breakglass")).status == 200

@@ -375,10 +375,8 @@ class Authenticator:
             await self._throttled(attempt.reserve)
 
     def _sso_enforced(self) -> bool:
-        """[oidc] enforce: accounts linked to an identity provider sign in with tokens only.
-        Read by name: the [oidc] section comes with the OpenID Connect sign-in."""
-        oidc = getattr(self._settings.current, "oidc", None)
-        return bool(getattr(oidc, "enforce", False))
+        """[oidc] enforce: accounts linked to an identity provider sign in with tokens only."""
+        return self._settings.current.oidc.enforce
 
     def _password_refusal(self, user: User) -> str | None:
         """What _password refuses when the password is right, in its order. (An account

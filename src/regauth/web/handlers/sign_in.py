@@ -9,6 +9,7 @@ from regauth.domain.credentials import credentials
 from regauth.errors import TooManyRequests, Unauthorized
 from regauth.http.appkeys import RUNTIME
 from regauth.http.handlers.common import call, client
+from regauth.services.authentication import SSO_ENFORCED
 from regauth.web import boundary
 from regauth.web.forms import CodeForm, NoFields, SignInForm
 from regauth.web.pages import render, see_other
@@ -37,12 +38,20 @@ async def submit(request: web.Request) -> web.Response:
         ticket = exc.fields.get("login_2fa_token")
         if isinstance(ticket, str):
             return render(request, "sign_in_code.html", {"ticket": ticket, "message": None})
-        return _refused(request, form.username, exc.message, 401)
+        return _refused(request, form.username, _for_the_page(request, exc.message), 401)
     except TooManyRequests as exc:
         message = f"Too many failed sign-ins: try again in {exc.retry_after} seconds."
         return _refused(request, form.username, message, 429)
     await boundary.begin(request, session)
     return see_other(request, HOME)
+
+
+def _for_the_page(request: web.Request, message: str) -> str:
+    """A refusal as a person at the form can act on it: under single sign-on, the button."""
+    button = request.app[RUNTIME].oidc_sign_in.button
+    if message == SSO_ENFORCED and button is not None:
+        return f"Single sign-on is enforced: use Sign in with {button}."
+    return message
 
 
 async def submit_code(request: web.Request) -> web.Response:
