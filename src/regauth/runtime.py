@@ -219,7 +219,9 @@ def open_runtime(
         directory=DirectorySignIn(settings, store, passwords, provisioning, directory),
     )
     usage = UsageRecorder(store)
-    admin_keys = AdminKeyService(store, audit, usage, hmac_key=key, clock=clock)
+    admin_keys = AdminKeyService(
+        store, audit, usage, hmac_key=key, clock=clock, guard=authenticator.guard
+    )
     two_factor = TwoFactorService(store, audit, hmac_key=key, clock=clock)
     tokens = AccessTokenService(
         store,

@@ -9,7 +9,7 @@ import sys
 import msgspec
 
 from regauth.cli.output import print_json, print_table
-from regauth.cli.runner import EXIT_OK, Subcommands, add_json, with_runtime
+from regauth.cli.runner import EXIT_OK, Subcommands, add_allow_from, add_json, with_runtime
 from regauth.domain.models import CLI_ACTOR
 from regauth.http.models.admin import AdminKeyView, CreatedAdminKey
 from regauth.runtime import Runtime
@@ -24,6 +24,7 @@ _COLUMNS = [
     "revoked_at",
     "last_used_at",
     "last_used_ip",
+    "allow_from",
 ]
 
 
@@ -38,6 +39,7 @@ def register(commands: Subcommands) -> None:
         action="store_true",
         help="a SCIM key: opens /scim/v2 (provisioning) and nothing else",
     )
+    add_allow_from(create, "key")
     create.add_argument("--json", action="store_true", help="the key's JSON, with the secret")
     create.set_defaults(run=with_runtime(_create))
 
@@ -54,7 +56,9 @@ def register(commands: Subcommands) -> None:
 
 def _create(runtime: Runtime, args: argparse.Namespace) -> int:
     purpose = SCIM if args.scim else ADMIN
-    created = runtime.admin_keys.create(args.description, CLI_ACTOR, purpose=purpose)
+    created = runtime.admin_keys.create(
+        args.description, CLI_ACTOR, purpose=purpose, allow_from=args.allow_from
+    )
     if args.json:
         view = AdminKeyView.of(created.key)
         print_json(CreatedAdminKey(**msgspec.structs.asdict(view), key=str(created.secret)))

@@ -46,6 +46,8 @@ def _explain(runtime: Runtime, args: argparse.Namespace) -> int:
     print(f"subject     {explanation.subject}")
     refused = explanation.credential_refusal
     print(f"credential  {'refused: ' + refused if refused else 'usable'}")
+    if explanation.allowed_from is not None:
+        print(f"networks    only from {', '.join(explanation.allowed_from)}")
     print()
     print_table(_COLUMNS, _rows(explanation))
     return EXIT_OK

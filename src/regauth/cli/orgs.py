@@ -7,7 +7,14 @@ import sys
 from typing import Any
 
 from regauth.cli.output import fields, print_fields, print_json, print_table
-from regauth.cli.runner import EXIT_OK, EXIT_USAGE, Subcommands, add_json, with_runtime
+from regauth.cli.runner import (
+    EXIT_OK,
+    EXIT_USAGE,
+    Subcommands,
+    add_allow_from,
+    add_json,
+    with_runtime,
+)
 from regauth.domain.models import (
     CLI_ACTOR,
     PULL,
@@ -134,6 +141,7 @@ def _register_org_tokens(commands: Subcommands) -> None:
     )
     create.add_argument("--public-read", action="store_true", help="may also pull any public repo")
     create.add_argument("--expires", default="none", help="none, 30d, 90d, Nd, or YYYY-MM-DD")
+    add_allow_from(create, "token")
     create.add_argument("--json", action="store_true", help="the token's JSON, with the secret")
     create.set_defaults(run=with_runtime(_token_create))
 
@@ -333,6 +341,7 @@ def _token_create(runtime: Runtime, args: argparse.Namespace) -> int:
         resources=resources,
         public_read=args.public_read,
         expires_at=parse_expiry(args.expires, now=runtime.clock()),
+        allow_from=args.allow_from,
     )
     view = CreatedOrgAccessToken.created(created.record, runtime.clock(), str(created.token))
     if args.json:

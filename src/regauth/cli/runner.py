@@ -60,3 +60,20 @@ def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print the admin API's JSON instead of a table"
     )
+
+
+def comma_list(text: str) -> list[str]:
+    """argparse type for a list in one argument, `a,b,c` (what each entry may be: the service)."""
+    return [entry.strip() for entry in text.split(",") if entry.strip()]
+
+
+def add_allow_from(parser: argparse.ArgumentParser, what: str) -> None:
+    """`--allow-from`, which every kind of credential takes at its creation."""
+    parser.add_argument(
+        "--allow-from",
+        type=comma_list,
+        metavar="CIDRS",
+        help=f"the client networks the {what} may be used from, comma-separated "
+        "(e.g. 10.0.0.0/8,2001:db8::/32); from anywhere else it is refused "
+        "(default: anywhere)",
+    )

@@ -8,10 +8,25 @@ import sys
 import msgspec
 
 from regauth.cli.output import print_fields, print_json, print_table
-from regauth.cli.runner import EXIT_OK, Subcommands, add_json, add_limit, with_runtime
+from regauth.cli.runner import (
+    EXIT_OK,
+    Subcommands,
+    add_allow_from,
+    add_json,
+    add_limit,
+    comma_list,
+    with_runtime,
+)
 from regauth.cli.when import HELP as WHEN_HELP
 from regauth.cli.when import parse_when
-from regauth.domain.models import CLI_ACTOR, AccessLevel, TokenQuery, TokenState, token_state
+from regauth.domain.models import (
+    CLI_ACTOR,
+    AccessLevel,
+    TokenQuery,
+    TokenRecord,
+    TokenState,
+    token_state,
+)
 from regauth.domain.timefmt import parse_expiry, rfc3339
 from regauth.domain.tokens import looks_like_token, parse_token
 from regauth.http.models.admin import CreatedToken, Token
@@ -46,6 +61,15 @@ def register(commands: Subcommands) -> None:
         help="none (never), 30d, 90d, Nd, YYYY-MM-DD or an RFC 3339 time "
         "(default: [limits] default_expiry, which is never unless set)",
     )
+    create.add_argument(
+        "--repositories",
+        type=comma_list,
+        metavar="LIST",
+        help="a fine-grained token: the only repositories it reaches, comma-separated names "
+        "and namespace/prefix/* patterns (e.g. alice/app,acme/ci/*; at most 50), within what "
+        "the user may do and its access level (default: all the user may reach)",
+    )
+    add_allow_from(create, "token")
     create.add_argument("--json", action="store_true", help="the token's JSON, with the secret")
     create.set_defaults(run=with_runtime(_create))
 
@@ -107,15 +131,18 @@ def _create(runtime: Runtime, args: argparse.Namespace) -> int:
         expires_at=DEFAULT_EXPIRY
         if args.expires is None
         else parse_expiry(args.expires, now=runtime.clock()),
+        repositories=args.repositories,
+        allow_from=args.allow_from,
     )
     if args.json:
         view = Token.of(created.record, runtime.clock())
         print_json(CreatedToken(**msgspec.structs.asdict(view), token=str(created.token)))
     else:
         print(str(created.token))  # stdout is exactly the secret, for scripts
+        record = created.record
         print(
-            f"# token {created.record.id} for {owner.name}: {created.record.access.value}, "
-            f"expires {rfc3339(created.record.expires_at) or 'never'}. It is shown only once.",
+            f"# token {record.id} for {owner.name}: {record.access.value}{_limits_text(record)}, "
+            f"expires {rfc3339(record.expires_at) or 'never'}. It is shown only once.",
             file=sys.stderr,
         )
     return EXIT_OK
@@ -170,6 +197,16 @@ def _delete(runtime: Runtime, args: argparse.Namespace) -> int:
     runtime.tokens.delete(record, CLI_ACTOR)
     print(f"deleted token {record.id} of {record.owner_name}")
     return EXIT_OK
+
+
+def _limits_text(record: TokenRecord) -> str:
+    """`, on alice/app acme/ci/*, from 10.0.0.0/8`: what a token's lists hold, if any."""
+    text = ""
+    if record.repositories is not None:
+        text += f", on {' '.join(record.repositories)}"
+    if record.allow_from is not None:
+        text += f", from {' '.join(map(str, record.allow_from))}"
+    return text
 
 
 def _token_id(value: str) -> str:

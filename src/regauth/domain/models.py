@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from regauth.domain.networks import Network
+
 PULL, PUSH, DELETE = "pull", "push", "delete"
 REPOSITORY_ACTIONS = frozenset({PULL, PUSH, DELETE})
 
@@ -85,6 +87,10 @@ class TokenRecord:
     last_used_user_agent: str | None
     # "manual" (made by a person) or "auto" (made by a sign-in), as Docker Hub shows it.
     generated_by: str = "manual"
+    # Fine-grained: the names and patterns it is limited to (None: no list).
+    repositories: tuple[str, ...] | None = None
+    # Network-bound: where it may be used from (None: anywhere).
+    allow_from: tuple[Network, ...] | None = None
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at
@@ -132,6 +138,8 @@ class TokenAuthRecord:
     owner_is_admin: bool
     owner_disabled: bool
     generated_by: str = "manual"
+    repositories: tuple[str, ...] | None = None
+    allow_from: tuple[Network, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +204,12 @@ class Principal:
     # the listed repositories (path -> actions), plus public ones if public_read.
     org_token_resources: tuple[tuple[str, frozenset[str]], ...] | None = None
     public_read: bool = False
+    # A fine-grained personal access token: the repository names and `namespace/prefix/*`
+    # patterns it is limited to (None: whatever its owner may reach).
+    repositories: tuple[str, ...] | None = None
+    # The client networks the token may be used from (None: anywhere), parsed once when the
+    # token is verified and checked on every request (networks.allows).
+    networks: tuple[Network, ...] | None = None
 
     @property
     def anonymous(self) -> bool:
@@ -251,6 +265,8 @@ class AdminKey:
     # What the key opens: "admin" (the admin API) or "scim" (SCIM provisioning at /scim/v2);
     # never both, so the provisioner's key cannot administer.
     purpose: str = "admin"
+    # Network-bound: where it may be used from (None: anywhere).
+    allow_from: tuple[Network, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,6 +377,8 @@ class OrgTokenRecord:
     last_used_ip: str | None
     last_used_user_agent: str | None
     resources: tuple[tuple[str, frozenset[str]], ...]
+    # Network-bound: where it may be used from (None: anywhere).
+    allow_from: tuple[Network, ...] | None = None
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at

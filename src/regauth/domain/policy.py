@@ -14,12 +14,16 @@ from regauth.domain.models import (
     OrgRole,
     Principal,
 )
-from regauth.domain.scopes import Scope, is_repository_name
+from regauth.domain.redaction import quoted
+from regauth.domain.scopes import MAX_NAME_LENGTH, Scope, is_repository_name
+from regauth.errors import BadRequest
 
 REPOSITORY = "repository"
 REGISTRY = "registry"
 CATALOG = "catalog"
 WILDCARD = "*"
+# The repositories an organization token or a fine-grained personal access token may list.
+MAX_LISTED = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,7 @@ def repositories_needing_visibility(principal: Principal, scopes: Iterable[Scope
         if s.type == REPOSITORY
         and not (own and s.name.startswith(own))
         and is_repository_name(s.name)
+        and _reaches(principal, s.name)
     ]
 
 
@@ -84,7 +89,10 @@ def namespaces_needing_membership(principal: Principal, scopes: Iterable[Scope])
     names = {
         namespace_of(s.name)
         for s in scopes
-        if s.type == REPOSITORY and not s.name.startswith(own) and is_repository_name(s.name)
+        if s.type == REPOSITORY
+        and not s.name.startswith(own)
+        and is_repository_name(s.name)
+        and _reaches(principal, s.name)
     }
     return sorted(n for n in names if n is not None)
 
@@ -126,7 +134,8 @@ def decide(
 
 
 def pattern_matches(pattern: str, relative: str) -> bool:
-    """A team rule's pattern inside its organization: a name, `prefix/*` (any depth) or `*`."""
+    """A team rule's pattern inside its organization: a name, `prefix/*` (any depth) or `*`;
+    a fine-grained token's pattern, the same on whole names (`acme/ci/*`)."""
     if pattern == "*":
         return True
     if pattern.endswith("/*"):
@@ -134,12 +143,46 @@ def pattern_matches(pattern: str, relative: str) -> bool:
     return relative == pattern
 
 
+def parse_repository_list(entries: Iterable[str]) -> tuple[str, ...]:
+    """A fine-grained token's list as its creator gave it: repository names and
+    `namespace/prefix/*` patterns (`acme/*`: the whole namespace), in their order without
+    repeats; 400 for anything else, naming the entry."""
+    listed: dict[str, None] = {}
+    for raw in entries:
+        entry = raw.strip()
+        name = entry.removesuffix("/*")
+        if (
+            len(entry) > MAX_NAME_LENGTH
+            or not is_repository_name(name)
+            or (name == entry and namespace_of(name) is None)
+        ):
+            raise BadRequest(
+                f"{quoted(entry)} is neither a repository (namespace/name) nor a pattern "
+                "namespace/prefix/*"
+            )
+        listed[entry] = None
+    if not listed:
+        raise BadRequest("the token lists no repository: give at least one, or no list at all")
+    if len(listed) > MAX_LISTED:
+        raise BadRequest(f"a token lists at most {MAX_LISTED} repositories")
+    return tuple(listed)
+
+
+def listing(patterns: Sequence[str], name: str) -> str | None:
+    """The first of a token's names and patterns that covers `name`; None if none does."""
+    return next((p for p in patterns if pattern_matches(p, name)), None)
+
+
+def _reaches(principal: Principal, name: str) -> bool:
+    """False only for a fine-grained token that does not list the repository."""
+    return principal.repositories is None or listing(principal.repositories, name) is not None
+
+
 def _allowed(
     principal: Principal, name: str, public: bool, orgs: Mapping[str, OrgMembership]
 ) -> dict[str, str]:
     """Each action the principal may take on the repository, with the rule that allows it."""
     allowed: dict[str, str] = {}
-    namespace = namespace_of(name)
     if principal.org_token_resources is not None:
         for path, actions in principal.org_token_resources:
             if path == name:
@@ -147,6 +190,23 @@ def _allowed(
         if public and principal.public_read:
             allowed.setdefault(PULL, "organization token reads public repositories")
         return allowed
+    if principal.repositories is not None:
+        # The intersection rule: what the owner may do, on the repositories the token lists.
+        pattern = listing(principal.repositories, name)
+        if pattern is None:
+            return {}
+        listed = f" (the token lists {pattern!r})"
+        owner = _owner_allowed(principal, name, public, orgs)
+        return {action: rule + listed for action, rule in owner.items()}
+    return _owner_allowed(principal, name, public, orgs)
+
+
+def _owner_allowed(
+    principal: Principal, name: str, public: bool, orgs: Mapping[str, OrgMembership]
+) -> dict[str, str]:
+    """What the person behind the principal may do on the repository, with the rule."""
+    allowed: dict[str, str] = {}
+    namespace = namespace_of(name)
     if not principal.anonymous and namespace == principal.name:
         return dict.fromkeys(REPOSITORY_ACTIONS, f"owner of namespace {principal.name!r}")
     membership = orgs.get(namespace or "")
@@ -215,6 +275,8 @@ def _refusal(
         if listed:
             return f"organization token does not allow {action} on {scope.name!r}"
         return f"organization token does not list {scope.name!r}"
+    if not _reaches(principal, scope.name):
+        return f"token does not list {scope.name!r}"
     membership = orgs.get(namespace or "")
     if membership is not None and membership.role is None:
         return f"not a member of organization {membership.org!r}" + (
@@ -240,6 +302,12 @@ def _catalog(principal: Principal, scope: Scope) -> tuple[Grant | None, list[Den
     if principal.access is AccessLevel.PUBLIC_READ:
         return None, [
             _deny(scope, a, "token access level 'public-read' excludes the catalog")
+            for a in sorted(scope.actions)
+        ]
+    if principal.repositories is not None:
+        # The catalog names every repository: more than a token limited to some may see.
+        return None, [
+            _deny(scope, a, "a token that lists repositories may not list the catalog")
             for a in sorted(scope.actions)
         ]
     return Grant(REGISTRY, CATALOG, (WILDCARD,), ("*: administrator",)), []

@@ -49,6 +49,13 @@ def scrub_message(text: str) -> str:
     return text
 
 
+def quoted(text: str, limit: int = 80) -> str:
+    """A client's entry quoted in an error message (a repository or a network it listed): a
+    token pasted into the wrong field is never echoed, nor a megabyte of text."""
+    shown = scrub(text)
+    return repr(shown if len(shown) <= limit else shown[:limit] + "...")
+
+
 def scrub_value(value: Any) -> Any:
     """scrub_message() over a log record's fields: strings, and those inside lists and dicts."""
     if isinstance(value, str):

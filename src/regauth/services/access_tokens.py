@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from regauth.config import LimitsConfig, LiveConfig, expiry_days, max_lifetime_days
+from regauth.domain import policy
 from regauth.domain.clock import Clock
 from regauth.domain.models import (
     AccessLevel,
@@ -18,6 +20,7 @@ from regauth.domain.models import (
     User,
     token_state,
 )
+from regauth.domain.networks import Network, parse_allow_from
 from regauth.domain.timefmt import rfc3339
 from regauth.domain.tokens import AccessToken, TokenKind
 from regauth.errors import BadRequest, Conflict, NotFoundInStore, TooManyRequests
@@ -48,6 +51,28 @@ class TokenPage:
     tokens: list[TokenRecord]
     count: int
     active_count: int
+
+
+def allowed_networks(entries: Sequence[str] | None) -> tuple[Network, ...] | None:
+    """A credential's `allow_from` as its creator gave it, checked; None: no list."""
+    return None if entries is None else parse_allow_from(entries)
+
+
+def networks_text(networks: tuple[Network, ...] | None) -> list[str] | None:
+    """For the views: the networks as CIDRs."""
+    return None if networks is None else [str(n) for n in networks]
+
+
+def lists_in_audit(
+    repositories: tuple[str, ...] | None, networks: tuple[Network, ...] | None
+) -> dict[str, list[str]]:
+    """A new credential's lists for its audit event: those it has, none of those it has not."""
+    details: dict[str, list[str]] = {}
+    if repositories is not None:
+        details["repositories"] = list(repositories)
+    if networks is not None:
+        details["allow_from"] = [str(n) for n in networks]
+    return details
 
 
 def validate_description(description: str) -> str:
@@ -92,10 +117,16 @@ class AccessTokenService:
         description: str,
         access: AccessLevel,
         expires_at: int | Literal[Expiry.DEFAULT] | None = DEFAULT_EXPIRY,
+        repositories: Sequence[str] | None = None,
+        allow_from: Sequence[str] | None = None,
     ) -> CreatedToken:
         """`expires_at` None: never; DEFAULT_EXPIRY: `[limits] default_expiry` (the API, the
-        CLI and the web page pass it when their user chose none)."""
+        CLI and the web page pass it when their user chose none). `repositories` (names and
+        `namespace/prefix/*` patterns) makes a fine-grained token, `allow_from` (networks) a
+        network-bound one; None: no list. Both are fixed at creation, as the access level is."""
         description = validate_description(description)
+        listed = None if repositories is None else policy.parse_repository_list(repositories)
+        networks = allowed_networks(allow_from)
         if owner.disabled:
             raise Conflict(f"account {owner.name!r} is disabled")
         now = int(self._clock())
@@ -125,6 +156,8 @@ class AccessTokenService:
                     created_ip=actor.ip,
                     created_user_agent=actor.user_agent,
                     now=now,
+                    repositories=listed,
+                    allow_from=networks,
                 )
             except Conflict:
                 continue
@@ -136,6 +169,7 @@ class AccessTokenService:
                 owner=owner.name,
                 access=access.value,
                 expires_at=rfc3339(expires_at),
+                **lists_in_audit(listed, networks),
             )
             return CreatedToken(record, token)
         raise Conflict("could not allocate a token id")  # pragma: no cover - 2**-59 odds

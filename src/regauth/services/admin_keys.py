@@ -3,14 +3,17 @@ use recorded (in the usage batch). A key has one purpose: the admin API or SCIM 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from regauth.domain.clock import Clock
 from regauth.domain.models import Actor, AdminKey, TokenUse
+from regauth.domain.networks import allows, not_allowed_from
 from regauth.domain.tokens import AccessToken, TokenKind, parse_token, secret_matches
 from regauth.errors import NotFoundInStore, Unauthorized
-from regauth.services.access_tokens import validate_description
+from regauth.services.access_tokens import allowed_networks, lists_in_audit, validate_description
 from regauth.services.audit import AuditLog
+from regauth.services.guard import SignInGuard
 from regauth.services.transactions import transactional
 from regauth.services.usage import UsageRecorder
 from regauth.store.base import Store
@@ -40,17 +43,29 @@ class AdminKeyService:
         *,
         hmac_key: bytes,
         clock: Clock,
+        guard: SignInGuard | None = None,
     ) -> None:
         self._store = store
         self._audit = audit
         self._usage = usage
         self._hmac_key = hmac_key
         self._clock = clock
+        # The sign-in throttle, which counts a key used from outside its networks.
+        self._guard = guard
 
     @transactional
-    def create(self, description: str, actor: Actor, *, purpose: str = ADMIN) -> CreatedAdminKey:
+    def create(
+        self,
+        description: str,
+        actor: Actor,
+        *,
+        purpose: str = ADMIN,
+        allow_from: Sequence[str] | None = None,
+    ) -> CreatedAdminKey:
+        """`allow_from`: the networks the key may be used from (None: anywhere)."""
         if purpose not in PURPOSES:
             raise ValueError(f"unknown admin key purpose: {purpose!r}")
+        networks = allowed_networks(allow_from)
         # The same kind of token (rga_): /token refuses the kind before any look-up, whatever
         # its purpose; the purpose is checked after the secret (authenticate).
         token = AccessToken.generate(TokenKind.ADMIN_KEY)
@@ -61,8 +76,11 @@ class AdminKeyService:
             created_by=actor.name,
             now=int(self._clock()),
             purpose=purpose,
+            allow_from=networks,
         )
-        self._audit.record(actor, "admin_key.create", key.id, purpose=purpose)
+        self._audit.record(
+            actor, "admin_key.create", key.id, purpose=purpose, **lists_in_audit(None, networks)
+        )
         return CreatedAdminKey(key, token)
 
     def list(self) -> list[AdminKey]:
@@ -74,8 +92,16 @@ class AdminKeyService:
             raise NotFoundInStore(f"no such active admin key: {key_id!r}")
         self._audit.record(actor, "admin_key.revoke", key_id)
 
-    def authenticate(self, value: str, ip: str | None, *, purpose: str = ADMIN) -> AdminKey:
-        """The key, if `value` is a valid, unrevoked key of `purpose`; else Unauthorized."""
+    def authenticate(
+        self,
+        value: str,
+        ip: str | None,
+        *,
+        purpose: str = ADMIN,
+        user_agent: str | None = None,
+    ) -> AdminKey:
+        """The key, if `value` is a valid, unrevoked key of `purpose` used from one of its
+        networks (if it lists any); else Unauthorized."""
         token = parse_token(value)
         key = self._store.get_admin_key(token.public_id)
         if (
@@ -88,6 +114,21 @@ class AdminKeyService:
             raise Unauthorized("admin API key is revoked")
         if key.purpose != purpose:
             raise Unauthorized(_WRONG_PURPOSE[purpose])
+        if key.allow_from is not None and not allows(key.allow_from, ip):
+            raise self._refused_from(key, ip, user_agent)
         # Written with the usage batch (the table keeps no user agent).
         self._usage.record_admin_key(key.id, TokenUse(int(self._clock()), ip, None))
         return key
+
+    def _refused_from(self, key: AdminKey, ip: str | None, user_agent: str | None) -> Unauthorized:
+        """The right key from the wrong network: a failed sign-in of the key's name, counted
+        by the throttle and audited, as a personal or organization token's is."""
+        name = f"admin-key:{key.id}"
+        refused = Unauthorized(not_allowed_from(ip))
+        if self._guard is not None:
+            self._guard.failed(name, ip)
+        # No account has the key's name (the trail keeps it as not one): the reason names it.
+        kind = "SCIM key" if key.purpose == SCIM else "admin API key"
+        reason = f"{kind} {key.id}: {refused.message}"
+        self._audit.failed_authentication(name, ip, user_agent, reason, names_an_account=True)
+        return refused

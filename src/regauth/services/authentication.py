@@ -14,6 +14,7 @@ from regauth.config import LiveConfig
 from regauth.domain.clock import Clock
 from regauth.domain.credentials import Credentials
 from regauth.domain.models import ANONYMOUS, OrgTokenRecord, Principal, TokenAuthRecord, User
+from regauth.domain.networks import allows, not_allowed_from
 from regauth.domain.tokens import (
     AccessToken,
     TokenKind,
@@ -124,6 +125,7 @@ class Authenticator:
             raise
         try:
             authenticated = await self.authenticate(credentials, attempt, user_agent)
+            _check_network(authenticated.principal, ip)
         except Unauthorized as exc:
             # SecondFactorRequired: the password was right, not a guess to throttle, but
             # worth an audit line; nor is a password single sign-on refuses unchecked.
@@ -423,7 +425,17 @@ def failure_reason(exc: RegauthError) -> str:
         return "inactive"
     if exc.message.endswith(" has expired"):
         return "expired"
+    if exc.message.startswith("token not allowed from "):
+        return "network"
     return _REASONS.get(exc.message, "other")
+
+
+def _check_network(principal: Principal, ip: str | None) -> None:
+    """A network-bound token used from elsewhere: 401. Per request, after the verified-token
+    cache (which holds the principal, not where it was used from), on networks parsed when
+    the token was verified; a token without a list pays one test."""
+    if principal.networks is not None and not allows(principal.networks, ip):
+        raise Unauthorized(not_allowed_from(ip)).of_an_account()
 
 
 def _row(principal: Principal) -> str | None:
@@ -444,6 +456,8 @@ def _token_principal(record: TokenAuthRecord) -> Principal:
         is_admin=record.owner_is_admin,
         token_id=record.token_id,
         access=record.access,
+        repositories=record.repositories,
+        networks=record.allow_from,
     )
 
 
@@ -453,6 +467,7 @@ def _org_token_principal(record: OrgTokenRecord) -> Principal:
         token_id=record.id,
         org_token_resources=record.resources,
         public_read=record.public_read,
+        networks=record.allow_from,
     )
 
 

@@ -28,6 +28,8 @@ class Explanation:
     credential_refusal: str | None
     decision: policy.Decision
     rejected: tuple[RejectedScope, ...]
+    # A network-bound credential's networks (/token refuses it from elsewhere); None: anywhere.
+    allowed_from: tuple[str, ...] | None = None
 
 
 class ExplainService:
@@ -71,7 +73,9 @@ class ExplainService:
                     for a in g.actions
                 )
                 decision = policy.Decision((), denied + decision.denied)
-        return Explanation(subject, refusal, decision, tuple(rejected))
+        networks = principal.networks if principal is not None else None
+        allowed_from = None if networks is None else tuple(map(str, networks))
+        return Explanation(subject, refusal, decision, tuple(rejected), allowed_from)
 
 
 def _deny_all(scopes: list[Scope], reason: str) -> tuple[policy.Denial, ...]:

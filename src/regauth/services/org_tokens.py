@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from regauth.config import LiveConfig
+from regauth.domain import policy
 from regauth.domain.clock import Clock
 from regauth.domain.models import PULL, PUSH, Actor, Organization, OrgTokenRecord
 from regauth.domain.scopes import is_repository_name
 from regauth.domain.tokens import AccessToken, TokenKind
 from regauth.errors import BadRequest, Conflict, NotFoundInStore
-from regauth.services.access_tokens import validate_description
+from regauth.services.access_tokens import allowed_networks, lists_in_audit, validate_description
 from regauth.services.audit import AuditLog
 from regauth.services.transactions import transactional
 from regauth.store.base import Store
 
-MAX_RESOURCES = 50
+MAX_RESOURCES = policy.MAX_LISTED
 ORG_TOKEN_ACTIONS = frozenset({PULL, PUSH})
 
 
@@ -63,10 +65,13 @@ class OrgTokenService:
         resources: dict[str, frozenset[str]],
         public_read: bool,
         expires_at: int | None,
+        allow_from: Sequence[str] | None = None,
     ) -> CreatedOrgToken:
+        """`allow_from`: the networks it may be used from (None: anywhere), fixed at creation."""
         now = int(self._clock())
         if expires_at is not None and expires_at <= now:
             raise BadRequest("expiration must be in the future")
+        networks = allowed_networks(allow_from)
         self._store.lock_org(org.id)  # as for personal tokens: the cap holds under concurrency
         per_org = self._settings.current.limits.org_tokens_per_org
         if self._store.count_org_tokens(org.id) >= per_org:
@@ -84,8 +89,11 @@ class OrgTokenService:
             created_by=actor.name,
             expires_at=expires_at,
             now=now,
+            allow_from=networks,
         )
-        self._audit.record(actor, "org_token.create", record.id, org=org.name)
+        self._audit.record(
+            actor, "org_token.create", record.id, org=org.name, **lists_in_audit(None, networks)
+        )
         return CreatedOrgToken(record, token)
 
     def for_org(self, org: Organization) -> list[OrgTokenRecord]:

@@ -13,6 +13,7 @@ from regauth.domain.callers import ADMIN_KEY, PASSWORD, PAT, ApiCaller
 from regauth.domain.clock import Clock
 from regauth.domain.credentials import Credentials
 from regauth.domain.models import Actor, User
+from regauth.domain.networks import allows, not_allowed_from
 from regauth.domain.tokens import TokenKind, looks_like_token
 from regauth.errors import SecondFactorRequired, Unauthorized
 from regauth.services.admin_keys import AdminKeyService
@@ -152,7 +153,7 @@ class SessionService:
     def _admin_key(self, value: str, ip: str | None, user_agent: str | None) -> ApiCaller:
         if not value.startswith(TokenKind.ADMIN_KEY.prefix):
             raise Unauthorized("personal access tokens are not accepted here: sign in first")
-        key = self._admin_keys.authenticate(value, ip)
+        key = self._admin_keys.authenticate(value, ip, user_agent=user_agent)
         actor = Actor(name=f"admin-key:{key.id}", kind="admin_key", ip=ip, user_agent=user_agent)
         return ApiCaller(method=ADMIN_KEY, actor=actor)
 
@@ -195,5 +196,8 @@ class SessionService:
                 or (record.expires_at is not None and now >= record.expires_at)
             ):
                 raise Unauthorized("the personal access token of this session is no longer valid")
+            if record.allow_from is not None and not allows(record.allow_from, ip):
+                # The session is the token's: it is bound to the token's networks too.
+                raise Unauthorized(not_allowed_from(ip))
         actor = Actor(name=user.name, kind="user", ip=ip, user_agent=user_agent)
         return ApiCaller(method=method, actor=actor, user=user, token_id=token_id)

@@ -30,6 +30,7 @@ from regauth.domain.models import (
     Visibility,
     WebSession,
 )
+from regauth.domain.networks import Network
 from regauth.domain.scim.records import ScimGroup, ScimUser
 from regauth.store.failures import FailureTable
 
@@ -134,6 +135,8 @@ class TokenStore(Protocol):
         created_user_agent: str | None,
         now: int,
         generated_by: str = "manual",
+        repositories: tuple[str, ...] | None = None,
+        allow_from: tuple[Network, ...] | None = None,
     ) -> TokenRecord: ...
 
     def get_token(self, token_id: str) -> TokenRecord | None: ...
@@ -228,6 +231,7 @@ class AdminKeyStore(Protocol):
         created_by: str,
         now: int,
         purpose: str = "admin",
+        allow_from: tuple[Network, ...] | None = None,
     ) -> AdminKey: ...
 
     def get_admin_key(self, key_id: str) -> AdminKey | None: ...
@@ -310,6 +314,7 @@ class OrgTokenStore(Protocol):
         created_by: str,
         expires_at: int | None,
         now: int,
+        allow_from: tuple[Network, ...] | None = None,
     ) -> OrgTokenRecord: ...
 
     def get_org_token(self, token_id: str) -> OrgTokenRecord | None: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import msgspec
@@ -28,6 +29,17 @@ class NewTokenForm(msgspec.Struct, frozen=True):
     access: Literal["delete", "write", "read", "public-read"]
     expiration: Expiration = "none"
     expiration_date: str = ""
+    # Text areas: one entry a line (or comma-separated); left empty, no list.
+    repositories: str = ""
+    allow_from: str = ""
+
+    @property
+    def repository_list(self) -> list[str] | None:
+        return entries(self.repositories)
+
+    @property
+    def networks(self) -> list[str] | None:
+        return entries(self.allow_from)
 
     @property
     def level(self) -> AccessLevel:
@@ -41,6 +53,12 @@ class NewTokenForm(msgspec.Struct, frozen=True):
                 raise BadRequest("choose the custom expiration date")
             return self.expiration_date
         return "none" if self.expiration == "none" else f"{self.expiration}d"
+
+
+def entries(text: str) -> list[str] | None:
+    """A list typed into a text area, one entry a line or comma-separated; None if empty (what
+    each entry may be is the service's to check)."""
+    return [entry for entry in re.split(r"[\s,]+", text) if entry] or None
 
 
 class RenameForm(msgspec.Struct, frozen=True):

@@ -67,6 +67,9 @@ class TokenRow:
     last_used_origin: str | None
     expires: str
     expiring_soon: bool
+    # A fine-grained token's repositories and a network-bound one's networks; () if no list.
+    repositories: tuple[str, ...]
+    allow_from: tuple[str, ...]
 
     @classmethod
     def of(cls, record: TokenRecord, now: float) -> TokenRow:
@@ -86,6 +89,8 @@ class TokenRow:
             ),
             expires=when(record.expires_at),
             expiring_soon=expiring_soon(state, record.expires_at, now),
+            repositories=record.repositories or (),
+            allow_from=tuple(map(str, record.allow_from or ())),
         )
 
 

@@ -94,7 +94,8 @@ async def create_token(request: web.Request, body: Body[CreateAccessTokenRequest
     Creates a token for the caller's account and returns it with its secret in `token`, the
     only time the secret is shown. An account may create `limits.token_creations_per_hour`
     tokens an hour (429) and hold `limits.max_active_tokens` active ones (409); the list shows
-    both in `limits`.
+    both in `limits`. regauth's `repositories` makes it a fine-grained token, limited to the
+    repositories listed; `allow_from` binds it to client networks.
     """
     who = await caller(request)
     owner = who.require_account_management("create access tokens")
@@ -109,6 +110,8 @@ async def create_token(request: web.Request, body: Body[CreateAccessTokenRequest
         expires_at=parse_expiry(new.expires_at, now=runtime.clock())
         if new.expires_at
         else DEFAULT_EXPIRY,
+        repositories=new.repositories,
+        allow_from=new.allow_from,
     )
     return AccessToken.of(created.record, runtime.clock(), secret=str(created.token))
 

@@ -37,7 +37,8 @@ async def create(
     Creates a token owned by the organization and returns it with its secret in `token`, the
     only time the secret is shown. It reaches only the repositories in `resources` (and every
     public one, with `*/*/public`), whatever becomes of the person who made it. An
-    organization holds at most `limits.org_tokens_per_org` tokens (409).
+    organization holds at most `limits.org_tokens_per_org` tokens (409). regauth's
+    `allow_from` binds it to client networks.
     """
     runtime, org, actor = await org_as_owner(request)
     new = await body.read()
@@ -52,6 +53,7 @@ async def create(
         resources=resources,
         public_read=public_read,
         expires_at=parse_expiry(new.expires_at, now=runtime.clock()) if new.expires_at else None,
+        allow_from=new.allow_from,
     )
     return CreatedOrgAccessToken.created(created.record, runtime.clock(), str(created.token))
 

@@ -12,13 +12,33 @@ from typing import Annotated, Literal
 
 from regauth.domain.models import AccessLevel, TokenRecord, TokenState, token_state
 from regauth.domain.timefmt import rfc3339
-from regauth.http.models.base import NEXT, PREVIOUS, DateTime, Request, Response, Uuid, doc
-from regauth.services.access_tokens import MAX_DESCRIPTION_LENGTH
+from regauth.http.models.base import (
+    ALLOW_FROM,
+    NEXT,
+    PREVIOUS,
+    REPOSITORIES,
+    DateTime,
+    Request,
+    Response,
+    Uuid,
+    doc,
+)
+from regauth.services.access_tokens import MAX_DESCRIPTION_LENGTH, networks_text
 from regauth.services.revocation import MAX_CREDENTIALS
 
 _LABEL = doc(minLength=1, maxLength=MAX_DESCRIPTION_LENGTH, example="CI pull token")
 _LAST_USED_IP = doc("Address of the last use at `/token`.", addition=True)
 _LAST_USED_CLIENT = doc("User agent of the last use at `/token`.", addition=True)
+_REPOSITORIES = doc(
+    f"{REPOSITORIES} Fixed at creation, as the scope is.",
+    example=["alice/app", "acme/ci/*"],
+    addition=True,
+)
+_ALLOW_FROM = doc(
+    f"{ALLOW_FROM} Fixed at creation, as the scope is.",
+    example=["10.0.0.0/8", "2001:db8::/32"],
+    addition=True,
+)
 
 
 class HubScope(enum.Enum):
@@ -143,6 +163,8 @@ class AccessToken(Response):
     state: Annotated[TokenState, doc(addition=True)]
     last_used_ip: Annotated[str | None, _LAST_USED_IP]
     last_used_client: Annotated[str | None, _LAST_USED_CLIENT]
+    repositories: Annotated[list[str] | None, _REPOSITORIES]
+    allow_from: Annotated[list[str] | None, _ALLOW_FROM]
 
     @classmethod
     def of(cls, record: TokenRecord, now: float, secret: str = "") -> AccessToken:
@@ -163,6 +185,8 @@ class AccessToken(Response):
             state=token_state(record, now),
             last_used_ip=record.last_used_ip,
             last_used_client=record.last_used_user_agent,
+            repositories=list(record.repositories) if record.repositories is not None else None,
+            allow_from=networks_text(record.allow_from),
         )
 
 
@@ -230,6 +254,8 @@ class CreateAccessTokenRequest(Request):
             example="2027-10-28T18:30:19Z",
         ),
     ] = None
+    repositories: Annotated[list[str] | None, _REPOSITORIES] = None
+    allow_from: Annotated[list[str] | None, _ALLOW_FROM] = None
 
 
 class PatchAccessTokenRequest(Request):

@@ -22,8 +22,17 @@ from regauth.domain.models import (
 )
 from regauth.domain.timefmt import rfc3339
 from regauth.domain.usernames import MAX_LENGTH, MIN_LENGTH, USERNAME
-from regauth.http.models.base import AdminRequest, DateTime, Query, Response, Uuid, doc
-from regauth.services.access_tokens import MAX_DESCRIPTION_LENGTH
+from regauth.http.models.base import (
+    ALLOW_FROM,
+    REPOSITORIES,
+    AdminRequest,
+    DateTime,
+    Query,
+    Response,
+    Uuid,
+    doc,
+)
+from regauth.services.access_tokens import MAX_DESCRIPTION_LENGTH, networks_text
 from regauth.services.passwords import MAX_PASSWORD_LENGTH
 from regauth.services.users import MIN_PASSWORD_LENGTH
 
@@ -35,6 +44,7 @@ _NAME = doc(
 _PASSWORD = doc(minLength=MIN_PASSWORD_LENGTH, maxLength=MAX_PASSWORD_LENGTH)
 _LIMIT = doc("At most this many results.")
 _OFFSET = doc("Skip this many results.")
+_ALLOW_FROM = doc(ALLOW_FROM, example=None)
 
 
 # Tokens
@@ -66,6 +76,8 @@ class Token(Response):
     last_used_ip: str | None
     last_used_user_agent: str | None
     expires_at: Annotated[DateTime | None, doc("Null if it never expires.")]
+    repositories: Annotated[list[str] | None, doc(REPOSITORIES, example=None)]
+    allow_from: Annotated[list[str] | None, _ALLOW_FROM]
 
     @classmethod
     def of(cls, record: TokenRecord, now: float) -> Token:
@@ -84,6 +96,8 @@ class Token(Response):
             last_used_ip=record.last_used_ip,
             last_used_user_agent=record.last_used_user_agent,
             expires_at=rfc3339(record.expires_at),
+            repositories=list(record.repositories) if record.repositories is not None else None,
+            allow_from=networks_text(record.allow_from),
         )
 
 
@@ -355,6 +369,7 @@ class AdminKeyView(Response):
     last_used_at: DateTime | None
     last_used_ip: str | None
     purpose: str  # "admin" or "scim"
+    allow_from: Annotated[list[str] | None, _ALLOW_FROM]
 
     @classmethod
     def of(cls, key: AdminKey) -> AdminKeyView:
@@ -367,6 +382,7 @@ class AdminKeyView(Response):
             last_used_at=rfc3339(key.last_used_at),
             last_used_ip=key.last_used_ip,
             purpose=key.purpose,
+            allow_from=networks_text(key.allow_from),
         )
 
 

@@ -81,3 +81,19 @@ class PageQuery(Query):
 
     page: Annotated[int, Meta(ge=1, le=100_000), doc("Page number, from 1.")] = 1
     page_size: Annotated[int, Meta(ge=1, le=100), doc("Items per page.")] = 10
+
+
+# A credential's lists, the same words wherever one is shown or made (null: no list).
+REPOSITORIES = (
+    "A fine-grained token: the only repositories it reaches, as names and "
+    "`namespace/prefix/*` patterns (`acme/ci/*`: every repository below `acme/ci/`, at any "
+    "depth), at most 50. Within them it may still do only what its owner may and its access "
+    "level allows; any other repository gets nothing. Null: every repository its owner may "
+    "reach."
+)
+ALLOW_FROM = (
+    "A network-bound credential: the client networks (CIDRs; a single address is a /32 or "
+    "/128) it may be used from, at most 50. From any other address, as `[server] "
+    "trusted_proxies` determines it, it is refused with a 401 `token not allowed from "
+    "<address>`, counted as a failed sign-in. Null: anywhere."
+)

@@ -62,6 +62,14 @@ class Explanation(Response):
     rejected_scopes: Annotated[
         list[RejectedScopeView], doc("Scopes that did not parse (ignored by `/token`).")
     ]
+    allowed_from: Annotated[
+        list[str] | None,
+        doc(
+            "The networks a network-bound token may be used from (`/token` refuses it from "
+            "any other address before looking at a scope); null if it may be used anywhere.",
+            example=None,
+        ),
+    ] = None
 
     @classmethod
     def of(cls, explanation: ExplanationRecord) -> Explanation:
@@ -82,4 +90,7 @@ class Explanation(Response):
             rejected_scopes=[
                 RejectedScopeView(scope=r.raw, reason=r.reason) for r in explanation.rejected
             ],
+            allowed_from=list(explanation.allowed_from)
+            if explanation.allowed_from is not None
+            else None,
         )

@@ -9,8 +9,8 @@ import msgspec
 from regauth.domain.models import OrgTokenRecord, TokenState
 from regauth.domain.models import token_state as state_of
 from regauth.domain.timefmt import rfc3339
-from regauth.http.models.base import DateTime, Request, Response, Uuid, doc
-from regauth.services.access_tokens import MAX_DESCRIPTION_LENGTH
+from regauth.http.models.base import ALLOW_FROM, DateTime, Request, Response, Uuid, doc
+from regauth.services.access_tokens import MAX_DESCRIPTION_LENGTH, networks_text
 from regauth.services.org_tokens import MAX_RESOURCES
 
 # Docker Hub's scope names for what an organization token may do on a repository, and the
@@ -24,6 +24,11 @@ _EXPIRES_AT = doc(
     "date-time; regauth also accepts a date `YYYY-MM-DD` (midnight UTC), a number of days such "
     "as `30d`, and `none`. Must be in the future.",
     example="2027-10-28T18:30:19Z",
+)
+_ALLOW_FROM = doc(
+    f"{ALLOW_FROM} Fixed at creation.",
+    example=["10.0.0.0/8", "2001:db8::/32"],
+    addition=True,
 )
 
 
@@ -122,6 +127,7 @@ class OrgAccessToken(Response):
     last_used_client: Annotated[
         str | None, doc("User agent of the last use at `/token`.", addition=True)
     ]
+    allow_from: Annotated[list[str] | None, _ALLOW_FROM]
 
     @classmethod
     def of(cls, record: OrgTokenRecord, now: float) -> OrgAccessToken:
@@ -154,6 +160,7 @@ class OrgAccessToken(Response):
             state=state_of(record, now),
             last_used_ip=record.last_used_ip,
             last_used_client=record.last_used_user_agent,
+            allow_from=networks_text(record.allow_from),
         )
 
 
@@ -219,6 +226,7 @@ class CreateOrgAccessTokenRequest(Request):
         ),
     ] = None
     expires_at: Annotated[str | None, _EXPIRES_AT] = None
+    allow_from: Annotated[list[str] | None, _ALLOW_FROM] = None
 
 
 class UpdateOrgAccessTokenRequest(Request):

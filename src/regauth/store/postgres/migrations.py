@@ -352,6 +352,36 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX scim_group_members_user ON scim_group_members(user_id)",
     ),
+    (
+        # As SQLite's migration 9: fine-grained and network-bound tokens (see there). The
+        # three tables' triggers are recreated with the new columns listed: a token's list
+        # is what /token decides by, so changing it must wake every replica.
+        'ALTER TABLE tokens ADD COLUMN repositories TEXT COLLATE "C"',
+        'ALTER TABLE tokens ADD COLUMN allow_from TEXT COLLATE "C"',
+        'ALTER TABLE org_tokens ADD COLUMN allow_from TEXT COLLATE "C"',
+        'ALTER TABLE admin_keys ADD COLUMN allow_from TEXT COLLATE "C"',
+        "DROP TRIGGER regauth_changes ON tokens",
+        """CREATE TRIGGER regauth_changes
+        AFTER UPDATE OF id, uuid, owner_id, description, access, secret_hash, active,
+                created_at, expires_at, created_ip, created_user_agent, generated_by, seq,
+                repositories, allow_from
+            OR DELETE ON tokens
+        FOR EACH ROW EXECUTE FUNCTION regauth_notify_row()""",
+        "DROP TRIGGER regauth_changes ON org_tokens",
+        """CREATE TRIGGER regauth_changes
+        AFTER INSERT
+            OR UPDATE OF id, uuid, org_id, label, description, secret_hash, public_read, active,
+                created_at, created_by, expires_at, allow_from
+            OR DELETE OR TRUNCATE ON org_tokens
+        FOR EACH STATEMENT EXECUTE FUNCTION regauth_notify_change()""",
+        "DROP TRIGGER regauth_changes ON admin_keys",
+        """CREATE TRIGGER regauth_changes
+        AFTER INSERT
+            OR UPDATE OF id, description, secret_hash, created_at, created_by, revoked_at, purpose,
+                allow_from
+            OR DELETE OR TRUNCATE ON admin_keys
+        FOR EACH STATEMENT EXECUTE FUNCTION regauth_notify_change()""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

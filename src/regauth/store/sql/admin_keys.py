@@ -6,11 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from regauth.domain.models import AdminKey, TokenUse
-from regauth.store.sql.base import SqlTables
+from regauth.domain.networks import Network
+from regauth.store.sql.base import SqlTables, list_column, networks_listed
 
 _COLUMNS = (
     "id, description, secret_hash, created_at, created_by, revoked_at, last_used_at, "
-    "last_used_ip, purpose"
+    "last_used_ip, purpose, allow_from"
 )
 
 
@@ -24,12 +25,21 @@ class AdminKeysTable(SqlTables):
         created_by: str,
         now: int,
         purpose: str = "admin",
+        allow_from: tuple[Network, ...] | None = None,
     ) -> AdminKey:
         with self._transaction() as conn:
             conn.execute(
                 "INSERT INTO admin_keys (id, description, secret_hash, created_at, created_by, "
-                "purpose) VALUES (?, ?, ?, ?, ?, ?)",
-                (key_id, description, secret_hash, now, created_by, purpose),
+                "purpose, allow_from) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key_id,
+                    description,
+                    secret_hash,
+                    now,
+                    created_by,
+                    purpose,
+                    list_column(allow_from),
+                ),
             )
         key = self.get_admin_key(key_id)
         assert key is not None
@@ -65,4 +75,7 @@ class AdminKeysTable(SqlTables):
 
 
 def _key(row: tuple[Any, ...]) -> AdminKey:
-    return AdminKey(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8])
+    return AdminKey(
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8],
+        networks_listed(row[9]),
+    )  # fmt: skip

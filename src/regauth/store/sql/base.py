@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 from regauth.domain.models import TokenUse
+from regauth.domain.networks import Network, stored_networks
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -237,3 +238,20 @@ class SqlTables:
     def close(self) -> None:
         self._executor.shutdown(wait=True)
         self._backend.close()
+
+
+# A credential's lists (a fine-grained token's repositories, a network-bound one's networks)
+# are one text column each: comma-separated, as no repository name or CIDR holds a comma, so
+# /token reads a credential in its one lookup; NULL is no list, which is not an empty one.
+
+
+def list_column(items: Iterable[object] | None) -> str | None:
+    return None if items is None else ",".join(map(str, items))
+
+
+def listed(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(text.split(","))
+
+
+def networks_listed(text: str | None) -> tuple[Network, ...] | None:
+    return None if text is None else stored_networks(text.split(","))

@@ -6,12 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from regauth.domain.models import OrgTokenRecord, TokenUse
-from regauth.store.sql.base import SqlTables
+from regauth.domain.networks import Network
+from regauth.store.sql.base import SqlTables, list_column, networks_listed
 
 _COLUMNS = (
     "t.id, t.uuid, t.org_id, o.name, t.label, t.description, t.secret_hash, t.public_read, "
     "t.active, t.created_at, t.created_by, t.expires_at, t.last_used_at, t.last_used_ip, "
-    "t.last_used_user_agent"
+    "t.last_used_user_agent, t.allow_from"
 )
 _FROM = "FROM org_tokens t JOIN organizations o ON o.id = t.org_id"
 
@@ -31,11 +32,13 @@ class OrgTokensTable(SqlTables):
         created_by: str,
         expires_at: int | None,
         now: int,
+        allow_from: tuple[Network, ...] | None = None,
     ) -> OrgTokenRecord:
         with self._transaction() as conn:
             conn.execute(
                 "INSERT INTO org_tokens (id, uuid, org_id, label, description, secret_hash, "
-                "public_read, created_at, created_by, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "public_read, created_at, created_by, expires_at, allow_from) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     token_id,
                     uuid,
@@ -47,6 +50,7 @@ class OrgTokensTable(SqlTables):
                     now,
                     created_by,
                     expires_at,
+                    list_column(allow_from),
                 ),
             )
             _write_resources(conn, token_id, resources)
@@ -132,6 +136,7 @@ class OrgTokensTable(SqlTables):
             last_used_ip=row[13],
             last_used_user_agent=row[14],
             resources=tuple((p, frozenset(a.split(","))) for p, a in resources),
+            allow_from=networks_listed(row[15]),
         )
 
 

@@ -13,13 +13,21 @@ from regauth.domain.models import (
     TokenState,
     TokenUse,
 )
+from regauth.domain.networks import Network
 from regauth.errors import Conflict
-from regauth.store.sql.base import IntegrityViolation, SqlTables
+from regauth.store.sql.base import (
+    IntegrityViolation,
+    SqlTables,
+    list_column,
+    listed,
+    networks_listed,
+)
 
 _COLUMNS = (
     "t.id, t.uuid, t.owner_id, u.name, t.description, t.access, t.secret_hash, t.active, "
     "t.created_at, t.expires_at, t.created_ip, t.created_user_agent, "
-    "t.last_used_at, t.last_used_ip, t.last_used_user_agent, t.generated_by"
+    "t.last_used_at, t.last_used_ip, t.last_used_user_agent, t.generated_by, "
+    "t.repositories, t.allow_from"
 )
 _FROM = "FROM tokens t JOIN users u ON u.id = t.owner_id"
 # Insertion order, for "the oldest first" among tokens created in the same second.
@@ -27,7 +35,7 @@ _NEXT_SEQ = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM tokens)"
 # The /token hot path: a fixed statement (both drivers keep it prepared) on the primary key.
 _AUTH_LOOKUP = (
     "SELECT t.id, t.secret_hash, t.active, t.expires_at, t.access, "
-    "u.id, u.name, u.is_admin, u.disabled, t.generated_by "
+    "u.id, u.name, u.is_admin, u.disabled, t.generated_by, t.repositories, t.allow_from "
     f"{_FROM} WHERE t.id = ?"
 )
 
@@ -47,14 +55,17 @@ class TokensTable(SqlTables):
         created_user_agent: str | None,
         now: int,
         generated_by: str = "manual",
+        repositories: tuple[str, ...] | None = None,
+        allow_from: tuple[Network, ...] | None = None,
     ) -> TokenRecord:
         try:
             # A new row: no cache holds anything of it yet, so the insert tells none.
             with self._transaction(announce=False) as conn:
                 conn.execute(
                     "INSERT INTO tokens (id, uuid, owner_id, description, access, secret_hash, "
-                    "created_at, expires_at, created_ip, created_user_agent, generated_by, seq) "
-                    f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {_NEXT_SEQ})",
+                    "created_at, expires_at, created_ip, created_user_agent, generated_by, "
+                    "repositories, allow_from, seq) "
+                    f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {_NEXT_SEQ})",
                     (
                         token_id,
                         uuid,
@@ -67,6 +78,8 @@ class TokensTable(SqlTables):
                         created_ip,
                         created_user_agent,
                         generated_by,
+                        list_column(repositories),
+                        list_column(allow_from),
                     ),
                 )
         except IntegrityViolation:
@@ -210,6 +223,8 @@ def _auth_record(row: tuple[Any, ...]) -> TokenAuthRecord:
         owner_is_admin=bool(row[7]),
         owner_disabled=bool(row[8]),
         generated_by=row[9],
+        repositories=listed(row[10]),
+        allow_from=networks_listed(row[11]),
     )
 
 
@@ -256,4 +271,6 @@ def _token(row: tuple[Any, ...]) -> TokenRecord:
         last_used_ip=row[13],
         last_used_user_agent=row[14],
         generated_by=row[15],
+        repositories=listed(row[16]),
+        allow_from=networks_listed(row[17]),
     )

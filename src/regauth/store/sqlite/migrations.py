@@ -232,6 +232,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX scim_group_members_user ON scim_group_members(user_id)",
     ),
+    (
+        # Fine-grained personal access tokens: the repository names and namespace/prefix/*
+        # patterns a token is limited to, comma-separated (neither holds a comma); NULL: no
+        # list, whatever its owner may reach. A column, not a table: /token reads a token
+        # in one lookup on its primary key.
+        "ALTER TABLE tokens ADD COLUMN repositories TEXT",
+        # Network-bound credentials: the client networks (CIDRs, comma-separated) a token or
+        # key may be used from; NULL: anywhere.
+        "ALTER TABLE tokens ADD COLUMN allow_from TEXT",
+        "ALTER TABLE org_tokens ADD COLUMN allow_from TEXT",
+        "ALTER TABLE admin_keys ADD COLUMN allow_from TEXT",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -61,6 +61,8 @@ async def create(request: web.Request) -> web.Response:
         description=form.description,
         access=form.level,
         expires_at=parse_expiry(form.expiry, now=runtime.clock()),
+        repositories=form.repository_list,
+        allow_from=form.networks,
     )
     path = f"/settings/tokens/{created.record.uuid}/created"
     return see_secret(request, visitor.envelope, str(created.token), path)
