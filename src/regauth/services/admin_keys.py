@@ -122,10 +122,12 @@ class AdminKeyService:
 
     def _refused_from(self, key: AdminKey, ip: str | None, user_agent: str | None) -> Unauthorized:
         """The right key from the wrong network: a failed sign-in of the key's name, counted
-        by the throttle and audited, as a personal or organization token's is."""
+        by the throttle (429 once it locks the address out) and audited, as a personal or
+        organization token's is."""
         name = f"admin-key:{key.id}"
         refused = Unauthorized(not_allowed_from(ip))
         if self._guard is not None:
+            self._guard.check(name, ip)
             self._guard.failed(name, ip)
         # No account has the key's name (the trail keeps it as not one): the reason names it.
         kind = "SCIM key" if key.purpose == SCIM else "admin API key"
