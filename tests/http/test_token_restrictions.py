@@ -286,5 +286,6 @@ async def test_a_token_without_lists_is_used_from_anywhere(
         status, body = await registry_token(
             client, "alice", created["token"], "repository:alice/app:pull", ip
         )
+        assert status == 200, ip
         assert access(body) == [{"type": "repository", "name": "alice/app", "actions": ["pull"]}]
     assert runtime.tokens.get(created["id"]).access is AccessLevel.WRITE
