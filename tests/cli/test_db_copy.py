@@ -64,6 +64,8 @@ def deployment(cli: Cli, runtime: Runtime) -> Deployment:
     cli.ok("user", "add", "alice", "--password-stdin", stdin=password + "\n")
     cli.ok("user", "add", "ops", "--admin")
     argv = ["token", "create", "--user", "alice", "--description", "laptop", "--access", "write"]
+    # Fine-grained and network-bound, so that those columns are carried too.
+    argv += ["--repositories", "alice/app,acme/*", "--allow-from", "192.0.2.0/24,::1"]
     created = cli.ok(*argv, "--json").json()
     pat, pat_id = remember(created["token"]), created["id"]
     add_user(runtime, "bob")
@@ -74,8 +76,9 @@ def deployment(cli: Cli, runtime: Runtime) -> Deployment:
     cli.ok("team", "add-member", "acme", "dev", "bob")
     cli.ok("team", "grant", "acme", "dev", "app", "write")
     argv = ["org-token", "create", "acme", "--label", "ci", "--repo", "acme/app:pull,push"]
-    org_token = remember(cli.ok(*argv, "--public-read").out.strip())
-    admin_key = remember(cli.ok("admin-key", "create", "--description", "deploy").out.strip())
+    org_token = remember(cli.ok(*argv, "--public-read", "--allow-from", "127.0.0.0/8").out.strip())
+    argv = ["admin-key", "create", "--description", "deploy", "--allow-from", "127.0.0.0/8"]
+    admin_key = remember(cli.ok(*argv).out.strip())
     cli.ok("repo", "set-visibility", "alice/site", "public")
     # What only a server writes: last uses, and failed sign-ins counted into one event.
     runtime.usage.record(pat_id, TokenUse(int(cli.clock()), "192.0.2.7", "docker/27"))
@@ -184,13 +187,16 @@ async def test_a_copied_deployment_works_on_postgresql(
     # The personal access token, the password and the organization token.
     authenticated = await pg.authenticator.authenticate(Credentials("alice", deployment.pat))
     assert authenticated.principal.token_id == deployment.pat_id
+    assert authenticated.principal.repositories == ("alice/app", "acme/*")
+    assert list(map(str, authenticated.principal.networks or ())) == ["192.0.2.0/24", "::1/128"]
     signed_in = await pg.authenticator.authenticate(Credentials("alice", deployment.password))
     assert (signed_in.principal.name, signed_in.method) == ("alice", PASSWORD)
     org = (await pg.authenticator.authenticate(Credentials("acme", deployment.org_token))).principal
     assert (org.name, org.public_read) == ("acme", True)
     assert dict(org.org_token_resources or ()) == {"acme/app": frozenset({"pull", "push"})}
-    # The admin key.
-    assert pg.admin_keys.authenticate(deployment.admin_key, None).description == "deploy"
+    assert list(map(str, org.networks or ())) == ["127.0.0.0/8"]
+    # The admin key, from its network.
+    assert pg.admin_keys.authenticate(deployment.admin_key, "127.0.0.1").description == "deploy"
     # The second factor: its last accepted step came along (the code that confirmed it is not
     # accepted again), the next step's code is, and each recovery code works once.
     bob = pg.users.get("bob")
