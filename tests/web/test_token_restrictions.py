@@ -11,7 +11,7 @@ import pytest
 
 from regauth.domain.models import TokenRecord
 from regauth.runtime import Runtime
-from tests.support.builders import add_token, add_user, basic
+from tests.support.builders import add_org, add_token, add_user, basic
 from tests.web.conftest import Visitor, token_on_page
 
 
@@ -132,3 +132,27 @@ async def test_a_bad_list_is_said_so_and_makes_nothing(
     assert response.status == 400
     assert message in _text(visitor.text)
     assert _records(runtime) == []
+
+
+async def test_an_organization_token_bound_to_networks_from_its_page(
+    runtime: Runtime, visitor: Visitor
+) -> None:
+    add_org(runtime, "acme", "alice")
+    await visitor.sign_in("alice")
+    await visitor.get("/orgs/acme/tokens/new")
+    assert '<label for="allow_from">Allowed networks (optional)</label>' in visitor.text
+    form = {"label": "ci", "repository_1": "app", "pull_1": "on", "allow_from": "10.0.0.0/8"}
+    await visitor.post("/orgs/acme/tokens/new", form)
+
+    secret = token_on_page(visitor.text)
+    assert "Allowed networks 10.0.0.0/8" in _text(visitor.text)
+    [record] = runtime.org_tokens.for_org(runtime.organizations.get("acme"))
+    assert [str(n) for n in record.allow_from or ()] == ["10.0.0.0/8"]
+    await visitor.get("/orgs/acme/tokens")
+    assert "acme/app: Pull From 10.0.0.0/8" in _text(visitor.text)
+    # This test's client is at 127.0.0.1: outside the token's networks.
+    refused = await visitor.client.get(
+        "/token?scope=repository:acme/app:pull", headers=basic("acme", secret)
+    )
+    assert refused.status == 401
+    assert (await refused.json())["details"] == "token not allowed from 127.0.0.1"

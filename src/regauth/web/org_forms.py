@@ -10,7 +10,7 @@ import msgspec
 
 from regauth.domain.models import PULL, PUSH, OrgRole, TeamPermission
 from regauth.errors import BadRequest
-from regauth.web.forms import Expiration
+from regauth.web.forms import Expiration, entries
 
 # Rows the form shows at first, and at most (the service's own limit is checked by the service).
 FIRST_ROWS = 3
@@ -63,6 +63,11 @@ class OrgTokenForm(msgspec.Struct, frozen=True):
     expiration: Expiration = "none"
     expiration_date: str = ""
     public_read: str = ""  # a checkbox: "on" when ticked
+    allow_from: str = ""  # a text area, as on the personal token form
+
+    @property
+    def networks(self) -> list[str] | None:
+        return entries(self.allow_from)
 
     @property
     def expiry(self) -> str:

@@ -46,6 +46,7 @@ class OrgTokenRow:
     last_used_origin: str | None
     expires: str
     expiring_soon: bool
+    allow_from: tuple[str, ...]  # () if it may be used from anywhere
 
     @classmethod
     def of(cls, record: OrgTokenRecord, now: float) -> OrgTokenRow:
@@ -68,4 +69,5 @@ class OrgTokenRow:
             ),
             expires=when(record.expires_at),
             expiring_soon=expiring_soon(state, record.expires_at, now),
+            allow_from=tuple(map(str, record.allow_from or ())),
         )

@@ -59,6 +59,7 @@ async def create(request: web.Request) -> web.Response:
         resources=resources_of(fields, org.name),
         public_read=form.public_read == "on",
         expires_at=parse_expiry(form.expiry, now=runtime.clock()),
+        allow_from=form.networks,
     )
     path = f"/orgs/{org.name}/tokens/{created.record.uuid}/created"
     return see_secret(request, visitor.envelope, str(created.token), path)
