@@ -289,3 +289,21 @@ async def test_a_token_without_lists_is_used_from_anywhere(
         assert status == 200, ip
         assert access(body) == [{"type": "repository", "name": "alice/app", "actions": ["pull"]}]
     assert runtime.tokens.get(created["id"]).access is AccessLevel.WRITE
+
+
+async def test_a_network_bound_scim_key_is_refused_from_elsewhere(
+    client: Client, runtime: Runtime
+) -> None:
+    created = runtime.admin_keys.create(
+        "okta", CLI_ACTOR, purpose="scim", allow_from=["10.0.0.0/8"]
+    )
+    key = bearer(remember(str(created.secret)))
+    assert (await client.get("/scim/v2/Users", headers=at(INSIDE, key))).status == 200
+    refused = await client.get("/scim/v2/Users", headers=at(OUTSIDE, key))
+    assert refused.status == 401
+    assert f"token not allowed from {OUTSIDE}" in await refused.text()
+    runtime.audit.flush()
+    [failure] = runtime.audit.list(AuditQuery(action="auth.failed"))
+    assert failure.details == {
+        "reason": f"SCIM key {created.key.id}: token not allowed from {OUTSIDE}"
+    }

@@ -32,5 +32,5 @@ class Scim:
             raise Unauthorized(_SEND_A_KEY)
         if not looks_like_token(value) or not value.startswith(TokenKind.ADMIN_KEY.prefix):
             raise Unauthorized("only a SCIM key opens SCIM (regauth admin-key create --scim)")
-        key = self.admin_keys.authenticate(value, ip, purpose=SCIM)
+        key = self.admin_keys.authenticate(value, ip, purpose=SCIM, user_agent=user_agent)
         return Actor(name=f"scim-key:{key.id}", kind="scim", ip=ip, user_agent=user_agent)
