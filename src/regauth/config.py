@@ -23,6 +23,7 @@ _PATH_KEYS = (
     *(("storage", "path"), ("storage", "password_file"), ("keys", "dir")),
     *(("ldap", "ca_file"), ("ldap", "bind_password_file")),
     ("oidc", "client_secret_file"),
+    ("notifications", "webhook_secret_file"),
 )
 _WEB_PREFIX = re.compile(r"(/[A-Za-z0-9._-]+)+")
 
@@ -126,6 +127,34 @@ class LimitsConfig:
     # "never expires" is refused. auth.max_token_lifetime_days is the same rule (the tighter
     # of the two applies).
     max_expiry: str = "never"
+    # Personal and organization access tokens unused this long ("Nd": last used, or made,
+    # that many days ago) are deactivated, and auto-generated session tokens deleted, with an
+    # audit event and a notification; "never": no such policy.
+    deactivate_unused_after: str = "never"
+
+
+@dataclass(frozen=True)
+class NotificationsConfig:
+    # Where events are POSTed (JSON, HMAC-signed): token.expiring, token.expired,
+    # token.deactivated_stale, credential.leaked_revoked. "": no notifications (none kept).
+    webhook_url: str = ""
+    # The HMAC-SHA256 key the body is signed with, read from this file (required with
+    # webhook_url); read again at every round of deliveries, so it can be replaced in place.
+    webhook_secret_file: str = ""
+    # token.expiring is sent once, this many days before a token expires.
+    expiring_days: int = 7
+    # Attempts before a delivery is given up; the waits between them double from 30 s to 1 h.
+    max_attempts: int = 10
+    # How long one attempt waits for the receiver's answer.
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    # Every audit event as one JSON line (a SIEM's input): "stdout", "file:/ABSOLUTE/PATH"
+    # (appended to, opened again for every batch, so a log rotation's rename is followed),
+    # or "" for none.
+    export: str = ""
 
 
 @dataclass(frozen=True)
@@ -287,6 +316,8 @@ class Config:
     scim: ScimConfig = field(default_factory=ScimConfig)
     ldap: LdapConfig = field(default_factory=LdapConfig)
     oidc: OidcConfig = field(default_factory=OidcConfig)
+    notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
 
     @property
     def listen_host(self) -> str:
@@ -573,7 +604,7 @@ def _validate(config: Config) -> None:
     ):
         if getattr(config.limits, name) < 1:
             raise ConfigError(f"limits.{name}: must be at least 1")
-    for name in ("default_expiry", "max_expiry"):
+    for name in ("default_expiry", "max_expiry", "deactivate_unused_after"):
         try:
             expiry_days(getattr(config.limits, name))
         except ConfigError as exc:
@@ -587,6 +618,8 @@ def _validate(config: Config) -> None:
         raise ConfigError("auth.password_check_concurrency: must be at least 1")
     _validate_web(config.web)
     _validate_metrics(config.metrics, config.server.listen)
+    _validate_notifications(config.notifications)
+    _validate_audit(config.audit)
     for entry in config.groups.mappings:
         try:
             group_mappings.parse(entry)
@@ -603,6 +636,38 @@ def _validate_metrics(metrics: MetricsConfig, server_listen: str) -> None:
         raise ConfigError(f"metrics.listen: expected HOST:PORT or empty, got {metrics.listen!r}")
     if metrics.listen == server_listen:
         raise ConfigError("metrics.listen: must differ from server.listen (empty shares it)")
+
+
+def _validate_notifications(notifications: NotificationsConfig) -> None:
+    url = notifications.webhook_url
+    if url:
+        if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+            # Not echoed: a URL may hold credentials.
+            raise ConfigError("notifications.webhook_url: must be an http:// or https:// URL")
+        if not notifications.webhook_secret_file:
+            raise ConfigError(
+                "notifications.webhook_secret_file: required with webhook_url (the bodies "
+                "are signed with the key it holds)"
+            )
+    if not 1 <= notifications.expiring_days <= 365:
+        raise ConfigError("notifications.expiring_days: must be between 1 and 365")
+    if not 1 <= notifications.max_attempts <= 100:
+        raise ConfigError("notifications.max_attempts: must be between 1 and 100")
+    if not 0 < notifications.timeout_seconds <= 300:
+        raise ConfigError("notifications.timeout_seconds: must be more than 0 and at most 300")
+
+
+AUDIT_STDOUT, AUDIT_FILE = "stdout", "file:"
+
+
+def _validate_audit(audit: AuditConfig) -> None:
+    export = audit.export
+    if export in ("", AUDIT_STDOUT):
+        return
+    if not export.startswith(AUDIT_FILE) or not Path(export[len(AUDIT_FILE) :]).is_absolute():
+        raise ConfigError(
+            f'audit.export: must be "", "stdout" or "file:/ABSOLUTE/PATH", got {export!r}'
+        )
 
 
 def max_lifetime_days(config: Config) -> int:

@@ -120,6 +120,8 @@ class TokenQuery:
     state: TokenState | None = None
     last_used_before: int | None = None
     last_used_after: int | None = None
+    # Active tokens expiring at or before this time (and not yet expired).
+    expiring_before: int | None = None
     limit: int = 100
     offset: int = 0
 
@@ -140,6 +142,9 @@ class TokenAuthRecord:
     generated_by: str = "manual"
     repositories: tuple[str, ...] | None = None
     allow_from: tuple[Network, ...] | None = None
+    # A regenerated token's old secret, accepted until `previous_secret_until` (rotation).
+    previous_secret_hash: bytes | None = None
+    previous_secret_until: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ParamSpec, Protocol, TypeVar
 
+from regauth.domain.hygiene import Claimed, Credential, Notification, NotificationQuery
 from regauth.domain.models import (
     AccessLevel,
     AdminKey,
@@ -438,6 +439,82 @@ class ScimStore(Protocol):
     def set_scim_group_members(self, group_id: str, user_ids: Iterable[int]) -> None: ...
 
     def delete_scim_group(self, group_id: str) -> bool: ...
+class NotificationStore(Protocol):
+    """Webhook notifications: one row per event, claimed by one process for each attempt."""
+
+    def add_notification(self, notification: Notification) -> bool:
+        """False when an event of its dedup key is there already."""
+        ...
+
+    def claim_notifications(self, *, now: int, hold_until: int, limit: int) -> list[Claimed]: ...
+
+    def finish_notification(
+        self,
+        notification_id: str,
+        *,
+        now: int,
+        delivered: bool,
+        status: int | None,
+        error: str | None,
+        retry_at: int | None,
+    ) -> None: ...
+
+    def retry_notification(self, notification_id: str, *, now: int) -> Notification | None: ...
+
+    def get_notification(self, notification_id: str) -> Notification | None: ...
+
+    def list_notifications(self, query: NotificationQuery) -> list[Notification]: ...
+
+    def purge_notifications(self, *, before: int) -> int: ...
+
+
+class JobStore(Protocol):
+    """Periodic work run by one process of the deployment each time it is due."""
+
+    def claim_job(self, name: str, *, now: int, next_due: int) -> bool: ...
+
+    def reschedule_job(self, name: str, *, due_at: int) -> None: ...
+
+    def job_runs(self) -> dict[str, tuple[int, int | None]]: ...
+
+
+class CredentialStore(Protocol):
+    """Every kind of token as a Credential, for the expiry and staleness policies."""
+
+    def credentials_expiring(self, *, after: int, until: int) -> list[Credential]: ...
+
+    def stale_credentials(
+        self, *, unused_since: int, now: int, for_policy: bool, limit: int = 1000
+    ) -> list[Credential]: ...
+
+    def deactivate_unused(self, credential: Credential, *, unused_since: int, now: int) -> bool: ...
+
+    def delete_unused_session_tokens(
+        self, token_ids: Sequence[str], *, unused_since: int
+    ) -> list[str]: ...
+
+
+class TokenSecretStore(Protocol):
+    """A personal access token's secret, replaced in place (rotation)."""
+
+    def replace_token_secret(
+        self,
+        token_id: str,
+        *,
+        expected_hash: bytes,
+        secret_hash: bytes,
+        previous_until: int | None,
+    ) -> bool: ...
+
+
+class AuditExportStore(Protocol):
+    """The audit events not yet exported, held for one writer."""
+
+    def unexported_audit(
+        self, *, limit: int
+    ) -> AbstractContextManager[list[tuple[AuditEvent, int, bool]]]: ...
+
+    def mark_audit_exported(self, exported: Sequence[tuple[int, int]]) -> None: ...
 
 
 class MetaStore(Protocol):
@@ -462,6 +539,11 @@ class Store(
     WebSessionStore,
     IdentityStore,
     ScimStore,
+    NotificationStore,
+    JobStore,
+    CredentialStore,
+    TokenSecretStore,
+    AuditExportStore,
     Protocol,
 ):
     """Everything one backend implements; services take only the parts they use."""

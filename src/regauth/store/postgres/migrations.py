@@ -382,6 +382,54 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             OR DELETE OR TRUNCATE ON admin_keys
         FOR EACH STATEMENT EXECUTE FUNCTION regauth_notify_change()""",
     ),
+    (
+        # As SQLite's migration 10: credential hygiene (see there). tokens and org_tokens gain
+        # columns: their triggers are recreated with them listed. notifications and
+        # scheduled_jobs have no change trigger: no cache reads them and /token never does.
+        "ALTER TABLE tokens ADD COLUMN previous_secret_hash BYTEA",
+        "ALTER TABLE tokens ADD COLUMN previous_secret_until BIGINT",
+        "ALTER TABLE tokens ADD COLUMN deactivated_unused_at BIGINT",
+        "ALTER TABLE org_tokens ADD COLUMN deactivated_unused_at BIGINT",
+        "DROP TRIGGER regauth_changes ON tokens",
+        """CREATE TRIGGER regauth_changes
+        AFTER UPDATE OF id, uuid, owner_id, description, access, secret_hash, active,
+                created_at, expires_at, created_ip, created_user_agent, generated_by, seq,
+                repositories, allow_from,
+                previous_secret_hash, previous_secret_until, deactivated_unused_at
+            OR DELETE ON tokens
+        FOR EACH ROW EXECUTE FUNCTION regauth_notify_row()""",
+        "DROP TRIGGER regauth_changes ON org_tokens",
+        """CREATE TRIGGER regauth_changes
+        AFTER INSERT
+            OR UPDATE OF id, uuid, org_id, label, description, secret_hash, public_read, active,
+                created_at, created_by, expires_at, allow_from, deactivated_unused_at
+            OR DELETE OR TRUNCATE ON org_tokens
+        FOR EACH STATEMENT EXECUTE FUNCTION regauth_notify_change()""",
+        """CREATE TABLE notifications (
+            id TEXT COLLATE "C" PRIMARY KEY,
+            event TEXT COLLATE "C" NOT NULL,
+            dedup_key TEXT COLLATE "C" NOT NULL UNIQUE,
+            payload TEXT COLLATE "C" NOT NULL,
+            created_at BIGINT NOT NULL,
+            next_attempt_at BIGINT NOT NULL,
+            attempts BIGINT NOT NULL DEFAULT 0,
+            claimed_until BIGINT,
+            delivered_at BIGINT,
+            failed_at BIGINT,
+            last_status BIGINT,
+            last_error TEXT COLLATE "C"
+        )""",
+        "CREATE INDEX notifications_due ON notifications(next_attempt_at) "
+        "WHERE delivered_at IS NULL AND failed_at IS NULL",
+        "CREATE INDEX notifications_created ON notifications(created_at)",
+        """CREATE TABLE scheduled_jobs (
+            name TEXT COLLATE "C" PRIMARY KEY,
+            due_at BIGINT NOT NULL,
+            last_run_at BIGINT
+        )""",
+        "ALTER TABLE audit_events ADD COLUMN exported_count BIGINT NOT NULL DEFAULT 0",
+        "CREATE INDEX audit_unexported ON audit_events(id) WHERE exported_count < count",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

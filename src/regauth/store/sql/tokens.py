@@ -35,7 +35,8 @@ _NEXT_SEQ = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM tokens)"
 # The /token hot path: a fixed statement (both drivers keep it prepared) on the primary key.
 _AUTH_LOOKUP = (
     "SELECT t.id, t.secret_hash, t.active, t.expires_at, t.access, "
-    "u.id, u.name, u.is_admin, u.disabled, t.generated_by, t.repositories, t.allow_from "
+    "u.id, u.name, u.is_admin, u.disabled, t.generated_by, t.repositories, t.allow_from, "
+    "t.previous_secret_hash, t.previous_secret_until "
     f"{_FROM} WHERE t.id = ?"
 )
 
@@ -225,6 +226,8 @@ def _auth_record(row: tuple[Any, ...]) -> TokenAuthRecord:
         generated_by=row[9],
         repositories=listed(row[10]),
         allow_from=networks_listed(row[11]),
+        previous_secret_hash=row[12],
+        previous_secret_until=row[13],
     )
 
 
@@ -250,6 +253,10 @@ def _where(query: TokenQuery, now: int) -> tuple[str, list[Any]]:
     if query.last_used_after is not None:
         clauses.append("t.last_used_at >= ?")
         params.append(query.last_used_after)
+    if query.expiring_before is not None:
+        # "Expiring soon": still working, and not for long (the web page's mark).
+        clauses.append("t.active = TRUE AND t.expires_at > ? AND t.expires_at <= ?")
+        params += [now, query.expiring_before]
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 

@@ -244,6 +244,50 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE org_tokens ADD COLUMN allow_from TEXT",
         "ALTER TABLE admin_keys ADD COLUMN allow_from TEXT",
     ),
+    (
+        # Credential hygiene (expiry and staleness, rotation, audit export).
+        # Rotation: a regenerated token's old secret, accepted until previous_secret_until
+        # (a grace period the owner chose; none by default, and then both are NULL).
+        "ALTER TABLE tokens ADD COLUMN previous_secret_hash BLOB",
+        "ALTER TABLE tokens ADD COLUMN previous_secret_until INTEGER",
+        # When the staleness policy last deactivated the token: its unused period counts
+        # from then too, so a token its owner reactivates gets a whole period again.
+        "ALTER TABLE tokens ADD COLUMN deactivated_unused_at INTEGER",
+        "ALTER TABLE org_tokens ADD COLUMN deactivated_unused_at INTEGER",
+        # Webhook notifications, one row per event: dedup_key makes each event once per
+        # deployment (two workers or replicas noticing the same expiry insert one row), and a
+        # delivery is claimed with a conditional UPDATE of claimed_until, so one process sends
+        # it. payload: the JSON body as sent (never a secret).
+        """CREATE TABLE notifications (
+            id TEXT PRIMARY KEY,
+            event TEXT NOT NULL,
+            dedup_key TEXT NOT NULL UNIQUE,
+            payload TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            claimed_until INTEGER,
+            delivered_at INTEGER,
+            failed_at INTEGER,
+            last_status INTEGER,
+            last_error TEXT
+        )""",
+        "CREATE INDEX notifications_due ON notifications(next_attempt_at) "
+        "WHERE delivered_at IS NULL AND failed_at IS NULL",
+        "CREATE INDEX notifications_created ON notifications(created_at)",
+        # Periodic work that must run once per deployment (the staleness sweep, expiry
+        # notices): whoever moves due_at forward with a conditional UPDATE runs it.
+        """CREATE TABLE scheduled_jobs (
+            name TEXT PRIMARY KEY,
+            due_at INTEGER NOT NULL,
+            last_run_at INTEGER
+        )""",
+        # The audit export: how much of each event's count has been written out. Events are
+        # exported while exported_count < count, so a failed sign-in rollup counted further
+        # after it was exported is exported again with what it gained.
+        "ALTER TABLE audit_events ADD COLUMN exported_count INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX audit_unexported ON audit_events(id) WHERE exported_count < count",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
