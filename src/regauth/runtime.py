@@ -16,12 +16,16 @@ from regauth.metrics.counts import Metrics
 from regauth.services.access_tokens import AccessTokenService
 from regauth.services.admin_keys import AdminKeyService
 from regauth.services.audit import AuditLog
+from regauth.services.audit_export import AuditExporter
 from regauth.services.authentication import Authenticator
 from regauth.services.decisions import Authorizer
 from regauth.services.deployment import verify_hmac_secret
 from regauth.services.directory_sign_in import DirectorySignIn
+from regauth.services.expiry import ExpiryNotices
 from regauth.services.explain import ExplainService
 from regauth.services.guard import SignInGuard
+from regauth.services.housekeeping import Housekeeping, Job
+from regauth.services.notifications import Notifier
 from regauth.services.oidc_sign_in import OidcSignIn
 from regauth.services.org_tokens import OrgTokenService
 from regauth.services.organizations import OrganizationService
@@ -30,16 +34,19 @@ from regauth.services.provisioning import Provisioning
 from regauth.services.rate_limit import RateLimit
 from regauth.services.repositories import RepositoryService
 from regauth.services.revocation import RevocationService
+from regauth.services.rotation import RotationService
 from regauth.services.scim.groups import ScimGroups
 from regauth.services.scim.service import Scim
 from regauth.services.scim.users import ScimUsers
 from regauth.services.sessions import SessionService
+from regauth.services.staleness import StalenessPolicy
 from regauth.services.token_census import TokenCensus
 from regauth.services.token_issuer import TokenIssuer
 from regauth.services.two_factor import TwoFactorService
 from regauth.services.usage import UsageRecorder
 from regauth.services.users import UserService
 from regauth.services.web_sessions import WebSessionService
+from regauth.services.webhooks import WebhookDelivery
 from regauth.signing.batching import BatchSigner
 from regauth.signing.jwt import TokenSigner
 from regauth.signing.keys import (
@@ -92,6 +99,15 @@ class Runtime:
     census: TokenCensus
     # Single sign-on with the [oidc] provider (the web page's "Sign in with ...").
     oidc_sign_in: OidcSignIn
+    # Credential hygiene: notifications and their webhook, expiry notices, the staleness
+    # policy, rotation, the audit export, and the periodic work that runs the policies.
+    notifier: Notifier
+    webhooks: WebhookDelivery
+    expiry: ExpiryNotices
+    staleness: StalenessPolicy
+    rotation: RotationService
+    audit_export: AuditExporter
+    housekeeping: Housekeeping
 
     @property
     def config(self) -> Config:
@@ -253,6 +269,9 @@ def open_runtime(
         clock=clock,
     )
     users = UserService(store, audit, clock=clock)
+    notifier = Notifier(store, audit, settings=settings, clock=clock)
+    expiry = ExpiryNotices(store, notifier, settings=settings, clock=clock)
+    staleness = StalenessPolicy(store, audit, notifier, settings=settings, clock=clock)
     return Runtime(
         settings=settings,
         clock=clock,
@@ -294,6 +313,7 @@ def open_runtime(
                 # fast path (idle while nobody fails to sign in) and could evict lock-outs.
                 table=store.failure_table(secret=key, name="revocations"),
             ),
+            notifier=notifier,
         ),
         organizations=OrganizationService(store, audit, clock=clock),
         org_tokens=OrgTokenService(store, audit, hmac_key=key, clock=clock, settings=settings),
@@ -313,5 +333,25 @@ def open_runtime(
         census=TokenCensus(store, clock=clock),
         oidc_sign_in=OidcSignIn(
             OidcClient(settings, clock=clock), provisioning, sessions, audit, settings=settings
+        ),
+        notifier=notifier,
+        webhooks=WebhookDelivery(store, settings=settings, clock=clock),
+        expiry=expiry,
+        staleness=staleness,
+        rotation=RotationService(store, audit, hmac_key=key, clock=clock),
+        audit_export=AuditExporter(store, settings=settings),
+        housekeeping=Housekeeping(
+            store,
+            [
+                Job(
+                    "staleness",
+                    3600,
+                    lambda: str(staleness.sweep()),
+                    wanted=lambda: bool(staleness.unused_days),
+                ),
+                Job("expiry_notices", 3600, expiry.sweep, wanted=lambda: notifier.enabled),
+                Job("notifications_purge", 86400, notifier.purge),
+            ],
+            clock=clock,
         ),
     )

@@ -75,6 +75,15 @@ def lists_in_audit(
     return details
 
 
+def expiring(record: TokenRecord, now: float, within: int) -> bool:
+    """Active, and expiring within `within` seconds: "expiring soon" (the web page's mark)."""
+    return (
+        token_state(record, now) is TokenState.ACTIVE
+        and record.expires_at is not None
+        and record.expires_at <= now + within
+    )
+
+
 def validate_description(description: str) -> str:
     description = description.strip()
     if not 1 <= len(description) <= MAX_DESCRIPTION_LENGTH:
@@ -244,9 +253,14 @@ class AccessTokenService:
     def list_for(self, owner: User) -> list[TokenRecord]:
         return self._store.list_tokens(owner.id)
 
-    def page_for(self, owner: User, *, page: int, page_size: int) -> TokenPage:
+    def page_for(
+        self, owner: User, *, page: int, page_size: int, expiring_within: int | None = None
+    ) -> TokenPage:
+        """`expiring_within` (seconds): only active tokens expiring that soon."""
         records = self._store.list_tokens(owner.id)
         now = self._clock()
+        if expiring_within is not None:
+            records = [r for r in records if expiring(r, now, expiring_within)]
         active = sum(1 for r in records if token_state(r, now) is TokenState.ACTIVE)
         start = (page - 1) * page_size
         return TokenPage(records[start : start + page_size], len(records), active)

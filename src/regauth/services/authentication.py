@@ -35,6 +35,7 @@ from regauth.services.cache import VersionedCache
 from regauth.services.directory_sign_in import Claim, DirectorySignIn
 from regauth.services.guard import SignInAttempt, SignInGuard
 from regauth.services.passwords import PasswordChecker
+from regauth.services.rotation import earliest, match_secret
 from regauth.store.base import AdminKeyStore, Database, OrgTokenStore, TokenStore, UserStore
 
 INCORRECT = "incorrect username or password"
@@ -287,10 +288,14 @@ class Authenticator:
             # A well-formed session token that is gone (evicted, deleted, password changed):
             # the user typed no password, so say what to do rather than "incorrect password".
             raise Unauthorized(SESSION_ENDED)
+        # A regenerated token's old secret matches until its grace period ends (rotation.py).
+        match = (
+            match_secret(self._hmac_key, token.secret, record, self._clock()) if record else None
+        )
         if (
             record is None
             or record.generated_by != generated_by
-            or not secret_matches(self._hmac_key, token.secret, record.secret_hash)
+            or match is None
             or not _names_owner(credentials.username, record.owner_name, generated_by)
         ):
             raise _incorrect(credentials.username == record.owner_name if record else False)
@@ -298,7 +303,8 @@ class Authenticator:
         refusal = self._token_refusal(record)
         if refusal is not None:
             raise Unauthorized(refusal).of_an_account()
-        return _token_principal(record), record.expires_at
+        # Remembered (the verified-token cache) no longer than the old secret may be used.
+        return _token_principal(record), earliest(record.expires_at, match.until)
 
     def _token_refusal(self, record: TokenAuthRecord) -> str | None:
         label = "personal access token" if record.generated_by == "manual" else "session token"

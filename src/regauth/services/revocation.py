@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from regauth.domain.hygiene import CREDENTIAL_LEAKED_REVOKED, Credential
 from regauth.domain.models import Actor
 from regauth.domain.tokens import TokenKind, parse_token, secret_matches
 from regauth.errors import MalformedToken, TooManyRequests
 from regauth.services.admin_keys import AdminKeyService
 from regauth.services.audit import AuditLog
+from regauth.services.notifications import Notifier
 from regauth.services.rate_limit import RateLimit
 from regauth.services.transactions import transactional
 from regauth.store.base import Store
@@ -25,8 +29,10 @@ class RevocationService:
         *,
         hmac_key: bytes,
         limit: RateLimit,
+        notifier: Notifier | None = None,
     ) -> None:
         self._store = store
+        self._notifier = notifier
         self._audit = audit
         self._admin_keys = admin_keys
         self._hmac_key = hmac_key
@@ -63,6 +69,7 @@ class RevocationService:
                     and secret_matches(self._hmac_key, token.secret, key.secret_hash)
                 ):
                     self._admin_keys.revoke(key.id, actor)
+                    self._notify(Credential.of_admin_key(key))
                     revoked += 1
                 continue
             if token.kind is TokenKind.ORGANIZATION:
@@ -76,6 +83,7 @@ class RevocationService:
                     self._audit.record(
                         actor, "org_token.revoked_leaked", org_token.id, org=org_token.org
                     )
+                    self._notify(Credential.of_org_token(org_token))
                     revoked += 1
                 continue
             record = self._store.get_token(token.public_id)
@@ -88,5 +96,13 @@ class RevocationService:
                 self._audit.record(
                     actor, "token.revoked_leaked", record.id, owner=record.owner_name
                 )
+                self._notify(Credential.of_token(record))
                 revoked += 1
         return revoked
+
+    def _notify(self, credential: Credential) -> None:
+        """The webhook hears of each revocation, in its transaction: the owner should know
+        that a secret of theirs was found somewhere, and that it no longer works."""
+        if self._notifier is not None:
+            inactive = dataclasses.replace(credential, active=False)
+            self._notifier.notify(CREDENTIAL_LEAKED_REVOKED, inactive)

@@ -1,0 +1,117 @@
+"""Rotation: a personal access token's secret regenerated in place, keeping everything else
+about the token; the old secret accepted for an optional grace period, and never after."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from regauth.domain.clock import Clock
+from regauth.domain.durations import format_duration
+from regauth.domain.models import Actor, TokenAuthRecord, TokenRecord
+from regauth.domain.timefmt import rfc3339
+from regauth.domain.tokens import AccessToken, TokenKind, secret_matches
+from regauth.errors import BadRequest, Conflict, NotFoundInStore
+from regauth.services.audit import AuditLog
+from regauth.services.transactions import transactional
+from regauth.store.base import Database, TokenSecretStore, TokenStore, UserStore
+
+# Longer than this, the old secret is a second token, not a hand-over.
+MAX_GRACE_SECONDS = 7 * 86400
+
+
+@dataclass(frozen=True, slots=True)
+class Regenerated:
+    record: TokenRecord
+    # The new secret, shown this once: never stored, never logged.
+    token: AccessToken
+    # Until when the old secret still works; None: it stopped at once.
+    previous_valid_until: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SecretMatch:
+    """A secret /token accepted: the current one (`until` None), or the old one of a
+    regenerated token, which is accepted until `until` only."""
+
+    until: int | None
+
+
+def match_secret(
+    key: bytes, secret: str, record: TokenAuthRecord, now: float
+) -> SecretMatch | None:
+    if secret_matches(key, secret, record.secret_hash):
+        return SecretMatch(None)
+    until = record.previous_secret_until
+    if (
+        record.previous_secret_hash is not None
+        and until is not None
+        and now < until
+        and secret_matches(key, secret, record.previous_secret_hash)
+    ):
+        return SecretMatch(until)
+    return None
+
+
+def earliest(a: int | None, b: int | None) -> int | None:
+    """The sooner of two ends, None being never."""
+    return b if a is None else a if b is None else min(a, b)
+
+
+class RotationStore(Database, TokenStore, TokenSecretStore, UserStore, Protocol):
+    """The token and its owner."""
+
+
+class RotationService:
+    def __init__(
+        self, store: RotationStore, audit: AuditLog, *, hmac_key: bytes, clock: Clock
+    ) -> None:
+        self._store = store
+        self._audit = audit
+        self._hmac_key = hmac_key
+        self._clock = clock
+
+    @transactional
+    def regenerate(
+        self, record: TokenRecord, actor: Actor, *, grace_seconds: int = 0
+    ) -> Regenerated:
+        """A new secret for the same token (id, uuid, description, access, expiry, ...).
+        A second regeneration ends the first one's grace period at once: only the secret
+        replaced last may still work."""
+        if record.generated_by != "manual":
+            raise Conflict("a session token is not regenerated: sign in again for a new one")
+        if not 0 <= grace_seconds <= MAX_GRACE_SECONDS:
+            raise BadRequest(
+                f"grace period must be between 0 and {format_duration(MAX_GRACE_SECONDS)}"
+            )
+        now = int(self._clock())
+        if record.expired(now):
+            raise Conflict("the token has expired: create a new one")
+        owner = self._store.get_user_by_id(record.owner_id)
+        if owner is None or owner.disabled:
+            raise Conflict(f"account {record.owner_name!r} is disabled")
+        token = AccessToken(
+            TokenKind.PERSONAL, record.id, AccessToken.generate(TokenKind.PERSONAL).secret
+        )
+        until = now + grace_seconds if grace_seconds else None
+        if not self._store.replace_token_secret(
+            record.id,
+            expected_hash=record.secret_hash,
+            secret_hash=token.secret_hash(self._hmac_key),
+            previous_until=until,
+        ):
+            if self._store.get_token(record.id) is None:
+                raise NotFoundInStore("no such access token")
+            raise Conflict("the token was regenerated meanwhile: look at it again, then retry")
+        self._audit.record(
+            actor,
+            "token.regenerate",
+            record.id,
+            owner=record.owner_name,
+            grace=format_duration(grace_seconds),
+            previous_valid_until=rfc3339(until),
+        )
+        updated = self._store.get_token(record.id)
+        if updated is None:  # pragma: no cover - deleted within our own transaction
+            raise NotFoundInStore("no such access token")
+        return Regenerated(updated, token, until)
