@@ -9,6 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from regauth.http.appkeys import RUNTIME, TRUSTED_PROXIES
+from regauth.http.background import add_background
 from regauth.http.decoding import MAX_BODY_BYTES
 from regauth.http.forwarding import TrustedProxies
 from regauth.http.metrics import MetricsEndpoint, add_metrics
@@ -52,6 +53,8 @@ def create_app(runtime: Runtime, *, metrics_dir: Path | None = None) -> web.Appl
         await runtime.key_watcher.stop()
         await flusher.stop()
 
+    # Before the batch writers: stopped after them, it exports the audit events they wrote.
+    add_background(app, runtime)
     app.cleanup_ctx.append(batch_writes)
     add_routes(app)
     if config.scim.enabled:

@@ -14,6 +14,7 @@ from regauth.http.handlers import (
     admin_users,
     health,
     hub,
+    hygiene,
     openapi,
     org_tokens,
     orgs,
@@ -23,6 +24,7 @@ from regauth.http.handlers import (
 from regauth.http.models import account as a
 from regauth.http.models import admin as m
 from regauth.http.models import explain as e
+from regauth.http.models import hygiene as h
 from regauth.http.models import org_tokens as t
 from regauth.http.models import orgs as o
 from regauth.http.models import registry as r
@@ -107,6 +109,9 @@ REPOSITORY = PathParam(
     "team/app",
 )
 ADMIN_ORG = PathParam("name", "adminOrgName", "Organization name.", "acme")
+NOTIFICATION = PathParam(
+    "id", "notificationId", "The notification's id.", "5b0d2c8e-7f51-4f0e-9d55-1f1c36a3b0a7"
+)
 
 # A repository name holds "/": `(?s:.+)` takes any character, newlines too (`.+` did not),
 # so a bad name reaches the handler (authentication first, then a 400) instead of no route.
@@ -121,6 +126,10 @@ _LOGIN_401 = Answer(
 _TWO_FACTOR_ON = Answer(409, "Two-factor authentication is already on.")
 _LAST_OWNER = "The user is the organization's last owner"
 _HUB = "(Docker Hub's `{}`)"
+_REGENERATE_409 = Answer(
+    409,
+    "A session token, an expired token, a disabled account's, or one regenerated at the same moment by another request.",
+)
 
 ROUTES: tuple[Route, ...] = (
     # The registry's realm.
@@ -158,7 +167,7 @@ ROUTES: tuple[Route, ...] = (
         tag="authentication", access=SIGN_IN, ok="Token created.", errors=(_LOGIN_401,),
     ),
     route(
-        "GET", "/v2/access-tokens", hub.list_tokens, query=PageQuery,
+        "GET", "/v2/access-tokens", hub.list_tokens, query=h.AccessTokenListQuery,
         response=a.GetAccessTokensResponse, operation_id="listAccessTokens",
         tag="access-tokens", access=ACCOUNT_READ, ok="A page of tokens.",
     ),
@@ -187,6 +196,14 @@ ROUTES: tuple[Route, ...] = (
         "DELETE", "/v2/access-tokens/{uuid}", hub.delete_token, response=NoContent,
         operation_id="deleteAccessToken", tag="access-tokens", access=ACCOUNT, params=(UUID,),
         ok="Deleted.", errors=(Answer(404),),
+    ),
+    route(
+        "POST", "/v2/access-tokens/{uuid}/regenerate", hygiene.regenerate_token,
+        body=h.RegenerateAccessTokenRequest, response=h.RegeneratedAccessToken,
+        operation_id="regenerateAccessToken", tag="access-tokens", access=ACCOUNT,
+        params=(UUID,), addition=True,
+        ok="The same token with its new secret in `token`, shown this once.",
+        errors=(Answer(404), _REGENERATE_409),
     ),
     # Account security.
     route(
@@ -361,6 +378,35 @@ ROUTES: tuple[Route, ...] = (
         "DELETE", "/admin/v1/tokens/{id}", admin_tokens.delete_token, response=NoContent,
         operation_id="adminDeleteToken", tag="admin", access=ADMIN, params=(TOKEN_ID,),
         ok="Deleted.", errors=(Answer(404),),
+    ),
+    route(
+        "POST", "/admin/v1/tokens/{id}/regenerate", hygiene.admin_regenerate_token,
+        body=h.AdminRegenerateTokenRequest, response=h.RegeneratedToken,
+        operation_id="adminRegenerateToken", tag="admin", access=ADMIN, params=(TOKEN_ID,),
+        ok="The same token with its new secret in `token`, shown this once.",
+        errors=(Answer(404), _REGENERATE_409),
+    ),
+    route(
+        "GET", "/admin/v1/stale-tokens", hygiene.stale_tokens, query=h.StaleTokenSearch,
+        response=h.StaleTokenList, operation_id="adminListStaleTokens", tag="admin",
+        access=ADMIN, ok="The tokens unused for that long.",
+    ),
+    route(
+        "GET", "/admin/v1/notifications", hygiene.list_notifications,
+        query=h.NotificationSearch, response=h.NotificationList,
+        operation_id="adminListNotifications", tag="admin", access=ADMIN,
+        ok="The matching notifications.",
+    ),
+    route(
+        "GET", "/admin/v1/notifications/{id}", hygiene.get_notification,
+        response=h.NotificationView, operation_id="adminGetNotification", tag="admin",
+        access=ADMIN, params=(NOTIFICATION,), ok="The notification.", errors=(Answer(404),),
+    ),
+    route(
+        "POST", "/admin/v1/notifications/{id}/retry", hygiene.retry_notification,
+        response=h.NotificationView, operation_id="adminRetryNotification", tag="admin",
+        access=ADMIN, params=(NOTIFICATION,), ok="Due again now.",
+        errors=(Answer(404), Answer(409, "The notification was delivered.")),
     ),
     route(
         "GET", "/admin/v1/repositories", admin_misc.list_repositories,

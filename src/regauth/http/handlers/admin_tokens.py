@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from regauth.domain.durations import parse_duration
 from regauth.domain.models import TokenQuery
 from regauth.errors import BadRequest
 from regauth.http.appkeys import RUNTIME
@@ -15,16 +16,19 @@ from regauth.http.models.base import NO_CONTENT, NoContent
 async def list_tokens(request: web.Request, params: Params[TokenSearch]) -> TokenList:
     """Search personal access tokens
 
-    Tokens across all users, newest first, filtered; in regauth's own token shape.
+    Tokens across all users, newest first, filtered (`expiring=7d`: the active ones expiring
+    within 7 days); in regauth's own token shape.
     """
     await admin(request)
     query, runtime = params.read(), request.app[RUNTIME]
+    within = parse_duration(query.expiring, name="expiring") if query.expiring else None
     search = TokenQuery(
         owner=query.user,
         generated_by=query.kind,
         state=query.state,
         last_used_before=query.last_used_before,
         last_used_after=query.last_used_after,
+        expiring_before=None if within is None else int(runtime.clock()) + within,
         limit=query.limit,
         offset=query.offset,
     )

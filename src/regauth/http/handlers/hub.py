@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from regauth.domain.credentials import credentials
+from regauth.domain.durations import parse_duration
 from regauth.domain.models import AccessLevel
 from regauth.domain.timefmt import parse_expiry
 from regauth.errors import BadRequest
@@ -21,7 +22,8 @@ from regauth.http.models.account import (
     PostUsersLoginSuccessResponse,
     UsersLoginRequest,
 )
-from regauth.http.models.base import NO_CONTENT, NoContent, PageQuery
+from regauth.http.models.base import NO_CONTENT, NoContent
+from regauth.http.models.hygiene import AccessTokenListQuery
 from regauth.services.access_tokens import DEFAULT_EXPIRY
 
 # Docker Hub's level names, broadest last (a request naming several gets the broadest).
@@ -63,18 +65,26 @@ async def auth_token(
     return AuthCreateTokenResponse(access_token=token)
 
 
-async def list_tokens(request: web.Request, params: Params[PageQuery]) -> GetAccessTokensResponse:
+async def list_tokens(
+    request: web.Request, params: Params[AccessTokenListQuery]
+) -> GetAccessTokensResponse:
     """List personal access tokens (Docker Hub shape)
 
     The caller's own tokens, newest first, a page at a time, including the session tokens
-    sign-ins made (`generated_by: auto`). A session opened with a personal access token may
-    read this list. Secrets are never shown: `token` is `""`. An admin API key has no account
-    of its own: 403.
+    sign-ins made (`generated_by: auto`); with `expiring=7d`, only the active ones expiring
+    within 7 days. A session opened with a personal access token may read this list. Secrets
+    are never shown: `token` is `""`. An admin API key has no account of its own: 403.
     """
     owner = (await caller(request)).account()  # a PAT session may read its account's tokens
     query, runtime = params.read(), request.app[RUNTIME]
+    within = parse_duration(query.expiring, name="expiring") if query.expiring else None
     result = await call(
-        request, runtime.tokens.page_for, owner, page=query.page, page_size=query.page_size
+        request,
+        runtime.tokens.page_for,
+        owner,
+        page=query.page,
+        page_size=query.page_size,
+        expiring_within=within,
     )
     after, before = page_links(request, page=query.page, size=query.page_size, total=result.count)
     now = runtime.clock()

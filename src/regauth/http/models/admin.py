@@ -127,6 +127,15 @@ class TokenSearch(Query):
     last_used_after: Annotated[
         Epoch | None, doc("Only tokens last used after this time (Unix seconds).")
     ] = None
+    expiring: Annotated[
+        str | None,
+        doc(
+            "Only active tokens that expire within this span from now: `7d`, `12h` (a number "
+            "with a unit d, h, m or s).",
+            example="7d",
+            maxLength=12,
+        ),
+    ] = None
     limit: Annotated[int, Meta(ge=1, le=1000), _LIMIT] = 100
     offset: Annotated[int, Meta(ge=0, le=10**9), _OFFSET] = 0
 
