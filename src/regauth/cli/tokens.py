@@ -19,6 +19,8 @@ from regauth.cli.runner import (
 )
 from regauth.cli.when import HELP as WHEN_HELP
 from regauth.cli.when import parse_when
+from regauth.domain.durations import HELP as SPAN_HELP
+from regauth.domain.durations import parse_duration
 from regauth.domain.models import (
     CLI_ACTOR,
     AccessLevel,
@@ -29,9 +31,12 @@ from regauth.domain.models import (
 )
 from regauth.domain.timefmt import parse_expiry, rfc3339
 from regauth.domain.tokens import looks_like_token, parse_token
+from regauth.errors import BadRequest
 from regauth.http.models.admin import CreatedToken, Token
+from regauth.http.models.hygiene import RegeneratedToken, StaleToken
 from regauth.runtime import Runtime
 from regauth.services.access_tokens import DEFAULT_EXPIRY
+from regauth.services.rotation import MAX_GRACE_SECONDS
 
 _ID_HELP = "the token's public id (or the whole token, e.g. one found leaked)"
 _COLUMNS = [
@@ -94,6 +99,12 @@ def register(commands: Subcommands) -> None:
     listing.add_argument(
         "--last-used-after", type=parse_when, metavar="WHEN", help="used since WHEN (default: any)"
     )
+    listing.add_argument(
+        "--expiring",
+        type=span,
+        metavar="SPAN",
+        help="only active tokens expiring within SPAN, e.g. 7d (default: any)",
+    )
     add_limit(listing)
     add_json(listing)
     listing.set_defaults(run=with_runtime(_list))
@@ -119,6 +130,56 @@ def register(commands: Subcommands) -> None:
     delete = token.add_parser("delete", help="delete a token for good")
     delete.add_argument("id", help=_ID_HELP)
     delete.set_defaults(run=with_runtime(_delete))
+
+    regenerate = token.add_parser(
+        "regenerate",
+        help="a new secret for the same token (printed once); the old one stops working",
+        description="Keeps the token's id, description, access and expiry; the old secret "
+        "stops working at once, or after --grace.",
+        epilog=f"SPAN is {SPAN_HELP}.",
+    )
+    regenerate.add_argument("id", help=_ID_HELP)
+    regenerate.add_argument(
+        "--grace",
+        type=grace,
+        default=0,
+        metavar="SPAN",
+        help="how long the old secret keeps working, at most 7d (default: 0, it stops now)",
+    )
+    regenerate.add_argument(
+        "--json", action="store_true", help="the token's JSON, with the new secret"
+    )
+    regenerate.set_defaults(run=with_runtime(_regenerate))
+
+    stale = token.add_parser(
+        "stale",
+        help="report tokens of every kind unused for a while, the longest unused first",
+        description="Personal, session and organization tokens (unexpired, active or not) "
+        "not used for SPAN, or never used and made that long ago: what [limits] "
+        "deactivate_unused_after of that period acts on.",
+        epilog=f"SPAN is {SPAN_HELP}.",
+    )
+    stale.add_argument(
+        "--unused", type=span, default=90 * 86400, metavar="SPAN", help="e.g. 60d (default: 90d)"
+    )
+    add_limit(stale)
+    add_json(stale)
+    stale.set_defaults(run=with_runtime(_stale))
+
+
+def span(text: str) -> int:
+    """argparse type: a span of time (7d, 12h), in seconds; malformed is a usage error."""
+    try:
+        return parse_duration(text, name="SPAN")
+    except BadRequest as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
+def grace(text: str) -> int:
+    seconds = span(text)
+    if seconds > MAX_GRACE_SECONDS:
+        raise argparse.ArgumentTypeError("the grace period is at most 7d")
+    return seconds
 
 
 def _create(runtime: Runtime, args: argparse.Namespace) -> int:
@@ -158,6 +219,7 @@ def _list(runtime: Runtime, args: argparse.Namespace) -> int:
         state=TokenState(args.state) if args.state else None,
         last_used_before=args.last_used_before.resolve(now) if args.last_used_before else None,
         last_used_after=args.last_used_after.resolve(now) if args.last_used_after else None,
+        expiring_before=None if args.expiring is None else int(now) + args.expiring,
         limit=args.limit,
     )
     views = [Token.of(r, now) for r in runtime.tokens.search(query)]
@@ -207,6 +269,38 @@ def _limits_text(record: TokenRecord) -> str:
     if record.allow_from is not None:
         text += f", from {' '.join(map(str, record.allow_from))}"
     return text
+
+
+def _regenerate(runtime: Runtime, args: argparse.Namespace) -> int:
+    record = runtime.tokens.get(_token_id(args.id))
+    made = runtime.rotation.regenerate(record, CLI_ACTOR, grace_seconds=args.grace)
+    if args.json:
+        now = runtime.clock()
+        until = made.previous_valid_until
+        print_json(RegeneratedToken.made(made.record, now, str(made.token), until))
+    else:
+        print(str(made.token))  # stdout is exactly the secret, for scripts
+        old = rfc3339(made.previous_valid_until) or "now"
+        print(
+            f"# token {made.record.id} of {made.record.owner_name} has a new secret, shown "
+            f"only once; the old one stops working {'at ' if made.previous_valid_until else ''}"
+            f"{old}.",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+_STALE_COLUMNS = ["kind", "id", "owner", "description", "active", "last_used_at", "created_at"]
+
+
+def _stale(runtime: Runtime, args: argparse.Namespace) -> int:
+    found = runtime.staleness.report(unused_seconds=args.unused, limit=args.limit)
+    views = [StaleToken.of(c) for c in found]
+    if args.json:
+        print_json(views)
+    else:
+        print_table(_STALE_COLUMNS, views)
+    return EXIT_OK
 
 
 def _token_id(value: str) -> str:
