@@ -69,6 +69,8 @@ def create_pages(runtime: Runtime) -> web.Application:
     pages.router.add_post("/settings/tokens/{uuid}/edit", tokens.rename)
     pages.router.add_post("/settings/tokens/{uuid}/activate", tokens.activate)
     pages.router.add_post("/settings/tokens/{uuid}/deactivate", tokens.deactivate)
+    pages.router.add_get("/settings/tokens/{uuid}/regenerate", tokens.confirm_regenerate)
+    pages.router.add_post("/settings/tokens/{uuid}/regenerate", tokens.regenerate)
     pages.router.add_get("/settings/tokens/{uuid}/delete", tokens.confirm_delete)
     pages.router.add_post("/settings/tokens/{uuid}/delete", tokens.delete)
     pages.router.add_get("/settings/security", account.security)

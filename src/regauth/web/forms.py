@@ -65,6 +65,11 @@ class RenameForm(msgspec.Struct, frozen=True):
     description: str
 
 
+class RegenerateForm(msgspec.Struct, frozen=True):
+    # How long the old secret keeps working (rotation.MAX_GRACE_SECONDS at most).
+    grace: Literal["0", "1h", "1d", "7d"] = "0"
+
+
 class NoFields(msgspec.Struct, frozen=True):
     """A form that is only its button (and its CSRF token)."""
 

@@ -1,5 +1,5 @@
 """Personal access tokens: the list, generate (the secret shown once), rename, (de)activate,
-delete; each through `AccessTokenService`, as the API's handlers do."""
+regenerate, delete; each through the services the API's handlers use."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from regauth.config import expiry_days, max_lifetime_days
+from regauth.domain.durations import parse_duration
 from regauth.domain.models import TokenRecord
 from regauth.domain.timefmt import parse_expiry
 from regauth.http.appkeys import RUNTIME
 from regauth.http.handlers.common import call, query_int
 from regauth.web import boundary
-from regauth.web.forms import NewTokenForm, NoFields, RenameForm
+from regauth.web.forms import NewTokenForm, NoFields, RegenerateForm, RenameForm
 from regauth.web.pages import forget_secret, render, see_other, see_secret, take_secret
 from regauth.web.views import EXPIRY_CHOICES, LEVEL_LABELS, Limits, TokenRow
 
@@ -121,6 +122,30 @@ async def delete(request: web.Request) -> web.Response:
     visitor.caller.require_account_management("delete access tokens")
     await call(request, request.app[RUNTIME].tokens.delete, record, visitor.caller.actor)
     return see_other(request, LIST)
+
+
+async def confirm_regenerate(request: web.Request) -> web.Response:
+    """The confirmation step: what stops working, and when (the grace period's choice)."""
+    visitor, record = await _owned(request)
+    visitor.caller.require_account_management("regenerate access tokens")
+    return render(request, "token_regenerate.html", {"row": _row(request, record)})
+
+
+async def regenerate(request: web.Request) -> web.Response:
+    """POST-redirect-GET as for a new token: the "created" page shows the new secret once."""
+    visitor, record = await _owned(request)
+    form = await boundary.read_form(request, RegenerateForm, visitor.envelope)
+    visitor.caller.require_account_management("regenerate access tokens")
+    runtime = request.app[RUNTIME]
+    made = await call(
+        request,
+        runtime.rotation.regenerate,
+        record,
+        visitor.caller.actor,
+        grace_seconds=parse_duration(form.grace),
+    )
+    path = f"/settings/tokens/{made.record.uuid}/created"
+    return see_secret(request, visitor.envelope, str(made.token), path)
 
 
 async def _set_active(request: web.Request, active: bool) -> web.Response:
