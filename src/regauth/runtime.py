@@ -350,7 +350,7 @@ def open_runtime(
                     wanted=lambda: bool(staleness.unused_days),
                 ),
                 Job("expiry_notices", 3600, expiry.sweep, wanted=lambda: notifier.enabled),
-                Job("notifications_purge", 86400, notifier.purge),
+                Job("notifications_purge", 86400, notifier.purge, wanted=lambda: notifier.enabled),
             ],
             clock=clock,
         ),

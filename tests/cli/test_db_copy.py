@@ -20,6 +20,7 @@ from psycopg import sql
 from regauth.cli import EXIT_ERROR, EXIT_USAGE
 from regauth.domain.callers import PAT
 from regauth.domain.credentials import Credentials
+from regauth.domain.hygiene import Notification
 from regauth.domain.identities import ExternalIdentity, IdentitySource
 from regauth.domain.models import CLI_ACTOR, AuditQuery, TokenUse
 from regauth.domain.tokens import parse_token
@@ -103,6 +104,25 @@ def deployment(cli: Cli, runtime: Runtime) -> Deployment:
         )
         conn.execute("INSERT INTO scim_groups VALUES ('g-1', 'dev', NULL, 1, 2)")
         conn.execute("INSERT INTO scim_group_members VALUES ('g-1', ?)", (carol_id,))
+    # A webhook notification (as a revocation keeps one with a webhook configured), and the
+    # periodic jobs' schedule (as a serving process claims them).
+    runtime.store.add_notification(
+        Notification(
+            id="5b0d2c8e-7f51-4f0e-9d55-1f1c36a3b0a7",
+            event="token.expiring",
+            dedup_key=f"token.expiring:personal:{pat_id}:1",
+            payload='{"event": "token.expiring"}',
+            created_at=int(cli.clock()),
+            next_attempt_at=int(cli.clock()),
+            attempts=0,
+            delivered_at=None,
+            failed_at=None,
+            last_status=None,
+            last_error=None,
+        )
+    )
+    now = int(cli.clock())
+    assert runtime.store.claim_job("staleness", now=now, next_due=now + 3600)
     return Deployment(password, pat, pat_id, org_token, admin_key, totp, codes)
 
 

@@ -4,6 +4,7 @@ responses."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
 import regauth
+from regauth.domain.hygiene import Notification
 from regauth.domain.models import (
     CLI_ACTOR,
     PULL,
@@ -239,6 +241,8 @@ PERMISSIONS, DEVS_PERMISSIONS = (
 REPO = "/v2/namespaces/{namespace}/repositories/{repository}"
 PRIVATE, PUBLIC = {"is_private": True}, {"is_private": False}
 ORGS, ORG = "/admin/v1/orgs", "/admin/v1/orgs/{name}"
+REGEN, ADMIN_REGEN = "/v2/access-tokens/{uuid}/regenerate", "/admin/v1/tokens/{id}/regenerate"
+NOTES, NOTE = "/admin/v1/notifications", "/admin/v1/notifications/{id}"
 
 CALLS = [
     Call("get", "/token", 200, "/token?service=registry&scope=repository:alice/app:pull,push", "basic"),
@@ -271,6 +275,8 @@ CALLS = [
     Call("post", "/v2/auth/token", 413, raw=BIG),
     Call("get", "/v2/access-tokens", 200, auth="session"),
     Call("get", "/v2/access-tokens", 200, "/v2/access-tokens?page=2&page_size=1", "pat_session"),
+    Call("get", "/v2/access-tokens", 200, "/v2/access-tokens?expiring=7d", "session"),
+    Call("get", "/v2/access-tokens", 400, "/v2/access-tokens?expiring=soon", "session"),
     Call("get", "/v2/access-tokens", 400, "/v2/access-tokens?page_size=101", "session"),
     Call("get", "/v2/access-tokens", 401),
     Call("get", "/v2/access-tokens", 403, auth="admin_key"),
@@ -293,6 +299,13 @@ CALLS = [
     Call("delete", UUID, 401, UUID),
     Call("delete", UUID, 403, UUID, "pat_session"),
     Call("delete", UUID, 404, NO_UUID, "session"),
+    Call("post", REGEN, 200, REGEN, "session", json={"grace_period": "1h"}),
+    Call("post", REGEN, 400, REGEN, "session", json={"grace_period": "forever"}),
+    Call("post", REGEN, 401, REGEN, json={}),
+    Call("post", REGEN, 403, REGEN, "pat_session", json={}),
+    Call("post", REGEN, 404, f"{NO_UUID}/regenerate", "session", json={}),
+    Call("post", REGEN, 409, "/v2/access-tokens/{refresh_id}/regenerate", "session", json={}),
+    Call("post", REGEN, 413, REGEN, "session", raw=BIG),
     Call("post", "/v2/account/2fa/enroll", 200, auth="session"),
     Call("post", "/v2/account/2fa/enroll", 401),
     Call("post", "/v2/account/2fa/enroll", 403, auth="pat_session"),
@@ -446,6 +459,21 @@ CALLS = [
     Call("patch", "/admin/v1/tokens/{id}", 400, "/admin/v1/tokens/{id}", "admin_key", json={}),
     Call("delete", "/admin/v1/tokens/{id}", 204, "/admin/v1/tokens/{id}", "admin_key"),
     Call("delete", "/admin/v1/tokens/{id}", 404, "/admin/v1/tokens/0000000000", "admin_key"),
+    Call("get", "/admin/v1/tokens", 200, "/admin/v1/tokens?expiring=7d", "admin_key"),
+    Call("get", "/admin/v1/tokens", 400, "/admin/v1/tokens?expiring=7", "admin_key"),
+    Call("post", ADMIN_REGEN, 200, ADMIN_REGEN, "admin_key", json={}),
+    Call("post", ADMIN_REGEN, 400, ADMIN_REGEN, "admin_key", json={"grace": "1h"}),
+    Call("post", ADMIN_REGEN, 404, "/admin/v1/tokens/0000000000/regenerate", "admin_key", json={}),
+    Call("post", ADMIN_REGEN, 409, "/admin/v1/tokens/{refresh_id}/regenerate", "admin_key", json={}),
+    Call("get", "/admin/v1/stale-tokens", 200, "/admin/v1/stale-tokens?unused=0", "admin_key"),
+    Call("get", "/admin/v1/stale-tokens", 400, "/admin/v1/stale-tokens?unused=90", "admin_key"),
+    Call("get", NOTES, 200, f"{NOTES}?state=pending", "admin_key"),
+    Call("get", NOTES, 400, f"{NOTES}?state=lost", "admin_key"),
+    Call("get", NOTE, 200, "/admin/v1/notifications/{notification}", "admin_key"),
+    Call("get", NOTE, 404, "/admin/v1/notifications/nope", "admin_key"),
+    Call("post", f"{NOTE}/retry", 200, "/admin/v1/notifications/{notification}/retry", "admin_key"),
+    Call("post", f"{NOTE}/retry", 404, "/admin/v1/notifications/nope/retry", "admin_key"),
+    Call("post", f"{NOTE}/retry", 409, "/admin/v1/notifications/{delivered}/retry", "admin_key"),
     Call("get", "/admin/v1/repositories", 200, auth="admin_key"),
     Call("patch", "/admin/v1/repositories/{name}", 200, "/admin/v1/repositories/team/app", "admin_key", json={"visibility": "public"}),
     Call("patch", "/admin/v1/repositories/{name}", 400, "/admin/v1/repositories/team/app", "admin_key", json={"visibility": "secret"}),
@@ -540,6 +568,9 @@ async def setup(
         "totp": alice_totp.at(clock.now),
         "org_token": org_token.uuid,
         "org_token_id": org_token.id,
+        "refresh_id": refresh.record.id,
+        "notification": _notification(runtime, clock, "pending"),
+        "delivered": _notification(runtime, clock, "delivered"),
     }
     return Setup(client, headers, values)
 
@@ -565,6 +596,31 @@ def _organization(runtime: Runtime) -> OrgTokenRecord:
             expires_at=None,
         ).record
     return record
+
+
+def _notification(runtime: Runtime, clock: FakeClock, name: str) -> str:
+    """A webhook notification kept (as a revocation would with a webhook configured): its id."""
+    now = int(clock())
+    payload = {"event": "credential.leaked_revoked", "token": {"kind": "personal", "id": name}}
+    kept = Notification(
+        id=str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
+        event="credential.leaked_revoked",
+        dedup_key=name,
+        payload=json.dumps(payload),
+        created_at=now,
+        next_attempt_at=now,
+        attempts=0,
+        delivered_at=None,
+        failed_at=None,
+        last_status=None,
+        last_error=None,
+    )
+    runtime.store.add_notification(kept)
+    if name == "delivered":
+        runtime.store.finish_notification(
+            kept.id, now=now, delivered=True, status=200, error=None, retry_at=None
+        )
+    return kept.id
 
 
 def _fill(value: Any, values: dict[str, str]) -> Any:

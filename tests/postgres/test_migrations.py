@@ -48,6 +48,10 @@ SILENT = {
     "scim_users",
     "scim_groups",
     "scim_group_members",
+    # Credential hygiene: webhook notifications and the periodic jobs' schedule, read by the
+    # background work afresh each round, never cached (the token columns it changes notify).
+    "notifications",
+    "scheduled_jobs",
     *PG_ONLY,
 }
 # Tables whose updates and deletions name the row (row-level triggers; inserts tell nobody).

@@ -6,7 +6,7 @@ import re
 
 from regauth.errors import BadRequest
 
-_DURATION = re.compile(r"(0|[1-9][0-9]{0,6})([dhms])?")
+_DURATION = re.compile(r"(0|[1-9][0-9]{0,8})([dhms])?")
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 HELP = "a number with a unit: 7d (days), 12h (hours), 30m (minutes), 45s (seconds), or 0"
 

@@ -25,9 +25,9 @@ EXPORT_ROUNDS = 20
 
 
 class Background:
-    def __init__(self, runtime: Runtime, *, tick: float = TICK_SECONDS) -> None:
+    def __init__(self, runtime: Runtime, *, tick: float | None = None) -> None:
         self._runtime = runtime
-        self._tick = tick
+        self._tick = TICK_SECONDS if tick is None else tick
         self._task: asyncio.Task[None] | None = None
         self._failing: set[str] = set()
         self._sender: AiohttpSender | None = None

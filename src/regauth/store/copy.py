@@ -50,6 +50,8 @@ TABLES = (
     "scim_users",
     "scim_groups",
     "scim_group_members",
+    "notifications",
+    "scheduled_jobs",
     "meta",
 )
 # Facts about the deployment (its HMAC secret's fingerprint): a target that holds the same

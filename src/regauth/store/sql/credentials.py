@@ -39,27 +39,21 @@ class CredentialsTable(SqlTables):
     def stale_credentials(
         self, *, unused_since: int, now: int, for_policy: bool, limit: int = 1000
     ) -> list[Credential]:
-        """Unexpired tokens of every kind unused since `unused_since`, the longest unused
-        first. `for_policy`: only those the staleness policy acts on (active ones, and
-        session tokens; not one it deactivated itself since)."""
-        clauses = [_UNUSED, _UNEXPIRED]
-        params: list[Any] = [unused_since, now]
-        org_clauses = list(clauses)
+        """Tokens of every kind unused since `unused_since`, the longest unused first.
+        The report (`for_policy` False): unexpired ones, active or not. The policy: active
+        unexpired ones it has not deactivated itself since, and session tokens whatever
+        their state (it deletes them, expired or not)."""
         if for_policy:
-            clauses.append(
-                f"(t.generated_by = 'auto' OR (t.active = TRUE AND {_NOT_JUST_DEACTIVATED}))"
-            )
-            org_clauses += ["t.active = TRUE", _NOT_JUST_DEACTIVATED]
-        rows = self._all(
-            f"{_TOKENS} WHERE {' AND '.join(clauses)} "
-            "ORDER BY COALESCE(t.last_used_at, t.created_at), t.id LIMIT ?",
-            (*params, *([unused_since] if for_policy else []), limit),
-        )
-        rows += self._all(
-            f"{_ORG_TOKENS} WHERE {' AND '.join(org_clauses)} "
-            "ORDER BY COALESCE(t.last_used_at, t.created_at), t.id LIMIT ?",
-            (*params, *([unused_since] if for_policy else []), limit),
-        )
+            working = f"t.active = TRUE AND {_UNEXPIRED} AND {_NOT_JUST_DEACTIVATED}"
+            where = f"{_UNUSED} AND (t.generated_by = 'auto' OR ({working}))"
+            org_where = f"{_UNUSED} AND {working}"
+            params: tuple[Any, ...] = (unused_since, now, unused_since)
+        else:
+            where = org_where = f"{_UNUSED} AND {_UNEXPIRED}"
+            params = (unused_since, now)
+        order = "ORDER BY COALESCE(t.last_used_at, t.created_at), t.id LIMIT ?"
+        rows = self._all(f"{_TOKENS} WHERE {where} {order}", (*params, limit))
+        rows += self._all(f"{_ORG_TOKENS} WHERE {org_where} {order}", (*params, limit))
         found = sorted(map(_credential, rows), key=lambda c: (c.last_used_at or c.created_at, c.id))
         return found[:limit]
 
@@ -89,7 +83,7 @@ class CredentialsTable(SqlTables):
             for token_id in token_ids:
                 row = conn.execute(
                     f"DELETE FROM tokens AS t WHERE t.id = ? AND t.generated_by = 'auto' "
-                    f"AND {_UNUSED} RETURNING t.id",
+                    f"AND {_UNUSED} RETURNING id",
                     (token_id, unused_since),
                 ).fetchone()
                 if row is not None:
