@@ -284,3 +284,27 @@ async def test_a_serving_app_delivers_and_exports_in_the_background(
     assert delivery.signature_ok and delivery.payload["event"] == CREDENTIAL_LEAKED_REVOKED
     actions = [json.loads(line)["action"] for line in export.read_text().splitlines()]
     assert actions[-2:] == ["token.create", "token.revoked_leaked"]
+
+
+async def test_a_round_runs_the_due_jobs_and_a_failing_part_is_logged_once(
+    runtime: Runtime, clock: FakeClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    stale = add_token(runtime, "alice")
+    clock.advance(31 * DAY)
+    export = tmp_path / "audit.jsonl"
+    export.mkdir()  # the export cannot write there
+    configure(
+        runtime, limits={"deactivate_unused_after": "30d"}, audit={"export": f"file:{export}"}
+    )
+    rounds = background.Background(runtime)
+
+    await rounds.run_once()
+    await rounds.run_once()
+
+    assert not runtime.tokens.get(parse_token(stale).public_id).active  # the staleness job ran
+    failed = [r for r in caplog.records if r.getMessage() == "background_failed"]
+    assert [r.fields for r in failed] == [{"work": "audit_export", "cause": "IsADirectoryError"}]  # type: ignore[attr-defined]
+    export.rmdir()
+    await rounds.run_once()
+    assert "background_recovered" in [r.getMessage() for r in caplog.records]
+    assert "token.deactivated_stale" in export.read_text()
