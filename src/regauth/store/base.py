@@ -439,6 +439,8 @@ class ScimStore(Protocol):
     def set_scim_group_members(self, group_id: str, user_ids: Iterable[int]) -> None: ...
 
     def delete_scim_group(self, group_id: str) -> bool: ...
+
+
 class NotificationStore(Protocol):
     """Webhook notifications: one row per event, claimed by one process for each attempt."""
 
