@@ -224,6 +224,33 @@ class Principal:
     def is_org_token(self) -> bool:
         return self.org_token_resources is not None
 
+    @classmethod
+    def of_user(cls, user: User) -> Principal:
+        """Signed in with the account's password (or vouched for by its identity provider)."""
+        return cls(name=user.name, is_admin=user.is_admin)
+
+    @classmethod
+    def of_token(cls, record: TokenAuthRecord) -> Principal:
+        """A personal or session token: its owner, capped by the token."""
+        return cls(
+            name=record.owner_name,
+            is_admin=record.owner_is_admin,
+            token_id=record.token_id,
+            access=record.access,
+            repositories=record.repositories,
+            networks=record.allow_from,
+        )
+
+    @classmethod
+    def of_org_token(cls, record: OrgTokenRecord) -> Principal:
+        return cls(
+            name=record.org,
+            token_id=record.id,
+            org_token_resources=record.resources,
+            public_read=record.public_read,
+            networks=record.allow_from,
+        )
+
 
 ANONYMOUS = Principal(name="")
 

@@ -23,7 +23,6 @@ from regauth.domain.tokens import (
     secret_matches,
 )
 from regauth.errors import (
-    MalformedToken,
     RegauthError,
     SecondFactorRequired,
     TooManyRequests,
@@ -35,15 +34,19 @@ from regauth.services.cache import VersionedCache
 from regauth.services.directory_sign_in import Claim, DirectorySignIn
 from regauth.services.guard import SignInAttempt, SignInGuard
 from regauth.services.passwords import PasswordChecker
+from regauth.services.refusals import (
+    DISABLED,
+    INCORRECT,
+    NOT_A_REGISTRY_CREDENTIAL,
+    PASSWORD_LOGINS_DISABLED,
+    SESSION_ENDED,
+    SSO_ENFORCED,
+    failure_reason,
+    incorrect,
+)
 from regauth.services.rotation import earliest, match_secret
 from regauth.store.base import AdminKeyStore, Database, OrgTokenStore, TokenStore, UserStore
 
-INCORRECT = "incorrect username or password"
-SESSION_ENDED = "this sign-in session has ended: run docker login again"
-DISABLED = "account is disabled"
-PASSWORD_LOGINS_DISABLED = "password logins are disabled: use a personal access token"
-NOT_A_REGISTRY_CREDENTIAL = "admin API keys are not registry credentials: /token refuses them"
-SSO_ENFORCED = "single sign-on is enforced: use a personal access token"
 ANONYMOUS_METHOD, TOKEN, SESSION_TOKEN, PASSWORD = "anonymous", "token", "session_token", "password"
 
 
@@ -204,7 +207,7 @@ class Authenticator:
         user = self._store.get_user(name)
         if user is None:
             return None
-        return Resolved(None, user.name, _password_principal(user), self._password_refusal(user))
+        return Resolved(None, user.name, Principal.of_user(user), self._password_refusal(user))
 
     def resolve_token(self, token_id: str) -> Resolved | None:
         """A token of any kind by its public id (or UUID); no secret check, throttle or audit.
@@ -217,14 +220,14 @@ class Authenticator:
         if record is not None:
             kind = TokenKind.PERSONAL if record.generated_by == "manual" else TokenKind.SESSION
             return Resolved(
-                kind, record.token_id, _token_principal(record), self._token_refusal(record)
+                kind, record.token_id, Principal.of_token(record), self._token_refusal(record)
             )
         org_token = self._store.get_org_token(token_id)  # by public id or UUID
         if org_token is not None:
             return Resolved(
                 TokenKind.ORGANIZATION,
                 org_token.id,
-                _org_token_principal(org_token),
+                Principal.of_org_token(org_token),
                 self._org_token_refusal(org_token),
             )
         admin_key = self._store.get_admin_key(token_id)
@@ -298,13 +301,13 @@ class Authenticator:
             or match is None
             or not _names_owner(credentials.username, record.owner_name, generated_by)
         ):
-            raise _incorrect(credentials.username == record.owner_name if record else False)
+            raise incorrect(credentials.username == record.owner_name if record else False)
         # The caller holds the real secret from here on, so the precise reason may be told.
         refusal = self._token_refusal(record)
         if refusal is not None:
             raise Unauthorized(refusal).of_an_account()
         # Remembered (the verified-token cache) no longer than the old secret may be used.
-        return _token_principal(record), earliest(record.expires_at, match.until)
+        return Principal.of_token(record), earliest(record.expires_at, match.until)
 
     def _token_refusal(self, record: TokenAuthRecord) -> str | None:
         label = "personal access token" if record.generated_by == "manual" else "session token"
@@ -325,11 +328,11 @@ class Authenticator:
             or not secret_matches(self._hmac_key, token.secret, record.secret_hash)
             or credentials.username != record.org  # docker login -u <org>
         ):
-            raise _incorrect(record is not None and credentials.username == record.org)
+            raise incorrect(record is not None and credentials.username == record.org)
         refusal = self._org_token_refusal(record)
         if refusal is not None:
             raise Unauthorized(refusal).of_an_account()
-        return _org_token_principal(record), record.expires_at
+        return Principal.of_org_token(record), record.expires_at
 
     def _org_token_refusal(self, record: OrgTokenRecord) -> str | None:
         if not record.active:
@@ -357,13 +360,13 @@ class Authenticator:
                 await self._throttled(attempt.reserve)
             source = attempt.ip if attempt is not None else None
             if not await self._passwords.verify(username, password, stored, source=source):
-                raise _incorrect(user is not None)
+                raise incorrect(user is not None)
         assert user is not None  # no stored hash is never a match
         if user.disabled:
             raise Unauthorized(DISABLED).of_an_account()
         if user.totp_enabled:
             raise SecondFactorRequired(user.id).of_an_account()
-        return _password_principal(user)
+        return Principal.of_user(user)
 
     def _password_route(self, username: str) -> tuple[User | None, Claim | None]:
         """Runs in a store thread: the account, and whether the directory checks its
@@ -404,38 +407,6 @@ def _hash_of(user: User | None) -> str | None:
     return user.password_hash if user is not None else None
 
 
-def _incorrect(names_an_account: bool) -> Unauthorized:
-    refused = Unauthorized(INCORRECT)
-    return refused.of_an_account() if names_an_account else refused
-
-
-_REASONS = {
-    INCORRECT: "incorrect",
-    SESSION_ENDED: "session_ended",
-    DISABLED: "disabled",
-    PASSWORD_LOGINS_DISABLED: "password_logins_disabled",
-    NOT_A_REGISTRY_CREDENTIAL: "admin_key",
-    SSO_ENFORCED: "sso_enforced",
-}
-
-
-def failure_reason(exc: RegauthError) -> str:
-    """A failed sign-in's reason as a short fixed word (a label of regauth_signin_failures)."""
-    if isinstance(exc, TooManyRequests):
-        return "throttled"
-    if isinstance(exc, SecondFactorRequired):
-        return "second_factor_required"
-    if isinstance(exc, MalformedToken):
-        return "malformed_token"
-    if exc.message.endswith(" is inactive"):
-        return "inactive"
-    if exc.message.endswith(" has expired"):
-        return "expired"
-    if exc.message.startswith("token not allowed from "):
-        return "network"
-    return _REASONS.get(exc.message, "other")
-
-
 def _check_network(principal: Principal, ip: str | None) -> None:
     """A network-bound token used from elsewhere: 401. Per request, after the verified-token
     cache (which holds the principal, not where it was used from), on networks parsed when
@@ -450,31 +421,6 @@ def _row(principal: Principal) -> str | None:
     if principal.token_id is None or principal.is_org_token:
         return None
     return f"tokens:{principal.token_id}"
-
-
-def _password_principal(user: User) -> Principal:
-    return Principal(name=user.name, is_admin=user.is_admin)
-
-
-def _token_principal(record: TokenAuthRecord) -> Principal:
-    return Principal(
-        name=record.owner_name,
-        is_admin=record.owner_is_admin,
-        token_id=record.token_id,
-        access=record.access,
-        repositories=record.repositories,
-        networks=record.allow_from,
-    )
-
-
-def _org_token_principal(record: OrgTokenRecord) -> Principal:
-    return Principal(
-        name=record.org,
-        token_id=record.id,
-        org_token_resources=record.resources,
-        public_read=record.public_read,
-        networks=record.allow_from,
-    )
 
 
 def _names_owner(username: str, owner: str, generated_by: str) -> bool:

@@ -9,7 +9,7 @@ from regauth.domain.credentials import credentials
 from regauth.errors import TooManyRequests, Unauthorized
 from regauth.http.appkeys import RUNTIME
 from regauth.http.handlers.common import call, client
-from regauth.services.authentication import SSO_ENFORCED
+from regauth.services.refusals import SSO_ENFORCED
 from regauth.web import boundary
 from regauth.web.forms import CodeForm, NoFields, SignInForm
 from regauth.web.pages import render, see_other
