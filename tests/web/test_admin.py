@@ -13,6 +13,7 @@ from regauth.domain.models import (
     CLI_ACTOR,
     AccessLevel,
     Actor,
+    AuditQuery,
     OrgRole,
     TeamPermission,
     Visibility,
@@ -23,7 +24,14 @@ from tests.support.clock import FakeClock
 from tests.web.conftest import Visitor
 
 DAY = 86400
-PAGES = ["/admin/users", "/admin/tokens", "/admin/repositories", "/admin/audit", "/admin/explain"]
+PAGES = [
+    "/admin/users",
+    "/admin/tokens",
+    "/admin/repositories",
+    "/admin/audit",
+    "/admin/notifications",
+    "/admin/explain",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -391,3 +399,36 @@ async def _anonymous_pull(visitor: Visitor) -> list[object]:
 
 def _day(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d")
+
+
+# Webhook notifications
+
+
+async def test_the_notifications_page_shows_deliveries_and_sends_a_failed_one_again(
+    runtime: Runtime, visitor: Visitor, clock: FakeClock
+) -> None:
+    from tests.http.test_hygiene_api import notification
+
+    pending, failed = notification(runtime, clock, 1), notification(runtime, clock, 2)
+    runtime.store.finish_notification(
+        failed.id, now=int(clock()), delivered=False, status=500, error="HTTP 500", retry_at=None
+    )
+    await _admin(visitor)
+    await visitor.get("/admin/notifications")
+    page = _main(visitor.text)
+    assert "No webhook is configured" in page
+    assert page.count("credential.leaked_revoked") == 2
+    assert "personal 0a1B2c3D4e alice" in page and "HTTP 500" in page
+    await visitor.get("/admin/notifications?state=failed")
+    page = _main(visitor.text)
+    assert failed.id in page and pending.id not in page and "given up" in page
+    response = await visitor.post(f"/admin/notifications/{failed.id}/retry")
+    assert response.status == 200 and response.url.path == "/ui/admin/notifications"
+    assert runtime.notifier.get(failed.id).attempts == 0
+    assert runtime.notifier.get(failed.id).failed_at is None
+    (event,) = runtime.audit.list(AuditQuery(action="notification.retry"))
+    assert event.actor == "root"
+    # The filter's values are the API's: anything else is a 400, not a 500.
+    assert (await visitor.get("/admin/notifications?state=lost")).status == 400
+    # Without the page's CSRF token the retry is refused.
+    assert (await visitor.post(f"/admin/notifications/{failed.id}/retry", csrf=None)).status == 403

@@ -15,7 +15,7 @@ from tests.web.conftest import Visitor
 PAGES = [
     "/orgs", "/orgs/acme", "/orgs/acme/teams/devs", "/orgs/acme/tokens",
     "/orgs/acme/tokens/new", "/admin/users", "/admin/tokens", "/admin/repositories",
-    "/admin/audit", "/admin/explain",
+    "/admin/audit", "/admin/notifications", "/admin/explain",
 ]  # fmt: skip
 _CONTROL = re.compile(r"<(input|select|textarea)\b([^>]*)>")
 

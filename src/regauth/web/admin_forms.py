@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from regauth.domain.hygiene import NotificationQuery, NotificationState
 from regauth.domain.models import AuditQuery, TokenQuery, TokenState, Visibility
 from regauth.domain.tokens import looks_like_token
 from regauth.errors import BadRequest
@@ -104,6 +105,22 @@ class AuditFilter(msgspec.Struct, frozen=True):
             action=self.action or None,
             since=day("since", self.since),
             until=day("until", self.until, end=True),
+            limit=PAGE_SIZE + 1,
+            offset=(self.page - 1) * PAGE_SIZE,
+        )
+
+
+class NotificationFilter(msgspec.Struct, frozen=True):
+    """The admin API's notification list (`GET /admin/v1/notifications`), as a filter form."""
+
+    state: Literal["", "pending", "delivered", "failed"] = ""
+    event: str = ""
+    page: Page = 1
+
+    def query(self) -> NotificationQuery:
+        return NotificationQuery(
+            state=NotificationState(self.state) if self.state else None,
+            event=self.event.strip() or None,
             limit=PAGE_SIZE + 1,
             offset=(self.page - 1) * PAGE_SIZE,
         )

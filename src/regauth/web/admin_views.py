@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from regauth.domain.hygiene import Notification, NotificationState
 from regauth.domain.models import AuditEvent, Repository, TokenRecord, User, Visibility
 from regauth.web.views import TokenRow, when
 
@@ -80,4 +81,39 @@ class AuditRow:
             origin=" ".join(p for p in (event.ip or "", event.user_agent or "") if p),
             details=", ".join(f"{key}={value}" for key, value in sorted(details.items())),
             count=event.count,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRow:
+    id: str
+    event: str
+    state: str
+    token: str  # the token it is about: kind, public id, owner (never a secret)
+    created: str
+    attempts: int
+    outcome: str  # when it was delivered or given up, or when it is tried next
+    last_error: str
+    retryable: bool
+
+    @classmethod
+    def of(cls, n: Notification) -> NotificationRow:
+        token = n.subject
+        if n.state is NotificationState.DELIVERED:
+            outcome = f"delivered {when(n.delivered_at)}"
+        elif n.state is NotificationState.FAILED:
+            outcome = f"given up {when(n.failed_at)}"
+        else:
+            outcome = f"next attempt {when(n.next_attempt_at)}"
+        status = f"HTTP {n.last_status}" if n.last_status else ""
+        return cls(
+            id=n.id,
+            event=n.event,
+            state=n.state.value,
+            token=" ".join(str(token.get(k) or "") for k in ("kind", "id", "owner")).strip(),
+            created=when(n.created_at),
+            attempts=n.attempts,
+            outcome=outcome,
+            last_error=n.last_error or status,
+            retryable=n.state is not NotificationState.DELIVERED,
         )

@@ -41,5 +41,7 @@ def add_admin_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/admin/repositories", admin.repositories)
     router.add_post("/admin/repositories", admin.set_visibility)
     router.add_get("/admin/audit", admin.audit)
+    router.add_get("/admin/notifications", admin.notifications)
+    router.add_post("/admin/notifications/{id}/retry", admin.retry_notification)
     router.add_get("/admin/explain", admin.explain_form)
     router.add_post("/admin/explain", admin.explain)

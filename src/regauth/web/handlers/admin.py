@@ -1,6 +1,6 @@
 """Administration, for admins signed in with a password (`ApiCaller.require_admin`, as the admin
 API: anyone else, and every PAT session, gets 403): users, personal access tokens across
-users, repositories' visibility, the audit log and explain; each through the API's services."""
+users, repositories' visibility, the audit log, webhook notifications and explain; each through the API's services."""
 
 from __future__ import annotations
 
@@ -18,10 +18,17 @@ from regauth.web.admin_forms import (
     AuditFilter,
     ExplainForm,
     NewUserForm,
+    NotificationFilter,
     TokenFilter,
     VisibilityForm,
 )
-from regauth.web.admin_views import AdminTokenRow, AuditRow, RepositoryRow, UserRow
+from regauth.web.admin_views import (
+    AdminTokenRow,
+    AuditRow,
+    NotificationRow,
+    RepositoryRow,
+    UserRow,
+)
 from regauth.web.forms import NoFields
 from regauth.web.pages import render, see_other
 
@@ -176,6 +183,29 @@ async def explain(request: web.Request) -> web.Response:
         else await call(request, service.for_token, name, scope)
     )
     return render(request, "admin/explain.html", {"asked": asked, "explanation": explained})
+
+
+# Webhook notifications
+
+
+async def notifications(request: web.Request) -> web.Response:
+    _, runtime, _ = await as_admin(request)
+    search = query_model(request, NotificationFilter)
+    found = await call(request, runtime.notifier.list, search.query())
+    return render(
+        request,
+        "admin/notifications.html",
+        {"rows": [NotificationRow.of(n) for n in found[:PAGE_SIZE]], "search": search,
+         "more": len(found) > PAGE_SIZE, "query": _query_without_page(request),
+         "webhook": bool(runtime.settings.current.notifications.webhook_url)},
+    )  # fmt: skip
+
+
+async def retry_notification(request: web.Request) -> web.Response:
+    visitor, runtime, actor = await as_admin(request)
+    await boundary.read_form(request, NoFields, visitor.envelope)
+    await call(request, runtime.notifier.retry, request.match_info["id"], actor)
+    return see_other(request, "/admin/notifications")
 
 
 def _query_without_page(request: web.Request) -> str:
