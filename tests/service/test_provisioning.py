@@ -105,7 +105,9 @@ async def test_the_link_is_the_subject_never_the_name(runtime: Runtime) -> None:
 
 async def test_a_local_account_is_never_taken_over_by_name(runtime: Runtime) -> None:
     add_user(runtime, "bob", "bob-local-password")
-    with pytest.raises(Conflict, match=r"regauth user link bob --oidc s-bob"):
+    with pytest.raises(
+        Conflict, match=rf"\(regauth user link bob --oidc s-bob --issuer {ISSUER}\)$"
+    ):
         await runtime.provisioning.sign_in(oidc("s-bob", "bob"), None, None)
     assert runtime.users.get("bob").linked is False
     # An organization's name is as taken.
@@ -227,3 +229,12 @@ async def test_an_account_scim_made_is_linked_at_its_first_single_sign_on(
     # A second OIDC identity with the name is someone else.
     with pytest.raises(Conflict):
         await runtime.provisioning.sign_in(oidc("s-other", "carol"), None, None)
+
+
+async def test_a_mapping_to_a_team_nobody_made_is_skipped_and_logged(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = await runtime.provisioning.sign_in(oidc("s", "alice", "nobody-made-it"), None, None)
+    assert teams_of(runtime, user.name) == {}
+    missing = [r for r in caplog.records if r.getMessage() == "group_mapping_target_missing"]
+    assert [r.fields for r in missing] == [{"target": "acme/ghost"}]

@@ -3,6 +3,7 @@ linked by what never changes there, made just in time, and kept in the teams its
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 
@@ -54,7 +55,7 @@ class Provisioning:
     @transactional
     def _sign_in(self, identity: ExternalIdentity, ip: str | None, user_agent: str | None) -> User:
         actor = Actor(
-            name=identity.username, kind=f"{identity.source.value}", ip=ip, user_agent=user_agent
+            name=identity.username, kind=identity.source.value, ip=ip, user_agent=user_agent
         )
         user = self.provision(identity, actor)
         if user.disabled:
@@ -87,21 +88,18 @@ class Provisioning:
                 existing.id, source, issuer, subject, identity.groups, now=now
             )
             self._audit.record(actor, "user.link", name, source=source, issuer=issuer or None)
-            linked_user = self._store.get_user_by_id(existing.id)
-            assert linked_user is not None
-            return linked_user
+            return dataclasses.replace(existing, linked=True)
         if existing is not None or self._store.get_org(name) is not None:
             # Never linked by name: whoever holds the name here may not be this person.
             raise Conflict(
                 f"the name {name!r} is taken by an account not linked to this identity: an admin "
-                f"can link it (regauth user link {name} --{source} {subject})"
+                f"can link it (regauth user link {name} --{source} {subject}"
+                + (f" --issuer {issuer})" if issuer else ")")
             )
         user = self._store.create_user(name, None, is_admin=False, now=now)
         self._store.link_identity(user.id, source, issuer, subject, identity.groups, now=now)
         self._audit.record(actor, "user.provision", name, source=source, issuer=issuer or None)
-        linked_user = self._store.get_user_by_id(user.id)
-        assert linked_user is not None
-        return linked_user
+        return dataclasses.replace(user, linked=True)
 
     def _provisioned_by_scim(self, user: User, source: IdentitySource) -> bool:
         """Made by SCIM and not linked to any other provider of this kind yet."""
