@@ -35,10 +35,17 @@ def serve_command(config: Path) -> list[str]:
 
 
 def write_config(
-    data_dir: Path, *, name: str, port: int, workers: int, metrics: bool = True
+    data_dir: Path,
+    *,
+    name: str,
+    port: int,
+    workers: int,
+    metrics: bool = True,
+    database: str = "regauth.db",
 ) -> Path:
-    """One config per server; all share the database and the keys in data_dir. `metrics`:
-    [metrics] enabled (on main listener's /metrics, published once a second)."""
+    """One config per server; all share the keys in data_dir, and the database unless
+    `database` names another file there. `metrics`: [metrics] enabled (on main listener's
+    /metrics, published once a second)."""
     path = data_dir / f"{name}.toml"
     path.write_text(
         "\n".join(
@@ -52,7 +59,7 @@ def write_config(
                 'service = ["registry"]',
                 "ttl_seconds = 300",
                 "[storage]",
-                f'path = "{data_dir / "regauth.db"}"',
+                f'path = "{data_dir / database}"',
                 "[keys]",
                 f'dir = "{data_dir / "keys"}"',
                 'algorithm = "ES256"',
@@ -92,9 +99,13 @@ def create_credentials(config: Path, *, users: int, tokens_per_user: int) -> lis
     return credentials
 
 
+def create_user(config: Path, user: str) -> None:
+    _cli(config, "user", "add", user)
+
+
 def create_user_credentials(config: Path, user: str, tokens_per_user: int) -> list[Credential]:
     """One user of create_credentials and its PATs (callers may make several users at once)."""
-    _cli(config, "user", "add", user)
+    create_user(config, user)
     credentials = []
     for t in range(tokens_per_user):
         out = _cli(

@@ -16,6 +16,7 @@ class Scenario:
     label: str
     server: str
     mode: str  # token.lua mode: "unique" or "repeat"
+    credentials: str = "pats"  # whose Basic credentials: "pats" or "passwords" (remembered)
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,29 @@ def p99_target(key: str, label: str, runs: Sequence[RunResult], maximum_ms: floa
     passed = median is not None and median < maximum_ms
     disturbed = [r.disturbed for r in runs]
     return Ratio(key, label, per_rep, median, f"< {maximum_ms:g} ms", passed, disturbed)
+
+
+def p99_ratio(
+    key: str,
+    label: str,
+    runs: dict[str, list[RunResult]],
+    numerator: str,
+    denominator: str,
+    maximum: float,
+) -> Ratio:
+    """numerator p99 ÷ denominator p99 within each rep; passes when the median is at most
+    `maximum`."""
+    by_rep = {r.rep: r for r in runs[denominator]}
+    per_rep: list[float | None] = []
+    disturbed: list[bool] = []
+    for run in runs[numerator]:
+        base = by_rep.get(run.rep)
+        ok = base is not None and run.ok and base.ok and base.p99_ms > 0
+        per_rep.append(run.p99_ms / base.p99_ms if ok and base is not None else None)
+        disturbed.append(run.disturbed or (base is not None and base.disturbed))
+    median = _median([v for v in per_rep if v is not None])
+    passed = median is not None and median <= maximum
+    return Ratio(key, label, per_rep, median, f"<= {maximum:g}", passed, disturbed)
 
 
 def errors_target(runs: dict[str, list[RunResult]]) -> Ratio:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from regauth.domain.credentials import Credentials
-from regauth.domain.models import CLI_ACTOR, AccessLevel
+from regauth.domain.models import CLI_ACTOR, AccessLevel, TokenUse
 from regauth.domain.tokens import AccessToken, parse_token
 from regauth.errors import Unauthorized
 from regauth.runtime import Runtime
@@ -26,7 +27,7 @@ def test_an_announcement_reaches_every_mapping_of_the_file(tmp_path: Path) -> No
     writer, reader = ChangeSignal(path), ChangeSignal(path)
     try:
         seen = reader.stamp()
-        assert len(seen) == 8 and path.stat().st_size == 8
+        assert len(seen) == 8 and path.stat().st_size == 16  # the stamp and the quiet one
         writer.announce()
         assert reader.stamp() != seen
         assert reader.stamp() == writer.stamp()
@@ -62,6 +63,62 @@ def test_a_write_behind_regauths_back_is_seen_within_the_backstop(
         assert store.version() != before
     finally:
         store.close()
+
+
+def test_regauths_own_quiet_commits_leave_the_caches_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The last-used flush announces nothing (no cache holds last-used), yet moves
+    # data_version: taken for a write behind regauth's back, it emptied every cache once a
+    # second, and 1,000 PATs in use were verified again, in threads, every second.
+    monkeypatch.setattr(sqlite_backend, "_BACKSTOP_SECONDS", 0.0)
+    path = tmp_path / "regauth.db"
+    store, flusher = SQLiteStore(path), SQLiteStore(path)  # a worker and its flush thread
+    try:
+        make_token(store, store.create_user("alice", None, is_admin=False, now=5).id)
+        store.version()
+        flusher.record_token_uses({"abcdefghij": _use(6)})
+        store.version()  # the first move is taken for a foreign one: caches empty once
+        before = store.version()
+        for at in range(7, 10):
+            flusher.record_token_uses({"abcdefghij": _use(at)})
+            assert store.version() == before
+    finally:
+        store.close()
+        flusher.close()
+
+
+def test_a_write_behind_regauths_back_amid_quiet_commits_is_seen_within_a_minute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_backend, "_BACKSTOP_SECONDS", 0.0)
+    clock = [1000.0]
+    monkeypatch.setattr(sqlite_backend, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    path = tmp_path / "regauth.db"
+    store, flusher = SQLiteStore(path), SQLiteStore(path)
+    try:
+        make_token(store, store.create_user("alice", None, is_admin=False, now=5).id)
+        before = store.version()
+        _deactivate_behind_regauths_back(path, active=0)
+        flusher.record_token_uses({"abcdefghij": _use(6)})  # in the same second
+        assert store.version() != before  # the first such move is never believed
+        before = store.version()
+        clock[0] += 30
+        _deactivate_behind_regauths_back(path, active=1)
+        flusher.record_token_uses({"abcdefghij": _use(7)})
+        assert store.version() == before  # believed to be regauth's own, for now
+        clock[0] += 29
+        assert store.version() == before
+        clock[0] += 2  # a minute after the last doubt: doubted, with no further commit
+        assert store.version() != before
+    finally:
+        store.close()
+        flusher.close()
+
+
+def _deactivate_behind_regauths_back(path: Path, *, active: int) -> None:
+    with sqlite3.connect(path) as raw:  # the sqlite3 shell: no announcement
+        raw.execute("UPDATE tokens SET active = ? WHERE id = 'abcdefghij'", (active,))
 
 
 def _pat_of_alice(
@@ -146,3 +203,7 @@ async def test_a_remembered_token_is_refused_once_another_process_disables_its_o
     settled(runtime)  # PostgreSQL: the other process's change is heard within the bound
     with pytest.raises(Unauthorized, match="account is disabled"):
         await runtime.authenticator.authenticate(credentials)
+
+
+def _use(at: int) -> TokenUse:
+    return TokenUse(at=at, ip="127.0.0.1", user_agent="docker")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
 from regauth.services.passwords import PasswordChecker, hash_password
 from tests.support.clock import FakeClock
 
@@ -54,3 +58,59 @@ def test_cache_holds_no_password() -> None:
     checker = PasswordChecker(key=b"k" * 32, cache_seconds=60, concurrency=1, clock=FakeClock())
     key = checker._cache_key("alice", "correct horse", "$argon2id$...")
     assert b"correct horse" not in key and len(key) == 32
+
+
+async def _renewed(checker: PasswordChecker) -> None:
+    while checker._renewing:
+        await asyncio.gather(*checker._renewing)
+
+
+async def test_a_check_used_near_its_expiry_is_renewed_off_the_requests_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = FakeClock()
+    checker = PasswordChecker(key=b"k" * 32, cache_seconds=60, concurrency=2, clock=clock)
+    stored = hash_password("correct horse")
+    calls = _count_hashes(monkeypatch)
+    assert await checker.verify("alice", "correct horse", stored)
+    clock.advance(30)
+    assert checker.remembered("alice", "correct horse", stored)
+    assert not checker._renewing  # halfway: nothing to renew yet
+    clock.advance(20)  # 10 s left: answered at once, checked again in the background
+    assert checker.remembered("alice", "correct horse", stored)
+    assert checker.remembered("alice", "correct horse", stored)  # one renewal, not two
+    await _renewed(checker)
+    assert len(calls) == 2
+    clock.advance(20)  # past the first check's expiry, within the renewed one
+    assert checker.remembered("alice", "correct horse", stored)
+    clock.advance(41)  # unused since: it expires like any other
+    assert not checker.remembered("alice", "correct horse", stored)
+    checker.close()
+
+
+async def test_a_directory_sign_in_is_not_renewed_by_a_hash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = FakeClock()
+    checker = PasswordChecker(key=b"k" * 32, cache_seconds=60, concurrency=2, clock=clock)
+    calls = _count_hashes(monkeypatch)
+    checker.remember("alice", "directory secret", "ldap:uid=alice")
+    clock.advance(55)
+    assert checker.remembered("alice", "directory secret", "ldap:uid=alice")
+    assert not checker._renewing and not calls  # the directory, not a hash, decides again
+    clock.advance(6)
+    assert not checker.remembered("alice", "directory secret", "ldap:uid=alice")
+
+
+def _count_hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    import regauth.services.passwords as mod
+
+    calls: list[str] = []
+    real = mod._verify
+
+    def counting(h: str, p: str) -> bool:
+        calls.append(p)
+        return real(h, p)
+
+    monkeypatch.setattr(mod, "_verify", counting)
+    return calls

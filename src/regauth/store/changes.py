@@ -6,6 +6,10 @@ SQLite whether the database changed (`PRAGMA data_version`) opens a read transac
 (more than all of the policy work). Instead, every regauth writer stamps a small shared file
 beside the database with a fresh random stamp right after each commit (sharedmem.py); readers
 compare the mapped bytes with the stamp they last saw.
+
+A second stamp is renewed after each commit that announces nothing (what no cache holds:
+the last-used columns, the audit log): `PRAGMA data_version`, the backstop for writes made
+behind regauth's back, moves for those too, and must not be taken for such a write.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ import mmap
 from pathlib import Path
 
 from regauth.store.sharedmem import STAMP_BYTES, Buffer, map_file, read_stamp, renew_stamp
+
+_QUIET_AT = STAMP_BYTES
+_FILE_BYTES = 2 * STAMP_BYTES
 
 
 class ChangeSignal:
@@ -26,9 +33,9 @@ class ChangeSignal:
         so nobody else can change it."""
         self._map: Buffer
         if path is None:
-            self._map = bytearray(STAMP_BYTES)
+            self._map = bytearray(_FILE_BYTES)
             return
-        self._map = map_file(path, STAMP_BYTES, like=like)
+        self._map = map_file(path, _FILE_BYTES, like=like)
 
     @staticmethod
     def beside(database: str) -> ChangeSignal:
@@ -42,6 +49,13 @@ class ChangeSignal:
     def announce(self) -> None:
         """Call after a commit: every reader's next stamp() differs from what it saw before."""
         renew_stamp(self._map)
+
+    def quiet_stamp(self) -> bytes:
+        return read_stamp(self._map, _QUIET_AT)
+
+    def committed_quietly(self) -> None:
+        """Call after a commit that announces nothing (no cache holds what it wrote)."""
+        renew_stamp(self._map, _QUIET_AT)
 
     def close(self) -> None:
         if isinstance(self._map, mmap.mmap):

@@ -67,6 +67,11 @@ class FailureTable(Protocol):
         """get(key) answers from memory, with no database call (always, but on PostgreSQL)."""
         ...
 
+    def version(self) -> object | None:
+        """A value that changes at every put(): while it stays, no key's wait can have grown
+        (pop() and time only shorten them). None where it is not tracked (PostgreSQL)."""
+        ...
+
     def get(self, key: str) -> Entry | None: ...
 
     def put(self, key: str, entry: Entry) -> None: ...
@@ -83,6 +88,7 @@ class MemoryTable:
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._max = max_keys
         self._latest_failure = float("-inf")
+        self._puts = 0
 
     def active(self, now: float) -> bool:
         return bool(now - self._latest_failure <= FORGET_AFTER_SECONDS)
@@ -93,6 +99,9 @@ class MemoryTable:
     def cached(self, key: str) -> bool:
         return True
 
+    def version(self) -> object | None:
+        return self._puts
+
     def get(self, key: str) -> Entry | None:
         entry = self._entries.get(key)
         # A copy, as SharedTable's are: a caller changes it and puts it back.
@@ -101,6 +110,7 @@ class MemoryTable:
     def put(self, key: str, entry: Entry) -> None:
         self._entries.pop(key, None)
         self._entries[key] = Entry(*_fields(entry))
+        self._puts += 1
         self._latest_failure = max(self._latest_failure, entry.last_failure)
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
@@ -204,6 +214,9 @@ class SharedTable:
 
     def cached(self, key: str) -> bool:
         return True  # a mapped file: reading it is a memory read
+
+    def version(self) -> object | None:
+        return read_stamp(self._map, _STAMP_AT)
 
     def get(self, key: str) -> Entry | None:
         if self._known_absent(key):

@@ -262,6 +262,9 @@ class PostgresBackend:
             except psycopg.OperationalError as exc:  # the commit itself failed
                 raise _unavailable(exc) from None
 
+    def committed_quietly(self) -> None:
+        """Nothing to do: PostgreSQL's caches hear only what is announced (NOTIFY)."""
+
     def announce(self, changes: Changes) -> None:
         """The triggers tell the other replicas (and, through the listener, this one); this
         process's caches need not wait for the round trip."""

@@ -67,6 +67,9 @@ class PostgresFailureTable:
             return True  # failures elsewhere could go unheard: ask the database
         return now - self._latest <= FORGET_AFTER_SECONDS
 
+    def version(self) -> object | None:
+        return None  # other replicas write without telling: every check reads
+
     def cached(self, key: str) -> bool:
         """get(key) would answer from memory, with no database call."""
         return self._backend.trusted() and key in self._entries

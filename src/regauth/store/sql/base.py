@@ -93,6 +93,10 @@ class Backend(Protocol):
 
     def savepoint(self, conn: Connection) -> AbstractContextManager[None]: ...
 
+    def committed_quietly(self) -> None:
+        """After a commit that announced nothing: what it wrote is in no cache."""
+        ...
+
     def version(self) -> Hashable:
         """Changes whenever a change to anything, announced by any process or replica, may be
         visible."""
@@ -170,6 +174,8 @@ class SqlTables:
                 self._local.conn = self._local.changes = None
         if changes:
             self._backend.announce(changes)
+        else:
+            self._backend.committed_quietly()
 
     def _rows_changed(self, table: str, ids: Iterable[str]) -> None:
         """Inside _transaction(announce=False): these rows of `table` were updated or deleted;

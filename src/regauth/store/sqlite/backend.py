@@ -26,6 +26,10 @@ DIALECT = Dialect(
 # Writes made behind regauth's back (the sqlite3 shell, a crashed writer that committed but
 # did not announce) are noticed through `PRAGMA data_version` within this many seconds.
 _BACKSTOP_SECONDS = 1.0
+# While regauth itself commits quietly (the last-used flush, once a second under load), a
+# move of data_version may be its own: taken for a write behind regauth's back at most this
+# often (every cache emptied: a re-read of each token in use), and at every move otherwise.
+_QUIET_TRUST_SECONDS = 60.0
 _BUSY_TIMEOUT_MS = 10_000
 _savepoints = count()
 
@@ -98,6 +102,9 @@ class SQLiteBackend:
         self._stamp = b""
         self._external = 0  # commits seen through data_version (the backstop)
         self._recheck_at = 0.0
+        self._quiet_seen = b""  # the quiet stamp when data_version last moved
+        self._quiet_believed_until = 0.0
+        self._doubted = False  # a move was believed: doubted when the belief runs out
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -146,6 +153,9 @@ class SQLiteBackend:
         processes, and what their caches re-read is one SQLite look-up each)."""
         self._changes.announce()
 
+    def committed_quietly(self) -> None:
+        self._changes.committed_quietly()
+
     @contextmanager
     def savepoint(self, conn: Connection) -> Iterator[None]:
         name = f"sp{next(_savepoints)}"
@@ -169,10 +179,27 @@ class SQLiteBackend:
             data_version = self._connection().execute("PRAGMA data_version").fetchone()[0]
             if data_version != getattr(self._local, "data_version", None):
                 self._local.data_version = data_version
-                self._external += 1
+                quiet = self._changes.quiet_stamp()
+                # Another connection committed. Announced: the stamp says so. Else regauth
+                # quietly, if the quiet stamp moved too: believed for _QUIET_TRUST_SECONDS
+                # after the last move that was not, then doubted (caches emptied once).
+                if stamp == self._stamp:
+                    if quiet != self._quiet_seen and now < self._quiet_believed_until:
+                        self._doubted = True
+                    else:
+                        self._doubt(now)
+                self._quiet_seen = quiet
+            if self._doubted and now >= self._quiet_believed_until:
+                self._doubt(now)
             self._stamp = stamp
             self._recheck_at = now + _BACKSTOP_SECONDS
         return (stamp, self._external)
+
+    def _doubt(self, now: float) -> None:
+        """A move of data_version taken for a write behind regauth's back: caches empty."""
+        self._external += 1
+        self._doubted = False
+        self._quiet_believed_until = now + _QUIET_TRUST_SECONDS
 
     def row_stamp(self) -> int:
         return 0
