@@ -212,3 +212,16 @@ class CopyError(RegauthError):
 
     code = "COPY"
     default_message = "copy failed"
+
+
+class DirectoryUnavailable(RegauthError):
+    """The directory is down, too slow, or refused regauth's own connection (TLS, the service
+    account): password sign-ins cannot be checked, personal access tokens still work.
+
+    Not an errors.Unavailable: that one is the database's (its metric, its closed connection);
+    this adapter logs the cause itself, in one line."""
+
+    status = 503
+    code = "UNAVAILABLE"
+    oauth_error = "temporarily_unavailable"
+    default_message = "the directory is unavailable: use a personal access token"

@@ -58,7 +58,6 @@ from regauth.signing.keys import (
     unpublished,
 )
 from regauth.signing.reloading import KeyWatcher
-from regauth.sso.ldap import Directory
 from regauth.sso.oidc import OidcClient, client_secret
 from regauth.store import Store, open_store
 
@@ -205,7 +204,11 @@ def open_runtime(
     try:
         verify_hmac_secret(store, key, keys_dir=config.keys.dir)
         # [ldap]'s files are read now: an unreadable one stops start-up, naming its key.
-        directory = Directory(config.ldap) if config.ldap.url else None
+        directory = None
+        if config.ldap.url:
+            from regauth.sso.ldap import Directory  # ldap3 only with [ldap]
+
+            directory = Directory(config.ldap)
     except BaseException:
         store.close()
         raise

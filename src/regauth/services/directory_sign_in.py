@@ -10,17 +10,20 @@ import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from regauth import logs
 from regauth.config import LiveConfig
 from regauth.domain.credentials import Credentials
 from regauth.domain.identities import ExternalIdentity, IdentitySource
 from regauth.domain.models import User
-from regauth.errors import ConfigError, Unauthorized
+from regauth.errors import ConfigError, DirectoryUnavailable, Unauthorized
 from regauth.services.passwords import PasswordChecker
 from regauth.services.provisioning import Provisioning
-from regauth.sso.ldap import Directory, DirectoryUnavailable
 from regauth.store.base import IdentityStore
+
+if TYPE_CHECKING:
+    from regauth.sso.ldap import Directory
 
 log = logging.getLogger("regauth.directory")
 INCORRECT = "incorrect username or password"
@@ -114,6 +117,8 @@ class DirectorySignIn:
         config = self._settings.current.ldap
         with self._lock:
             if self._directory is None or self._directory.config != config:
+                from regauth.sso.ldap import Directory  # ldap3 only with [ldap]
+
                 try:
                     self._directory = Directory(config)
                 except ConfigError as exc:

@@ -1,7 +1,8 @@
 """LDAP sign-in: a password checked by a bind to the company's directory, and the entry read as
 an ExternalIdentity (its stable id, its account name, its groups).
 
-Blocking (ldap3's synchronous strategy): callers run `authenticate` in a thread.
+Blocking (ldap3's synchronous strategy): callers run `authenticate` in a thread. Imported
+only where [ldap] is configured: ldap3 and pyasn1 are ~8 MiB of every worker otherwise.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from urllib.parse import urlsplit
 
 from regauth.config import LdapConfig
 from regauth.domain.identities import ExternalIdentity, IdentitySource
-from regauth.errors import ConfigError, RegauthError
+from regauth.errors import ConfigError, DirectoryUnavailable
 
 with warnings.catch_warnings():
     # ldap3 2.9.1 (its latest) imports names that pyasn1 0.6.1 deprecated (tagMap, typeMap);
@@ -42,19 +43,6 @@ MAX_PASSWORD_LENGTH = 1024  # as for local passwords: a longer one is no passwor
 _BUSY = frozenset({"busy", "unavailable"})
 # A search that ends otherwise is a directory regauth cannot use (a wrong base, no rights).
 _SEARCHED = frozenset({"success", "sizeLimitExceeded"})
-
-
-class DirectoryUnavailable(RegauthError):
-    """The directory is down, too slow, or refused regauth's own connection (TLS, the service
-    account): password sign-ins cannot be checked, personal access tokens still work.
-
-    Not an errors.Unavailable: that one is the database's (its metric, its closed connection);
-    this adapter logs the cause itself, in one line."""
-
-    status = 503
-    code = "UNAVAILABLE"
-    oauth_error = "temporarily_unavailable"
-    default_message = "the directory is unavailable: use a personal access token"
 
 
 class _VerifiedTls(ldap3.Tls):
