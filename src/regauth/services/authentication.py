@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ParamSpec, Protocol, TypeVar
 
-from regauth.config import LiveConfig
+from regauth.config import Config, LiveConfig
 from regauth.domain.clock import Clock
 from regauth.domain.credentials import Credentials
 from regauth.domain.models import ANONYMOUS, OrgTokenRecord, Principal, TokenAuthRecord, User
@@ -99,6 +99,11 @@ class Authenticator:
         # (username, SHA-256 of the secret) -> a verified token's principal and expiry.
         self._verified: VersionedCache[tuple[str, bytes], tuple[Authenticated, int | None]] = (
             VersionedCache(store, stats=self._metrics.cache("token_verification"))
+        )
+        # username -> the configuration it was read under, the account and who checks its
+        # password: a remembered password costs no thread and no query, as a token does.
+        self._routes: VersionedCache[str, tuple[Config, User | None, Claim | None]] = (
+            VersionedCache(store)
         )
         self.guard = guard
         self._audit = audit
@@ -347,7 +352,7 @@ class Authenticator:
         if not self._settings.current.auth.password_logins:
             raise Unauthorized(PASSWORD_LOGINS_DISABLED)
         username, password = credentials.username, credentials.secret
-        user, claim = await self._store.run(self._password_route, username)
+        user, claim = await self._route(username)
         if claim is not None:
             assert self._directory is not None
             ip = attempt.ip if attempt is not None else None
@@ -367,6 +372,18 @@ class Authenticator:
         if user.totp_enabled:
             raise SecondFactorRequired(user.id).of_an_account()
         return Principal.of_user(user)
+
+    async def _route(self, username: str) -> tuple[User | None, Claim | None]:
+        """_password_route, remembered until data changes (a password, a link, a disabled
+        account: any change empties the cache) or a reload replaces the configuration."""
+        config = self._settings.current
+        remembered = self._routes.get(username)
+        if remembered is not None and remembered[0] is config:
+            return remembered[1], remembered[2]
+        stamp = self._routes.version()
+        user, claim = await self._store.run(self._password_route, username)
+        self._routes.put(username, (config, user, claim), stamp)
+        return user, claim
 
     def _password_route(self, username: str) -> tuple[User | None, Claim | None]:
         """Runs in a store thread: the account, and whether the directory checks its

@@ -1,0 +1,58 @@
+"""A password sign-in remembered by the checker costs no store call either: the account and who
+checks its password are remembered until data changes, as a verified token is."""
+
+from __future__ import annotations
+
+import pytest
+
+from regauth.domain.credentials import Credentials
+from regauth.domain.models import CLI_ACTOR
+from regauth.errors import Unauthorized
+from regauth.runtime import Runtime
+from tests.support.builders import add_user, password_of, settled
+
+
+async def _sign_in(runtime: Runtime, password: str) -> None:
+    await runtime.authenticator.authenticate(Credentials("alice", password))
+
+
+def _count_store_calls(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    real = runtime.store.run
+
+    async def counting(fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(getattr(fn, "__name__", "?"))
+        return await real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(runtime.store, "run", counting)
+    return calls
+
+
+async def test_a_remembered_password_sign_in_makes_no_store_call(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_user(runtime, "alice")
+    settled(runtime)
+    await _sign_in(runtime, password_of("alice"))  # hashed, and the account read
+    calls = _count_store_calls(runtime, monkeypatch)
+    for _ in range(3):
+        await _sign_in(runtime, password_of("alice"))
+    assert calls == []
+
+
+async def test_a_disabled_account_or_new_password_is_seen_at_the_next_sign_in(
+    runtime: Runtime,
+) -> None:
+    add_user(runtime, "alice")
+    settled(runtime)
+    await _sign_in(runtime, password_of("alice"))
+    runtime.users.set_disabled("alice", CLI_ACTOR, True)
+    settled(runtime)
+    with pytest.raises(Unauthorized):
+        await _sign_in(runtime, password_of("alice"))
+    runtime.users.set_disabled("alice", CLI_ACTOR, False)
+    runtime.users.reset_password("alice", CLI_ACTOR, "a brand new passphrase")
+    settled(runtime)
+    with pytest.raises(Unauthorized):
+        await _sign_in(runtime, password_of("alice"))
+    await _sign_in(runtime, "a brand new passphrase")
