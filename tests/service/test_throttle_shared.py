@@ -57,7 +57,8 @@ async def test_a_burst_spread_over_replicas_checks_at_most_the_allowance(
     allowance = runtime.config.limits.failures_per_user_ip
     outcomes = await asyncio.gather(
         *(
-            _outcome(replicas[i % 2], "wrong" if i != 17 else "the-right-password")
+            # Distinct guesses: the same password at once shares one check (it is one guess).
+            _outcome(replicas[i % 2], f"wrong-{i}" if i != 17 else "the-right-password")
             for i in range(60)
         )
     )

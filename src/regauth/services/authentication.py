@@ -360,11 +360,13 @@ class Authenticator:
             user = await self._directory.check(credentials, user, claim, reserve, ip, user_agent)
         elif not self._passwords.remembered(username, password, stored := _hash_of(user)):
             # Counted before the hash, so that simultaneous guesses cannot all pass the
-            # throttle's count before the first of them has failed.
-            if attempt is not None:
-                await self._throttled(attempt.reserve)
+            # throttle's count before the first of them has failed (the same password at
+            # once waits for its one check, and is not another guess).
             source = attempt.ip if attempt is not None else None
-            if not await self._passwords.verify(username, password, stored, source=source):
+            reserve = functools.partial(self._reserve, attempt)
+            if not await self._passwords.verify(
+                username, password, stored, source=source, before_check=reserve
+            ):
                 raise incorrect(user is not None)
         assert user is not None  # no stored hash is never a match
         if user.disabled:

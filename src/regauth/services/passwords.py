@@ -10,7 +10,7 @@ import hmac
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import argon2
@@ -80,6 +80,9 @@ class PasswordChecker:
         self._remembered: OrderedDict[bytes, tuple[float, bool]] = OrderedDict()
         self._renewing: set[asyncio.Task[None]] = set()
         self._renewing_keys: set[bytes] = set()
+        # Checks under way, by cache key: the same password for the same account at once
+        # (a pipeline's parallel pulls) waits for the one check instead of queueing its own.
+        self._checking: dict[bytes, asyncio.Future[bool]] = {}
         self._concurrency = concurrency
         self._foreground = ThreadPoolExecutor(concurrency, thread_name_prefix="password")
         self._background = ThreadPoolExecutor(
@@ -113,19 +116,38 @@ class PasswordChecker:
             self._remember(key, self._clock() + self._cache_seconds, renewable=False)
 
     async def verify(
-        self, username: str, password: str, stored_hash: str | None, *, source: str | None = None
+        self,
+        username: str,
+        password: str,
+        stored_hash: str | None,
+        *,
+        source: str | None = None,
+        before_check: Callable[[], Awaitable[None]] | None = None,
     ) -> bool:
         """The memory-hard check (after `remembered` said no), queued fairly by `source`;
-        429 when that source already has a full queue."""
+        429 when that source already has a full queue. The same password for the same
+        account while its check is under way waits for that check: one hash, and
+        `before_check` (the throttle's reservation) is awaited only by a check that starts."""
         if len(password) > MAX_PASSWORD_LENGTH:
             return False
         if stored_hash is None:
+            if before_check is not None:
+                await before_check()
             await self._check(_dummy_hash(), password, source)
             return False
-        if not await self._check(stored_hash, password, source):
+        key = self._cache_key(username, password, stored_hash)
+        pending = self._checking.get(key)
+        if pending is None:
+            if before_check is not None:
+                await before_check()
+            pending = self._checking.get(key)  # another may have started meanwhile
+        if pending is None:
+            pending = asyncio.ensure_future(self._check(stored_hash, password, source))
+            self._checking[key] = pending
+            pending.add_done_callback(lambda _: self._checking.pop(key, None))
+        if not await asyncio.shield(pending):
             return False
         if self._cache_seconds:
-            key = self._cache_key(username, password, stored_hash)
             self._remember(key, self._clock() + self._cache_seconds, renewable=True)
         return True
 
