@@ -73,6 +73,7 @@ from report import (
     _num,
     _table,
     errors_target,
+    p99_ratio,
     render_ratios,
     throughput_ratio,
 )
@@ -666,28 +667,6 @@ def run_round_robin(
 
 
 # --- results --------------------------------------------------------------------------------
-
-
-def p99_ratio(
-    key: str,
-    label: str,
-    runs: dict[str, list[ReplicaRun]],
-    numerator: str,
-    denominator: str,
-    maximum: float,
-) -> Ratio:
-    """numerator p99 ÷ denominator p99 within each rep."""
-    by_rep = {r.rep: r for r in runs[denominator]}
-    per_rep: list[float | None] = []
-    disturbed: list[bool] = []
-    for run in runs[numerator]:
-        base = by_rep.get(run.rep)
-        ok = base is not None and run.ok and base.ok and base.p99_ms > 0
-        per_rep.append(run.p99_ms / base.p99_ms if ok and base is not None else None)
-        disturbed.append(run.disturbed or (base is not None and base.disturbed))
-    median = _median([v for v in per_rep if v is not None])
-    passed = median is not None and median <= maximum
-    return Ratio(key, label, per_rep, median, f"<= {maximum:g}", passed, disturbed)
 
 
 def targets(runs: dict[str, list[ReplicaRun]]) -> list[Ratio]:

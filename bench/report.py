@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 # Other processes using more than this many cores during a run took CPU the servers needed.
 DISTURBED_CORES = 0.15
@@ -150,10 +151,23 @@ def p99_target(key: str, label: str, runs: Sequence[RunResult], maximum_ms: floa
     return Ratio(key, label, per_rep, median, f"< {maximum_ms:g} ms", passed, disturbed)
 
 
+class _Measured(Protocol):
+    """What p99_ratio reads of a run: run.py's RunResult and replicas.py's ReplicaRun."""
+
+    @property
+    def rep(self) -> int: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def p99_ms(self) -> float: ...
+    @property
+    def disturbed(self) -> bool: ...
+
+
 def p99_ratio(
     key: str,
     label: str,
-    runs: dict[str, list[RunResult]],
+    runs: Mapping[str, Sequence[_Measured]],
     numerator: str,
     denominator: str,
     maximum: float,

@@ -12,6 +12,7 @@ from regauth.domain.models import CLI_ACTOR
 from regauth.errors import TooManyRequests, Unauthorized
 from regauth.runtime import Runtime
 from tests.support.builders import add_user, password_of, settled
+from tests.support.hashes import count_password_hashes
 
 
 async def _sign_in(runtime: Runtime, password: str) -> None:
@@ -65,18 +66,9 @@ async def test_the_same_password_at_once_is_one_check_and_no_429(
 ) -> None:
     # A pipeline's 20 parallel pulls with the account's password, before any is remembered:
     # one address may have 1 check running and 8 waiting, and the throttle lets 5 reserve.
-    import regauth.services.passwords as passwords
-
     add_user(runtime, "alice")
     settled(runtime)
-    hashed: list[str] = []
-    real = passwords._verify
-
-    def counting(stored: str, password: str) -> bool:
-        hashed.append(password)
-        return real(stored, password)
-
-    monkeypatch.setattr(passwords, "_verify", counting)
+    hashed = count_password_hashes(monkeypatch)
     credentials = Credentials("alice", password_of("alice"))
     results = await asyncio.gather(
         *(

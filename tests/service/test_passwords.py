@@ -8,6 +8,7 @@ import pytest
 
 from regauth.services.passwords import PasswordChecker, hash_password
 from tests.support.clock import FakeClock
+from tests.support.hashes import count_password_hashes
 
 
 async def test_successful_checks_are_remembered_until_they_expire(monkeypatch: object) -> None:
@@ -71,7 +72,7 @@ async def test_a_check_used_near_its_expiry_is_renewed_off_the_requests_path(
     clock = FakeClock()
     checker = PasswordChecker(key=b"k" * 32, cache_seconds=60, concurrency=2, clock=clock)
     stored = hash_password("correct horse")
-    calls = _count_hashes(monkeypatch)
+    calls = count_password_hashes(monkeypatch)
     assert await checker.verify("alice", "correct horse", stored)
     clock.advance(30)
     assert checker.remembered("alice", "correct horse", stored)
@@ -93,24 +94,10 @@ async def test_a_directory_sign_in_is_not_renewed_by_a_hash(
 ) -> None:
     clock = FakeClock()
     checker = PasswordChecker(key=b"k" * 32, cache_seconds=60, concurrency=2, clock=clock)
-    calls = _count_hashes(monkeypatch)
+    calls = count_password_hashes(monkeypatch)
     checker.remember("alice", "directory secret", "ldap:uid=alice")
     clock.advance(55)
     assert checker.remembered("alice", "directory secret", "ldap:uid=alice")
     assert not checker._renewing and not calls  # the directory, not a hash, decides again
     clock.advance(6)
     assert not checker.remembered("alice", "directory secret", "ldap:uid=alice")
-
-
-def _count_hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    import regauth.services.passwords as mod
-
-    calls: list[str] = []
-    real = mod._verify
-
-    def counting(h: str, p: str) -> bool:
-        calls.append(p)
-        return real(h, p)
-
-    monkeypatch.setattr(mod, "_verify", counting)
-    return calls
