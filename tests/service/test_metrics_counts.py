@@ -16,11 +16,14 @@ async def test_password_checks_in_flight_count_queued_and_running_checks() -> No
     )
     try:
         stored = hash_password("secret")
-        checks = [
-            asyncio.ensure_future(checker.verify("alice", "secret", stored, source=f"10.0.0.{i}"))
+        checks = [  # three accounts (the same one at once would share one check)
+            asyncio.ensure_future(
+                checker.verify(f"user{i}", "secret", stored, source=f"10.0.0.{i}")
+            )
             for i in range(3)
         ]
-        await asyncio.sleep(0)  # each has started: one hashing, two waiting for the slot
+        for _ in range(2):  # each has started its check: one hashing, two waiting for the slot
+            await asyncio.sleep(0)
         assert metrics.password_checks_in_flight == 3
         assert await asyncio.gather(*checks) == [True, True, True]
         assert metrics.password_checks_in_flight == 0
