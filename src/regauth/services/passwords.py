@@ -138,11 +138,11 @@ class PasswordChecker:
         key = self._cache_key(username, password, stored_hash)
         pending = self._checking.get(key)
         if pending is None:
-            if before_check is not None:
-                await before_check()
-            pending = self._checking.get(key)  # another may have started meanwhile
-        if pending is None:
-            pending = asyncio.ensure_future(self._check(stored_hash, password, source))
+            # Registered before the reservation is awaited (on PostgreSQL it waits for a
+            # thread): the same password arriving meanwhile waits for this check too.
+            pending = asyncio.ensure_future(
+                self._reserved_check(stored_hash, password, source, before_check)
+            )
             self._checking[key] = pending
             pending.add_done_callback(lambda _: self._checking.pop(key, None))
         if not await asyncio.shield(pending):
@@ -150,6 +150,17 @@ class PasswordChecker:
         if self._cache_seconds:
             self._remember(key, self._clock() + self._cache_seconds, renewable=True)
         return True
+
+    async def _reserved_check(
+        self,
+        stored_hash: str,
+        password: str,
+        source: str | None,
+        before_check: Callable[[], Awaitable[None]] | None,
+    ) -> bool:
+        if before_check is not None:
+            await before_check()
+        return await self._check(stored_hash, password, source)
 
     def _renew(self, key: bytes, password: str, stored_hash: str) -> None:
         """Checks a remembered password again off the request's path, at low priority, at
