@@ -63,7 +63,7 @@ def test_cache_holds_no_password() -> None:
 
 async def _renewed(checker: PasswordChecker) -> None:
     while checker._renewing:
-        await asyncio.gather(*checker._renewing)
+        await asyncio.gather(*checker._renewing.values())
 
 
 async def test_a_check_used_near_its_expiry_is_renewed_off_the_requests_path(

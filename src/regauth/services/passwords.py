@@ -78,8 +78,7 @@ class PasswordChecker:
         )
         # cache key -> (expiry, renewable: checked here against an argon2 hash)
         self._remembered: OrderedDict[bytes, tuple[float, bool]] = OrderedDict()
-        self._renewing: set[asyncio.Task[None]] = set()
-        self._renewing_keys: set[bytes] = set()
+        self._renewing: dict[bytes, asyncio.Task[None]] = {}  # by cache key
         # Checks under way, by cache key: the same password for the same account at once
         # (a pipeline's parallel pulls) waits for the one check instead of queueing its own.
         self._checking: dict[bytes, asyncio.Future[bool]] = {}
@@ -90,7 +89,7 @@ class PasswordChecker:
         )
 
     def close(self) -> None:
-        for task in self._renewing:
+        for task in self._renewing.values():
             task.cancel()
         for pool in (self._foreground, self._background):
             pool.shutdown(wait=False, cancel_futures=True)
@@ -165,16 +164,15 @@ class PasswordChecker:
     def _renew(self, key: bytes, password: str, stored_hash: str) -> None:
         """Checks a remembered password again off the request's path, at low priority, at
         most `concurrency` at once (one not started now is started at its next use)."""
-        if key in self._renewing_keys or len(self._renewing_keys) >= self._concurrency:
+        if key in self._renewing or len(self._renewing) >= self._concurrency:
             return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # not on the event loop: nothing to run it on
             return
-        self._renewing_keys.add(key)
         task = loop.create_task(self._renew_check(key, password, stored_hash))
-        self._renewing.add(task)
-        task.add_done_callback(self._renewing.discard)
+        self._renewing[key] = task
+        task.add_done_callback(lambda _: self._renewing.pop(key, None))
 
     async def _renew_check(self, key: bytes, password: str, stored_hash: str) -> None:
         self._metrics.password_checks_in_flight += 1
@@ -184,7 +182,6 @@ class PasswordChecker:
                 self._remember(key, self._clock() + self._cache_seconds, renewable=True)
         finally:
             self._metrics.password_checks_in_flight -= 1
-            self._renewing_keys.discard(key)
 
     async def _check(self, stored_hash: str, password: str, source: str | None) -> bool:
         # Counted on the event loop, queued or running: the gauge of checks in flight.
