@@ -161,6 +161,19 @@ async def test_the_watch_runs_on_its_own(tmp_path: Path) -> None:
     assert _header((await signer.issue(CLAIMS)).jwt)["kid"] == watcher.active.kid != old.kid
 
 
+async def test_a_check_cancelled_after_its_read_switches_nothing(tmp_path: Path) -> None:
+    """The read runs in a thread; the key and the signer are taken together on the loop, so a
+    stop that cancels a check between the two cannot leave `active` naming a key the signer
+    does not use."""
+    watcher, signer, _ = _watcher(tmp_path)
+    old = watcher.active
+    rotation.rotate_keyring(tmp_path, "ES256", "libtrust", now=NOW)
+    found = await asyncio.to_thread(watcher.poll)  # as check() does, then cancelled
+    assert found is not None and found[0].kid != old.kid
+    assert watcher.active.kid == old.kid
+    assert _header((await signer.issue(CLAIMS)).jwt)["kid"] == old.kid
+
+
 def test_stamp_changes_when_a_file_is_replaced(tmp_path: Path) -> None:
     load_or_create_keyring(tmp_path, "ES256", "libtrust", now=NOW)
     before = stamp(tmp_path)

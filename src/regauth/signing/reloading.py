@@ -74,9 +74,11 @@ class KeyWatcher:
     def active(self) -> SigningKey:
         return self._active
 
-    def poll(self) -> TokenSigner | None:
-        """A signer for a new signing key, if the files name one that is published; blocking
-        (file reads), so run in a thread."""
+    def poll(self) -> tuple[SigningKey, TokenSigner] | None:
+        """A new signing key and its signer, if the files name one that is published; blocking
+        (file reads), so run in a thread. Nothing changes here: `check` takes the key on the
+        loop, so `active` and the signer always agree (a check cancelled between the two, at
+        shutdown, switches neither)."""
         current = stamp(self._directory)
         if current == self._stamp:
             return None
@@ -107,12 +109,12 @@ class KeyWatcher:
             algorithm=key.algorithm,
             previous_key=self._active.log_id,
         )
-        self._active = key
-        return self._make_signer(key)
+        return key, self._make_signer(key)
 
     async def check(self) -> None:
-        signer = await asyncio.to_thread(self.poll)
-        if signer is not None:
+        found = await asyncio.to_thread(self.poll)
+        if found is not None:
+            self._active, signer = found
             self._signer.replace(signer)  # on the loop, between two tokens
 
     async def start(self) -> None:
