@@ -12,7 +12,7 @@ import pytest
 
 from regauth.cli import EXIT_USAGE
 from regauth.config import load_config
-from regauth.store.copy import describe_storage
+from regauth.store.describe import describe_storage
 from tests.cli.conftest import Cli
 from tests.support.clock import FakeClock
 

@@ -80,7 +80,7 @@ def main(
 
 
 def _say_which_data(config: Config, path: str | None) -> None:
-    from regauth.store.copy import describe_storage  # imports psycopg: only when asked
+    from regauth.store.describe import describe_storage
 
     source = f"config {Path(path).resolve()}" if path else "no config file"
     print(
@@ -211,7 +211,7 @@ def _leaves(commands: argparse._SubParsersAction) -> list[argparse.ArgumentParse
 
 def _init(config: Config, clock: Clock, _args: argparse.Namespace) -> int:
     from regauth.runtime import open_runtime
-    from regauth.store.copy import describe_storage
+    from regauth.store.describe import describe_storage
 
     database = Path(config.storage.path).resolve()
     existed = bool(config.storage.url) or database.is_file()

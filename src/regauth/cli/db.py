@@ -168,7 +168,8 @@ def _postgres_url(text: str) -> str:
 
 def _migrate(config: Config, _clock: Clock, _args: argparse.Namespace) -> int:
     # psycopg is imported by the commands that use it, not by every CLI run.
-    from regauth.store.copy import describe_storage, schema_version
+    from regauth.store.copy import schema_version
+    from regauth.store.describe import describe_storage
 
     storage = config.storage
     before = schema_version(storage, postgres_url(storage) if storage.url else None)

@@ -23,7 +23,7 @@ from regauth.server import handoff
 from regauth.server.metrics import MetricsSetup, metrics_setup
 from regauth.server.reload import Loader, early_hangups, reload
 from regauth.server.worker import raise_open_files_limit, run_worker
-from regauth.store.copy import describe_storage
+from regauth.store.describe import describe_storage
 
 log = logging.getLogger("regauth.server")
 _RESTART_BACKOFF_SECONDS = 1.0

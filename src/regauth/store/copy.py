@@ -21,6 +21,7 @@ from psycopg.rows import tuple_row
 
 from regauth.config import StorageConfig
 from regauth.errors import CopyError, NotFound
+from regauth.store.describe import describe_url
 from regauth.store.postgres import migrations as pg_migrations
 from regauth.store.sqlite import migrations as sqlite_migrations
 
@@ -83,25 +84,6 @@ class CopyResult:
     schema_before: int  # the target's, before the copy migrated it
     schema: int
     rows: dict[str, int]  # per table, in copy order
-
-
-def describe_storage(storage: StorageConfig) -> str:
-    """The configured database, for output: a file, or a server and database (no password)."""
-    if storage.url:
-        return f"PostgreSQL {describe_url(storage.url)}"
-    return f"SQLite {Path(storage.path).resolve()}"
-
-
-def describe_url(url: str) -> str:
-    """`host:port/dbname` of a PostgreSQL URL or conninfo string, never its password."""
-    try:
-        info = conninfo_to_dict(url)
-    except psycopg.ProgrammingError:
-        # Not quoted: the text may hold the password.
-        raise CopyError("not a valid PostgreSQL connection URL") from None
-    host = str(info.get("host") or "local socket")
-    port = f":{info['port']}" if info.get("port") else ""
-    return f"{host}{port}/{info.get('dbname') or '(default database)'}"
 
 
 def schema_version(storage: StorageConfig, url: str | None = None) -> SchemaVersion:
