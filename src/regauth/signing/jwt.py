@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
@@ -10,13 +11,15 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_dss_signature
 
 from regauth.domain import ids
 from regauth.signing.keys import SigningKey
 
-_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
-_SHA256 = hashes.SHA256()
+# Each signature is over the SHA-256 digest TokenSigner computed (Prehashed): the same
+# signature as over the signing input itself, without hashing the header again.
+_ECDSA_SHA256 = ec.ECDSA(Prehashed(hashes.SHA256()))
+_SHA256 = Prehashed(hashes.SHA256())
 _PKCS1V15 = padding.PKCS1v15()
 
 
@@ -62,7 +65,8 @@ def _json_default(value: object) -> Any:
 
 
 def _signer(key: SigningKey) -> Callable[[bytes], bytes]:
-    """The JWS signature function for `key`, chosen once instead of on every token."""
+    """The JWS signature function for `key`, chosen once instead of on every token: from the
+    SHA-256 digest of the signing input to the signature's bytes."""
     private = key.private_key
     if key.algorithm == "ES256" and isinstance(private, ec.EllipticCurvePrivateKey):
         if private.curve.name != "secp256r1":
@@ -91,7 +95,7 @@ class TokenSigner:
     every call.
     """
 
-    __slots__ = ("_prefix", "_sign")
+    __slots__ = ("_prefix", "_prefix_hash", "_prefix_length", "_sign")
 
     def __init__(self, key: SigningKey, *, include_x5c: bool) -> None:
         header: dict[str, Any] = {"alg": key.algorithm, "typ": "JWT", "kid": key.kid}
@@ -100,6 +104,11 @@ class TokenSigner:
             der = key.certificate.public_bytes(serialization.Encoding.DER)
             header["x5c"] = [base64.b64encode(der).decode()]
         self._prefix = _b64u(orjson.dumps(header)) + b"."
+        # The header is the same in every token, and with x5c most of what is signed (~1.1 of
+        # ~1.4 KB): SHA-256 goes through it once, and each token hashes on from a copy of
+        # that state (a signature 4.5 µs cheaper, bench/instructions.py: -23k instructions).
+        self._prefix_hash = hashlib.sha256(self._prefix)
+        self._prefix_length = len(self._prefix)
         self._sign = _signer(key)
 
     def issue(self, claims: TokenClaims) -> IssuedToken:
@@ -123,6 +132,8 @@ class TokenSigner:
         return UnsignedToken(signing_input, iat, claims.ttl)
 
     def sign(self, token: UnsignedToken) -> IssuedToken:
-        signature = _b64u(self._sign(token.signing_input))
+        digest = self._prefix_hash.copy()
+        digest.update(memoryview(token.signing_input)[self._prefix_length :])
+        signature = _b64u(self._sign(digest.digest()))
         jwt = (token.signing_input + b"." + signature).decode()
         return IssuedToken(jwt, token.issued_at, token.expires_in)
