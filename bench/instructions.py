@@ -33,7 +33,7 @@ from pathlib import Path
 
 import aiohttp
 from regauth_fixture import Credential, clean_env, create_credentials, serve_command, write_config
-from run import BENCH_DIR, run_benchmark
+from run import reference_command, run_benchmark
 from servers import BenchError, Server, ServerPool, free_port
 
 CONNECTIONS = 4
@@ -153,9 +153,8 @@ def benchmark(args: argparse.Namespace) -> int:
         regauth_port, sign_port = free_port(), free_port()
         config = write_config(data_dir, name="regauth", port=regauth_port, workers=1)
         credentials = create_credentials(config, users=4, tokens_per_user=2)
-        reference = [sys.executable, str(BENCH_DIR / "reference_apps.py"), "sign-only"]
         commands = {
-            "sign-only": ([*reference, "--port", str(sign_port)], sign_port),
+            "sign-only": (reference_command("sign-only", sign_port), sign_port),
             "regauth-w1": (serve_command(config), regauth_port),
         }
         counts = []

@@ -171,6 +171,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def reference_command(name: str, port: int) -> list[str]:
+    """A reference server of reference_apps.py ("hello" or "sign-only") on `port`."""
+    return [sys.executable, str(BENCH_DIR / "reference_apps.py"), name, "--port", str(port)]
+
+
 def start_servers(
     pool: ServerPool, data_dir: Path, *, metrics_ab: bool = False
 ) -> dict[str, Server]:
@@ -178,8 +183,9 @@ def start_servers(
     env = clean_env()
     for name in () if metrics_ab else ("hello", "sign-only"):
         port = free_port()
-        command = [sys.executable, str(BENCH_DIR / "reference_apps.py"), name, "--port", str(port)]
-        servers[name] = pool.start(name, command, log_path=data_dir / f"{name}.log", port=port)
+        servers[name] = pool.start(
+            name, reference_command(name, port), log_path=data_dir / f"{name}.log", port=port
+        )
     variants = [
         (f"regauth-w{w}{'' if m else '-off'}", w, m)
         for w in (1, 2)
