@@ -33,6 +33,7 @@ DIALECT = Dialect(
     greatest="GREATEST",
     json_text="({column}::jsonb ->> '{key}')",
     group_concat="string_agg({expr}, ',')",
+    json_int_pairs="SELECT key, value::bigint FROM jsonb_each_text(?::jsonb)",
 )
 CHANNEL = "regauth_changes"
 # How stale a replica's caches may be: the listener proves its connection alive at least this

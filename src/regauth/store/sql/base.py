@@ -56,6 +56,9 @@ class Dialect:
     json_text: str  # format with column= and key=
     # Comma-joined strings of a group.
     group_concat: str  # format with expr=
+    # The (key, value) rows of a JSON object given as one parameter, its values integers: a
+    # batch written by one statement (a step per row re-takes the GIL for each).
+    json_int_pairs: str
 
 
 @dataclass(slots=True)

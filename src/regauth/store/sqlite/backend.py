@@ -22,6 +22,7 @@ DIALECT = Dialect(
     greatest="max",
     json_text="json_extract({column}, '$.{key}')",
     group_concat="group_concat({expr}, ',')",
+    json_int_pairs="SELECT key, value FROM json_each(?)",
 )
 # Writes made behind regauth's back (the sqlite3 shell, a crashed writer that committed but
 # did not announce) are noticed through `PRAGMA data_version` within this many seconds.

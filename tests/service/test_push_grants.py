@@ -1,0 +1,41 @@
+"""Repositories a push was granted to, recorded in the last-use batches (store contract)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from regauth.runtime import Runtime
+from regauth.store.sqlite.store import SQLiteStore
+
+
+def test_grants_are_found_and_a_known_name_is_left_as_it_is(runtime: Runtime) -> None:
+    store = runtime.store
+    store.record_push_grants({"alice/app": 100, "bob/db": 50})
+    store.record_push_grants({"alice/app": 10, "carol/x": 70})
+    store.record_push_grants({})
+    assert store.push_ever_granted("alice/app")
+    assert store.push_ever_granted("bob/db")
+    assert store.push_ever_granted("carol/x")
+    assert not store.push_ever_granted("alice/other")
+
+
+def test_names_that_need_escaping_in_json_are_kept_as_they_are(runtime: Runtime) -> None:
+    names = {'a/"quoted"': 1, "a/back\\slash": 2, "a/ünïcode": 3, "a/new\nline": 4}
+    runtime.store.record_push_grants(names)
+    assert all(runtime.store.push_ever_granted(name) for name in names)
+    assert not runtime.store.push_ever_granted("a/quoted")
+
+
+def test_a_batch_is_one_statement_not_one_per_name(tmp_path: Path) -> None:
+    """executemany steps once per row and takes the GIL back for each: under load each take
+    waits for the event loop (a flush of 4,000 names took seconds)."""
+    store = SQLiteStore(tmp_path / "regauth.db")
+    try:
+        statements: list[str] = []
+        store._backend._connection().set_trace_callback(statements.append)  # type: ignore[attr-defined]
+        store.record_push_grants({f"bench/m-{i}": i for i in range(500)})
+        inserts = [s for s in statements if "pushed_repositories" in s]
+        assert len(inserts) == 1
+        assert store.push_ever_granted("bench/m-499")
+    finally:
+        store.close()
