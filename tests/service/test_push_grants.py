@@ -26,16 +26,17 @@ def test_names_that_need_escaping_in_json_are_kept_as_they_are(runtime: Runtime)
     assert not runtime.store.push_ever_granted("a/quoted")
 
 
-def test_a_batch_is_one_statement_not_one_per_name(tmp_path: Path) -> None:
+def test_a_batch_is_a_statement_per_512_names_not_one_per_name(tmp_path: Path) -> None:
     """executemany steps once per row and takes the GIL back for each: under load each take
     waits for the event loop (a flush of 4,000 names took seconds)."""
     store = SQLiteStore(tmp_path / "regauth.db")
     try:
         statements: list[str] = []
         store._backend._connection().set_trace_callback(statements.append)  # type: ignore[attr-defined]
-        store.record_push_grants({f"bench/m-{i}": i for i in range(500)})
+        store.record_push_grants({f"bench/m-{i}": i for i in range(1200)})
         inserts = [s for s in statements if "pushed_repositories" in s]
-        assert len(inserts) == 1
-        assert store.push_ever_granted("bench/m-499")
+        assert len(inserts) == 3
+        assert store.push_ever_granted("bench/m-0")
+        assert store.push_ever_granted("bench/m-1199")
     finally:
         store.close()
