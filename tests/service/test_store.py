@@ -9,6 +9,7 @@ import pytest
 
 from regauth.domain.models import AccessLevel, TokenUse, Visibility
 from regauth.errors import Conflict
+from regauth.store.base import TokenStore
 from regauth.store.sqlite.migrations import SCHEMA_VERSION
 from regauth.store.sqlite.store import SQLiteStore
 
@@ -20,7 +21,7 @@ def store(tmp_path: Path) -> SQLiteStore:
     s.close()
 
 
-def make_token(store: SQLiteStore, owner_id: int, token_id: str = "abcdefghij") -> None:
+def make_token(store: TokenStore, owner_id: int, token_id: str = "abcdefghij") -> None:
     store.create_token(
         token_id=token_id,
         uuid=f"uuid-{token_id}",

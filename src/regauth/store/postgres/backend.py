@@ -34,6 +34,7 @@ DIALECT = Dialect(
     json_text="({column}::jsonb ->> '{key}')",
     group_concat="string_agg({expr}, ',')",
     json_int_pairs="SELECT key, value::bigint FROM jsonb_each_text(?::jsonb)",
+    json_uses="",  # row by row, in id order: see Dialect
 )
 CHANNEL = "regauth_changes"
 # How stale a replica's caches may be: the listener proves its connection alive at least this

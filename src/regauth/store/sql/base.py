@@ -17,6 +17,8 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, Protocol, TypeVar
 
+import orjson
+
 from regauth.domain.models import TokenUse
 from regauth.domain.networks import Network, stored_networks
 
@@ -45,6 +47,11 @@ class Connection(Protocol):
     def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Cursor: ...
 
 
+# A batch of rows written by one statement is cut into statements of this many: a JSON text
+# and its parse per statement, kept small in the store thread's memory.
+ROWS_PER_STATEMENT = 512
+
+
 @dataclass(frozen=True, slots=True)
 class Dialect:
     # "SELECT 1 FROM users WHERE id = ? FOR UPDATE" on PostgreSQL; SQLite's BEGIN IMMEDIATE
@@ -59,6 +66,11 @@ class Dialect:
     # The (key, value) rows of a JSON object given as one parameter, its values integers: a
     # batch written by one statement (a step per row re-takes the GIL for each).
     json_int_pairs: str
+    # Rows (id, at, ip, ua) of a JSON object {id: [at, ip, ua]} given as one parameter, for a
+    # batch of last uses in one UPDATE; "" where they are written row by row, in id order
+    # (PostgreSQL: an UPDATE ... FROM locks rows in its join's order, and two replicas'
+    # flushes in different orders could deadlock).
+    json_uses: str
 
 
 @dataclass(slots=True)
@@ -214,16 +226,29 @@ class SqlTables:
         tells no cache (a last use changes nothing /token decides on)."""
         if not uses:
             return
+        rows = sorted(uses.items())
+        uses_from = self._backend.dialect.json_uses
         with self._transaction(announce=False) as conn:
             # Only move forward: another worker or replica may have written a later use.
-            conn.executemany(
-                f"UPDATE {table} SET last_used_at = ?, last_used_ip = ?, last_used_user_agent = ? "
-                "WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)",
-                [
-                    (u.at, u.ip, u.user_agent, token_id, u.at)
-                    for token_id, u in sorted(uses.items())
-                ],
-            )
+            if not uses_from:
+                conn.executemany(
+                    f"UPDATE {table} SET last_used_at = ?, last_used_ip = ?, "
+                    "last_used_user_agent = ? "
+                    "WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)",
+                    [(u.at, u.ip, u.user_agent, token_id, u.at) for token_id, u in rows],
+                )
+                return
+            # A statement per 512 tokens, as for push grants (repositories.py): executemany
+            # takes the GIL back for every row, and under load each take waits for the loop.
+            for start in range(0, len(rows), ROWS_PER_STATEMENT):
+                chunk = rows[start : start + ROWS_PER_STATEMENT]
+                conn.execute(
+                    f"UPDATE {table} SET last_used_at = u.at, last_used_ip = u.ip, "
+                    f"last_used_user_agent = u.ua FROM {uses_from} AS u "
+                    f"WHERE {table}.id = u.id "
+                    f"AND ({table}.last_used_at IS NULL OR {table}.last_used_at <= u.at)",
+                    (orjson.dumps({t: (u.at, u.ip, u.user_agent) for t, u in chunk}).decode(),),
+                )
 
     def version(self) -> Hashable:
         return self._backend.version()

@@ -7,9 +7,7 @@ from collections.abc import Iterable, Mapping
 import orjson
 
 from regauth.domain.models import Repository, Visibility
-from regauth.store.sql.base import SqlTables
-
-_NAMES_PER_STATEMENT = 512
+from regauth.store.sql.base import ROWS_PER_STATEMENT, SqlTables
 
 
 class RepositoriesTable(SqlTables):
@@ -50,8 +48,8 @@ class RepositoriesTable(SqlTables):
         pairs = self._backend.dialect.json_int_pairs
         names = sorted(first_granted.items())
         with self._transaction(announce=False) as conn:
-            for start in range(0, len(names), _NAMES_PER_STATEMENT):
-                chunk = dict(names[start : start + _NAMES_PER_STATEMENT])
+            for start in range(0, len(names), ROWS_PER_STATEMENT):
+                chunk = dict(names[start : start + ROWS_PER_STATEMENT])
                 conn.execute(
                     f"INSERT INTO pushed_repositories (name, first_push_granted_at) {pairs} "
                     "WHERE true ORDER BY key ON CONFLICT(name) DO NOTHING",

@@ -23,6 +23,10 @@ DIALECT = Dialect(
     json_text="json_extract({column}, '$.{key}')",
     group_concat="group_concat({expr}, ',')",
     json_int_pairs="SELECT key, value FROM json_each(?)",
+    json_uses=(
+        "(SELECT key AS id, json_extract(value, '$[0]') AS at, json_extract(value, '$[1]') AS ip,"
+        " json_extract(value, '$[2]') AS ua FROM json_each(?))"
+    ),
 )
 # Writes made behind regauth's back (the sqlite3 shell, a crashed writer that committed but
 # did not announce) are noticed through `PRAGMA data_version` within this many seconds.

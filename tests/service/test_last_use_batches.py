@@ -1,0 +1,59 @@
+"""Last uses written in batches (the store contract): only forward, every field, any size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from regauth.domain.models import TokenUse
+from regauth.runtime import Runtime
+from regauth.store.base import TokenStore
+from regauth.store.sqlite.store import SQLiteStore
+from tests.service.test_store import make_token
+
+
+def _tokens(store: TokenStore, owner_id: int, count: int) -> list[str]:
+    ids = [f"t{i:09d}" for i in range(count)]
+    for token_id in ids:
+        make_token(store, owner_id, token_id)
+    return ids
+
+
+def _last_use(store: TokenStore, token_id: str) -> tuple[int | None, str | None, str | None]:
+    record = store.get_token(token_id)
+    assert record is not None
+    return record.last_used_at, record.last_used_ip, record.last_used_user_agent
+
+
+def test_a_batch_of_any_size_writes_every_use_and_never_moves_one_back(runtime: Runtime) -> None:
+    store = runtime.store
+    user = store.create_user("alice", None, is_admin=False, now=5)
+    ids = _tokens(store, user.id, 600)  # more than one statement's worth
+    store.record_token_uses(
+        {t: TokenUse(200 + i, f"10.0.{i // 256}.{i % 256}", "docker") for i, t in enumerate(ids)}
+    )
+    assert _last_use(store, ids[0]) == (200, "10.0.0.0", "docker")
+    assert _last_use(store, ids[599]) == (799, "10.0.2.87", "docker")
+    # An older use written later (another worker's slower flush) loses; a newer one wins, and
+    # a use without an address or user agent says so.
+    store.record_token_uses(
+        {ids[0]: TokenUse(150, "10.9.9.9", "skopeo"), ids[1]: TokenUse(900, None, None)}
+    )
+    assert _last_use(store, ids[0]) == (200, "10.0.0.0", "docker")
+    assert _last_use(store, ids[1]) == (900, None, None)
+    store.record_token_uses({"nosuchtoken": TokenUse(1, None, None)})  # deleted since: nothing
+
+
+def test_a_batch_is_a_statement_per_512_uses_on_sqlite(tmp_path: Path) -> None:
+    """executemany steps once per row and takes the GIL back for each: under load each take
+    waits for the event loop."""
+    store = SQLiteStore(tmp_path / "regauth.db")
+    try:
+        user = store.create_user("alice", None, is_admin=False, now=5)
+        ids = _tokens(store, user.id, 600)
+        statements: list[str] = []
+        store._backend._connection().set_trace_callback(statements.append)  # type: ignore[attr-defined]
+        store.record_token_uses({t: TokenUse(300, "10.0.0.1", "crane") for t in ids})
+        assert len([s for s in statements if s.startswith("UPDATE tokens")]) == 2
+        assert _last_use(store, ids[599]) == (300, "10.0.0.1", "crane")
+    finally:
+        store.close()
