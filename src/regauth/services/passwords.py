@@ -130,9 +130,7 @@ class PasswordChecker:
         if len(password) > MAX_PASSWORD_LENGTH:
             return False
         if stored_hash is None:
-            if before_check is not None:
-                await before_check()
-            await self._check(_dummy_hash(), password, source)
+            await self._reserved_check(_dummy_hash(), password, source, before_check)
             return False
         key = self._cache_key(username, password, stored_hash)
         pending = self._checking.get(key)

@@ -52,6 +52,12 @@ class Connection(Protocol):
 ROWS_PER_STATEMENT = 512
 
 
+def statement_chunks(rows: Sequence[T]) -> Iterator[Sequence[T]]:
+    """`rows` in runs of ROWS_PER_STATEMENT, one statement's worth each."""
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        yield rows[start : start + ROWS_PER_STATEMENT]
+
+
 @dataclass(frozen=True, slots=True)
 class Dialect:
     # "SELECT 1 FROM users WHERE id = ? FOR UPDATE" on PostgreSQL; SQLite's BEGIN IMMEDIATE
@@ -240,8 +246,7 @@ class SqlTables:
                 return
             # A statement per 512 tokens, as for push grants (repositories.py): executemany
             # takes the GIL back for every row, and under load each take waits for the loop.
-            for start in range(0, len(rows), ROWS_PER_STATEMENT):
-                chunk = rows[start : start + ROWS_PER_STATEMENT]
+            for chunk in statement_chunks(rows):
                 conn.execute(
                     f"UPDATE {table} SET last_used_at = u.at, last_used_ip = u.ip, "
                     f"last_used_user_agent = u.ua FROM {uses_from} AS u "

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 import orjson
 
 from regauth.domain.models import Repository, Visibility
-from regauth.store.sql.base import ROWS_PER_STATEMENT, SqlTables
+from regauth.store.sql.base import SqlTables, statement_chunks
 
 
 class RepositoriesTable(SqlTables):
@@ -48,12 +48,11 @@ class RepositoriesTable(SqlTables):
         pairs = self._backend.dialect.json_int_pairs
         names = sorted(first_granted.items())
         with self._transaction(announce=False) as conn:
-            for start in range(0, len(names), ROWS_PER_STATEMENT):
-                chunk = dict(names[start : start + ROWS_PER_STATEMENT])
+            for chunk in statement_chunks(names):
                 conn.execute(
                     f"INSERT INTO pushed_repositories (name, first_push_granted_at) {pairs} "
                     "WHERE true ORDER BY key ON CONFLICT(name) DO NOTHING",
-                    (orjson.dumps(chunk).decode(),),
+                    (orjson.dumps(dict(chunk)).decode(),),
                 )
 
     def push_ever_granted(self, name: str) -> bool:
