@@ -7,7 +7,6 @@ import os
 import sys
 import typing
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from regauth.cli import (
@@ -100,10 +99,31 @@ def _silence_stdout() -> None:
 
 
 def _version() -> str:
+    # Imported when asked: importlib.metadata (with zipfile, csv, email) is ~0.8 MiB of every
+    # worker, which builds this parser too.
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("regauth")
     except PackageNotFoundError:  # run from a source tree that was never installed
         return "unknown"
+
+
+class _VersionAction(argparse.Action):
+    """`--version`, with the version looked up only when the option is given."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(
+            option_strings,
+            dest=argparse.SUPPRESS,
+            default=argparse.SUPPRESS,
+            nargs=0,
+            help="show program's version number and exit",
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object, **_kw: object) -> None:
+        print(f"regauth {_version()}")  # to stdout, as argparse's own version action
+        parser.exit()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -112,7 +132,7 @@ def _parser() -> argparse.ArgumentParser:
         description=__doc__,
         epilog="Exit codes: 0 ok, 1 refused or not found, 2 usage or configuration error.",
     )
-    parser.add_argument("--version", action="version", version=f"regauth {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     _add_config(parser)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser(

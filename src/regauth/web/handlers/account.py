@@ -4,7 +4,6 @@ sessions, the browsers signed in to these pages, and the password. The same serv
 
 from __future__ import annotations
 
-import segno
 from aiohttp import web
 
 from regauth.domain.credentials import credentials
@@ -44,6 +43,8 @@ async def enroll(request: web.Request) -> web.Response:
     await boundary.read_form(request, NoFields, visitor.envelope)
     owner = visitor.caller.require_account_management("turn on two-factor authentication")
     enrollment = await call(request, runtime.two_factor.enroll, owner, visitor.caller.actor)
+    import segno  # here: ~0.8 MiB that only an enrollment needs, not every worker
+
     qr = segno.make(enrollment.otpauth_uri, error="m").svg_data_uri(scale=5, border=2)
     context = {"secret": enrollment.secret, "qr": qr, "message": None}
     return render(request, "two_factor_enroll.html", context)
