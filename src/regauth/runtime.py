@@ -302,7 +302,7 @@ def open_runtime(
             settings=settings,
             clock=clock,
         ),
-        explain=ExplainService(store, authenticator),
+        explain=ExplainService(store, settings=settings, clock=clock),
         revocation=RevocationService(
             store,
             audit,

@@ -93,6 +93,19 @@ def test_refused_credential_denies_everything(alice: Cli) -> None:
     assert explained.json()["granted"] == []
 
 
+def test_a_disabled_owner_is_refused_for_password_and_token_alike(alice: Cli) -> None:
+    """The same refusal rules as /token (services/refusals.py) for either credential."""
+    token_id = alice.create_token("bob")
+    alice.ok("user", "disable", "bob")
+    for who in (["--user", "bob"], ["--token", token_id]):
+        explained = alice.ok("explain", *who, "repository:bob/app:pull", "--json").json()
+        assert explained["credential_refused"] == "account is disabled"
+        assert explained["granted"] == []
+    alice.ok("user", "enable", "bob")
+    explained = alice.ok("explain", "--user", "bob", "repository:bob/app:pull", "--json").json()
+    assert explained["credential_refused"] is None
+
+
 def test_unparseable_scope_is_shown_not_an_error(alice: Cli) -> None:
     result = alice.ok("explain", "--user", "alice", "nonsense")
     assert rows(result.out) == [["invalid", "-", "nonsense", "-", "expected type:name:actions"]]

@@ -1,5 +1,4 @@
-"""Who is asking: credentials (a token or a password) to a principal, or 401; and, for explain,
-the principal and refusal of a credential named by its id."""
+"""Who is asking: credentials (a token or a password) to a principal, or 401."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ from typing import ParamSpec, Protocol, TypeVar
 from regauth.config import Config, LiveConfig
 from regauth.domain.clock import Clock
 from regauth.domain.credentials import Credentials
-from regauth.domain.models import ANONYMOUS, OrgTokenRecord, Principal, TokenAuthRecord, User
+from regauth.domain.models import ANONYMOUS, Principal, User
 from regauth.domain.networks import allows, not_allowed_from
 from regauth.domain.tokens import (
     AccessToken,
@@ -37,12 +36,13 @@ from regauth.services.passwords import PasswordChecker
 from regauth.services.refusals import (
     DISABLED,
     INCORRECT,
-    NOT_A_REGISTRY_CREDENTIAL,
     PASSWORD_LOGINS_DISABLED,
     SESSION_ENDED,
     SSO_ENFORCED,
     failure_reason,
     incorrect,
+    org_token_refusal,
+    token_refusal,
 )
 from regauth.services.rotation import earliest, match_secret
 from regauth.store.base import AdminKeyStore, Database, OrgTokenStore, TokenStore, UserStore
@@ -55,20 +55,6 @@ class Authenticated:
     principal: Principal
     # How the caller proved who they are: ANONYMOUS, TOKEN, SESSION_TOKEN or PASSWORD.
     method: str
-
-
-@dataclass(frozen=True, slots=True)
-class Resolved:
-    """A credential named without its secret (the admin explain view), as /token would take it
-    once the secret matched: the principal it would act as, and why /token would refuse it."""
-
-    # The token's kind; None for a user's password.
-    kind: TokenKind | None
-    # The token's public id, or the user's name.
-    id: str
-    # None when /token never acts as anyone with it (an admin API key).
-    principal: Principal | None
-    refusal: str | None
 
 
 P = ParamSpec("P")
@@ -207,40 +193,6 @@ class Authenticator:
             raise Unauthorized(INCORRECT)
         return Authenticated(await self._password(credentials, attempt, user_agent), PASSWORD)
 
-    def resolve_user(self, name: str) -> Resolved | None:
-        """`name` signing in with their password; no password check, throttle or audit."""
-        user = self._store.get_user(name)
-        if user is None:
-            return None
-        return Resolved(None, user.name, Principal.of_user(user), self._password_refusal(user))
-
-    def resolve_token(self, token_id: str) -> Resolved | None:
-        """A token of any kind by its public id (or UUID); no secret check, throttle or audit.
-
-        The principal and the refusal are the ones _verify_token builds for the same token."""
-        record = self._store.find_token_for_auth(token_id)
-        if record is None:
-            by_uuid = self._store.get_token_by_uuid(token_id)
-            record = self._store.find_token_for_auth(by_uuid.id) if by_uuid else None
-        if record is not None:
-            kind = TokenKind.PERSONAL if record.generated_by == "manual" else TokenKind.SESSION
-            return Resolved(
-                kind, record.token_id, Principal.of_token(record), self._token_refusal(record)
-            )
-        org_token = self._store.get_org_token(token_id)  # by public id or UUID
-        if org_token is not None:
-            return Resolved(
-                TokenKind.ORGANIZATION,
-                org_token.id,
-                Principal.of_org_token(org_token),
-                self._org_token_refusal(org_token),
-            )
-        admin_key = self._store.get_admin_key(token_id)
-        if admin_key is not None:
-            # _verify_token refuses the kind before any lookup: it acts as nobody there.
-            return Resolved(TokenKind.ADMIN_KEY, admin_key.id, None, NOT_A_REGISTRY_CREDENTIAL)
-        return None
-
     async def _remembered_token(self, credentials: Credentials) -> Authenticated:
         """A token verified once is not verified again until data changes or it expires.
 
@@ -308,21 +260,11 @@ class Authenticator:
         ):
             raise incorrect(credentials.username == record.owner_name if record else False)
         # The caller holds the real secret from here on, so the precise reason may be told.
-        refusal = self._token_refusal(record)
+        refusal = token_refusal(record, self._clock())
         if refusal is not None:
             raise Unauthorized(refusal).of_an_account()
         # Remembered (the verified-token cache) no longer than the old secret may be used.
         return Principal.of_token(record), earliest(record.expires_at, match.until)
-
-    def _token_refusal(self, record: TokenAuthRecord) -> str | None:
-        label = "personal access token" if record.generated_by == "manual" else "session token"
-        if record.owner_disabled:
-            return DISABLED
-        if not record.active:
-            return f"{label} is inactive"
-        if record.expires_at is not None and self._clock() >= record.expires_at:
-            return f"{label} has expired"
-        return None
 
     def _org_token(
         self, credentials: Credentials, token: AccessToken
@@ -334,17 +276,10 @@ class Authenticator:
             or credentials.username != record.org  # docker login -u <org>
         ):
             raise incorrect(record is not None and credentials.username == record.org)
-        refusal = self._org_token_refusal(record)
+        refusal = org_token_refusal(record, self._clock())
         if refusal is not None:
             raise Unauthorized(refusal).of_an_account()
         return Principal.of_org_token(record), record.expires_at
-
-    def _org_token_refusal(self, record: OrgTokenRecord) -> str | None:
-        if not record.active:
-            return "organization access token is inactive"
-        if record.expired(self._clock()):
-            return "organization access token has expired"
-        return None
 
     async def _password(
         self, credentials: Credentials, attempt: SignInAttempt | None, user_agent: str | None
@@ -407,19 +342,6 @@ class Authenticator:
     def _sso_enforced(self) -> bool:
         """[oidc] enforce: accounts linked to an identity provider sign in with tokens only."""
         return self._settings.current.oidc.enforce
-
-    def _password_refusal(self, user: User) -> str | None:
-        """What _password refuses when the password is right, in its order. (An account
-        without a password is taken as one whose password would be right: what it may do.)"""
-        if not self._settings.current.auth.password_logins:
-            return PASSWORD_LOGINS_DISABLED
-        if user.linked and self._sso_enforced():
-            return SSO_ENFORCED
-        if user.disabled:
-            return DISABLED
-        if user.totp_enabled:
-            return SecondFactorRequired.default_message
-        return None
 
 
 def _hash_of(user: User | None) -> str | None:
