@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
+_REPO = Path(__file__).parents[2]
 # What `regauth serve` imports on the embedded default, up to a serving worker.
 _SERVE = "import regauth.cli, regauth.runtime, regauth.web.app, regauth.server.supervisor"
 
@@ -29,3 +31,22 @@ def test_a_worker_loads_neither_the_qr_encoder_nor_package_metadata() -> None:
     """segno draws the QR code of a two-factor enrollment; importlib.metadata answers
     `--version`: ~0.8 MiB each, in every worker when imported at the top."""
     assert _loaded("segno", "importlib.metadata") == ["False", "False"]
+
+
+def test_a_worker_builds_the_site_without_jinja2(tmp_path: Path) -> None:
+    """The pages' templates are loaded by the first page rendered (web/templates.py), not when
+    the site is built: a worker that only answers /token holds no Jinja2 (~2 MiB)."""
+    code = (
+        "import sys; from pathlib import Path; from tests.support.builders import make_config; "
+        "from regauth.runtime import open_runtime; from regauth.web.app import create_site; "
+        "runtime = open_runtime(make_config(Path(sys.argv[1]))); create_site(runtime); "
+        "print(*(m in sys.modules for m in ('jinja2', 'markupsafe'))); runtime.close()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=_REPO,
+    )
+    assert done.stdout.split() == ["False", "False"]

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import aiohttp_jinja2
-import jinja2
 from aiohttp import web
 
 from regauth.http.app import create_app
@@ -15,10 +13,11 @@ from regauth.http.forwarding import TrustedProxies
 from regauth.runtime import Runtime
 from regauth.web.cookies import CookieSigner
 from regauth.web.handlers import account, oidc, sign_in, tokens
-from regauth.web.keys import ONCE, PENDING_SIGN_ON, PREFIX, SIGNER
+from regauth.web.keys import ONCE, PENDING_SIGN_ON, PREFIX, SIGNER, TEMPLATES
 from regauth.web.middleware import pages_middleware
 from regauth.web.routes import add_admin_routes, add_org_routes
 from regauth.web.shown_once import OnceSealer
+from regauth.web.templates import Templates
 
 _HERE = Path(__file__).parent
 # Time to sign in at the identity provider (a password, a second factor) and come back.
@@ -46,14 +45,8 @@ def create_pages(runtime: Runtime) -> web.Application:
         lifetime_seconds=SIGN_ON_SECONDS,
     )
     pages[PREFIX] = prefix
-    aiohttp_jinja2.setup(
-        pages,
-        loader=jinja2.PackageLoader("regauth.web", "templates"),
-        autoescape=jinja2.select_autoescape(default=True),
-        undefined=jinja2.StrictUndefined,
-    )
     # The sign-in page's "Sign in with ..." button, as the live [oidc] settings say.
-    aiohttp_jinja2.get_env(pages).globals["single_sign_on"] = lambda: runtime.oidc_sign_in.button
+    pages[TEMPLATES] = Templates({"single_sign_on": lambda: runtime.oidc_sign_in.button})
     pages.router.add_get("/", sign_in.home)
     pages.router.add_get("/sign-in", sign_in.page)
     pages.router.add_post("/sign-in", sign_in.submit)

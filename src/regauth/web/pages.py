@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from regauth.domain.tokens import looks_like_token, parse_token
 from regauth.errors import MalformedToken
 from regauth.web import boundary, shown_once
 from regauth.web.cookies import Envelope
-from regauth.web.keys import ONCE, PREFIX
+from regauth.web.keys import ONCE, PREFIX, TEMPLATES
 
 R = TypeVar("R", bound=web.StreamResponse)
 
@@ -34,7 +33,8 @@ def render(
         "csrf": boundary.csrf_token(request, envelope),
         **(context or {}),
     }
-    return aiohttp_jinja2.render_template(template, request, page, status=status)
+    text = request.app[TEMPLATES].render(template, page)
+    return web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
 
 
 def see_other(request: web.Request, path: str) -> web.Response:
