@@ -6,8 +6,6 @@ import hashlib
 import hmac
 from typing import Any, Protocol
 
-import jwt
-
 from regauth.config import LiveConfig
 from regauth.domain.callers import ADMIN_KEY, PASSWORD, PAT, ApiCaller
 from regauth.domain.clock import Clock
@@ -116,9 +114,13 @@ class SessionService:
             "iat": now,
             "exp": now + ttl,
         }
+        import jwt  # here: PyJWT (~0.7 MiB) only where an API session is made or read
+
         return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
 
     def _decode(self, value: str, message: str) -> dict[str, Any]:
+        import jwt
+
         try:
             claims: dict[str, Any] = jwt.decode(
                 value,

@@ -10,13 +10,14 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
-
-import jwt
+from typing import TYPE_CHECKING, Any
 
 from regauth import logs
 from regauth.domain.clock import Clock
 from regauth.sso.errors import IdentityProviderFailed, IdTokenInvalid
+
+if TYPE_CHECKING:
+    import jwt
 
 log = logging.getLogger("regauth.sso")
 
@@ -99,6 +100,8 @@ class KeySet:
             raise IdTokenInvalid(
                 "the ID token is signed with a key the identity provider does not publish"
             )
+        import jwt  # here: PyJWT (~0.7 MiB) only in a worker that checks an ID token
+
         try:
             return jwt.PyJWK(found, algorithm=alg)
         except jwt.PyJWKError:
@@ -126,6 +129,8 @@ class KeySet:
 
 async def verify(token: str, keys: KeySet, expected: Expected, clock: Clock) -> dict[str, Any]:
     """The claims of a valid ID token; IdTokenInvalid (saying which check failed) otherwise."""
+    import jwt
+
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
