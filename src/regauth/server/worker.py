@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import gc
 import logging
 import os
@@ -19,7 +18,7 @@ from regauth.config import Config, LiveConfig
 from regauth.http.connections import ConnectionLimits, Connections
 from regauth.http.metrics import METRICS, create_metrics_app
 from regauth.runtime import open_runtime
-from regauth.server import handoff
+from regauth.server import handoff, memory
 from regauth.server.metrics import MetricsSetup
 from regauth.server.reload import Loader, early_hangups, reload
 from regauth.web.app import create_site
@@ -48,7 +47,7 @@ def run_worker(
     try:
         app = create_site(runtime, metrics_dir=metrics.directory if metrics else None)
         _tune_gc()
-        _return_large_blocks()
+        memory.return_large_blocks()
         metrics_listener = metrics.listener if metrics else None
         asyncio.run(
             _serve_app(app, limits, listeners, channel, runtime.settings, load, metrics_listener)
@@ -82,6 +81,7 @@ async def _serve_app(
         loop.add_signal_handler(signal.SIGHUP, lambda: None)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT_SECONDS)
     metrics_runner: web.AppRunner | None = None
+    trimming: asyncio.Task[None] | None = None
     await runner.setup()
     try:
         assert runner.server is not None  # made by setup()
@@ -93,6 +93,7 @@ async def _serve_app(
             sites.append(handoff.HandoffSite(runner, channel, connections))
         for site in sites:
             await site.start()
+        trimming = asyncio.create_task(memory.trim_after_load(runner.server))
         if metrics_listener is not None and METRICS in app:
             # Every worker accepts on the one socket; each answers with all workers' counts.
             metrics_runner = web.AppRunner(create_metrics_app(app[METRICS]), access_log=None)
@@ -101,6 +102,8 @@ async def _serve_app(
         await stop.wait()
         logs.event(log, logging.INFO, "stopping", pid=os.getpid())
     finally:
+        if trimming is not None:
+            trimming.cancel()
         if metrics_runner is not None:
             await metrics_runner.cleanup()
         await runner.cleanup()
@@ -159,29 +162,6 @@ def _tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*_GC_THRESHOLDS)
-
-
-# glibc's mallopt(M_MMAP_THRESHOLD): blocks this large are mapped on their own and unmapped
-# when freed.
-_M_MMAP_THRESHOLD = -3
-_MMAP_THRESHOLD_BYTES = 1 << 20
-
-
-def _return_large_blocks() -> None:
-    """Gives an argon2id check's 19 MiB back to the system when it ends.
-
-    By default glibc raises its mmap threshold to the size of any mapped block once freed (up
-    to 32 MiB), so every later check took its memory from a heap arena, which keeps it: after
-    a burst of concurrent password checks a worker stayed ~40 MiB larger (bench/memory.py).
-    A fixed threshold stops that; the cost is one mmap and munmap per check, ~0.1 % of it.
-    Not glibc (musl): nothing to do, its large blocks are always mapped.
-    """
-    try:
-        libc = ctypes.CDLL(None)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES)
 
 
 def _install_uvloop() -> None:
