@@ -56,3 +56,17 @@ def test_a_worker_builds_the_site_without_jinja2(tmp_path: Path) -> None:
         cwd=_REPO,
     )
     assert done.stdout.split() == ["False", "False"]
+
+
+def test_serve_parses_its_command_line_without_the_admin_commands() -> None:
+    """`regauth serve` builds the parser of serve alone: the admin commands' modules
+    (regauth/cli/tokens.py and the rest, ~0.9 MiB) stay out of every worker forked from it."""
+    code = "import sys; from regauth.cli import main; main(['--config', 'x.toml', 'serve', '-h']); "
+    done = subprocess.run(
+        [sys.executable, "-c", code + "print(sys.modules.keys() & {'regauth.cli.tokens'})"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "usage: regauth serve" in done.stdout
+    assert done.stdout.splitlines()[-1] == "set()"

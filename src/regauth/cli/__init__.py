@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import typing
 from collections.abc import Sequence
 from pathlib import Path
 
-from regauth.cli import (
-    admin_keys,
-    audit,
-    db,
-    explain,
-    health,
-    keys,
-    notifications,
-    orgs,
-    repos,
-    tokens,
-    two_factor,
-    users,
-)
 from regauth.cli.runner import (
     CREATES_DATA,
     EXIT_ERROR,
@@ -49,7 +36,7 @@ def main(
     """Run one command; returns the exit code: 0 ok, 1 refused or not found, 2 usage or config."""
     env = dict(os.environ) if environ is None else environ
     try:
-        args = _parser().parse_args(argv)
+        args = _parser(_command_of(argv)).parse_args(argv)
     except SystemExit as exc:  # argparse: --help, or a usage error it has already printed
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     args.config_path = args.config or env.get("REGAUTH_CONFIG")
@@ -126,7 +113,51 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
-def _parser() -> argparse.ArgumentParser:
+# The admin commands' modules (each has register(commands)), in the order of the help.
+_COMMAND_MODULES = (
+    "users",
+    "two_factor",
+    "tokens",
+    "orgs",
+    "admin_keys",
+    "repos",
+    "audit",
+    "notifications",
+    "explain",
+    "keys",
+    "health",
+    "db",
+)
+# Commands of this module: their parser needs none of _COMMAND_MODULES.
+_OWN_COMMANDS = frozenset({"serve", "init"})
+
+
+class _Unparsed(Exception):
+    pass
+
+
+class _QuietParser(argparse.ArgumentParser):
+    def error(self, message: str) -> typing.NoReturn:
+        raise _Unparsed(message)
+
+
+def _command_of(argv: Sequence[str] | None) -> str | None:
+    """The command word of `argv` (after the global options), if any; `-h` and usage errors
+    are left to the full parser."""
+    first = _QuietParser(add_help=False)
+    _add_config(first)
+    first.add_argument("command", nargs="?")
+    try:
+        known, _ = first.parse_known_args(argv)
+    except _Unparsed:  # e.g. `--config` without a value: the full parser says so
+        return None
+    return known.command if isinstance(known.command, str) else None
+
+
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; for `serve` or `init`, of those alone, so that a serving
+    process (and every worker forked from it) does not import the admin commands' modules
+    (~0.9 MiB; README: Performance)."""
     parser = argparse.ArgumentParser(
         prog="regauth",
         description=__doc__,
@@ -146,28 +177,16 @@ def _parser() -> argparse.ArgumentParser:
         help="create the database and signing keys (other commands refuse to make them)",
     )
     init.set_defaults(run=_init, data=CREATES_DATA)
-    for module in (
-        users,
-        two_factor,
-        tokens,
-        orgs,
-        admin_keys,
-        repos,
-        audit,
-        notifications,
-        explain,
-        keys,
-        health,
-        db,
-    ):
-        module.register(commands)
+    if command not in _OWN_COMMANDS:
+        for name in _COMMAND_MODULES:
+            importlib.import_module(f"regauth.cli.{name}").register(commands)
     # `regauth user list --config FILE` as well as `regauth --config FILE user list`: every
     # command (and subcommand) takes it; SUPPRESS keeps a later parser's default from
     # overwriting what an earlier position gave.
-    for command in _leaves(commands):
-        _add_config(command, default=argparse.SUPPRESS)
-        command.formatter_class = _with_defaults(
-            typing.cast(type[argparse.HelpFormatter], command.formatter_class)
+    for leaf in _leaves(commands):
+        _add_config(leaf, default=argparse.SUPPRESS)
+        leaf.formatter_class = _with_defaults(
+            typing.cast(type[argparse.HelpFormatter], leaf.formatter_class)
         )
     return parser
 
