@@ -1,6 +1,6 @@
 """What a worker does to give memory back to the system: glibc's allocator keeps what it frees
-unless told otherwise (README: Performance, bench/memory.py). Not glibc (musl): nothing to do,
-its large blocks are always mapped and its heap is returned as it is freed."""
+unless told otherwise (README: Performance, bench/memory.py). Not glibc (musl): nothing is
+done here."""
 
 from __future__ import annotations
 
