@@ -58,15 +58,26 @@ def test_a_worker_builds_the_site_without_jinja2(tmp_path: Path) -> None:
     assert done.stdout.split() == ["False", "False"]
 
 
-def test_serve_parses_its_command_line_without_the_admin_commands() -> None:
+def test_serve_parses_its_command_line_without_the_admin_commands(tmp_path: Path) -> None:
     """`regauth serve` builds the parser of serve alone: the admin commands' modules
     (regauth/cli/tokens.py and the rest, ~0.9 MiB) stay out of every worker forked from it."""
-    code = "import sys; from regauth.cli import main; main(['--config', 'x.toml', 'serve', '-h']); "
-    done = subprocess.run(
-        [sys.executable, "-c", code + "print(sys.modules.keys() & {'regauth.cli.tokens'})"],
-        capture_output=True,
-        text=True,
-        check=True,
+    code = (
+        "import sys; from regauth.cli import main; "
+        "print(main(['--config', sys.argv[1], 'serve'])); "
+        "print(sys.modules.keys() & {'regauth.cli.tokens'})"
     )
-    assert "usage: regauth serve" in done.stdout
-    assert done.stdout.splitlines()[-1] == "set()"
+    missing = tmp_path / "missing.toml"  # serve stops at the config, after parsing
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(missing)], capture_output=True, text=True, check=True
+    )
+    assert "config file not found" in done.stderr
+    assert done.stdout.split() == ["2", "set()"]
+
+
+def test_help_before_the_command_lists_every_command() -> None:
+    """`regauth --help serve` is the top-level help, with the admin commands in it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "regauth", "--help", "serve"], capture_output=True, text=True
+    )
+    assert done.returncode == 0
+    assert "token" in done.stdout.split("{", 1)[1].split("}", 1)[0].split(",")

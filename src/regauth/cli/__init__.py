@@ -142,16 +142,19 @@ class _QuietParser(argparse.ArgumentParser):
 
 
 def _command_of(argv: Sequence[str] | None) -> str | None:
-    """The command word of `argv` (after the global options), if any; `-h` and usage errors
+    """The command word of `argv` (after the global options), if any; help and usage errors
     are left to the full parser."""
     first = _QuietParser(add_help=False)
     _add_config(first)
+    first.add_argument("-h", "--help", action="store_true")
     first.add_argument("command", nargs="?")
     try:
         known, _ = first.parse_known_args(argv)
     except _Unparsed:  # e.g. `--config` without a value: the full parser says so
         return None
-    return known.command if isinstance(known.command, str) else None
+    if known.help or not isinstance(known.command, str):
+        return None
+    return known.command
 
 
 def _parser(command: str | None = None) -> argparse.ArgumentParser:
