@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import functools
 from collections.abc import Callable
 
 from aiohttp import web
@@ -18,6 +19,7 @@ _MMAP_THRESHOLD_BYTES = 1 << 20
 QUIET_SECONDS = 0.5
 
 
+@functools.cache
 def _glibc() -> ctypes.CDLL | None:
     try:
         libc = ctypes.CDLL(None)
@@ -57,15 +59,24 @@ class QuietSpells:
         return ended
 
 
-async def trim_after_load(server: web.Server, *, every: float = QUIET_SECONDS) -> None:
+def _malloc_trim() -> Callable[[int], int] | None:
+    libc = _glibc()
+    return None if libc is None else libc.malloc_trim
+
+
+async def trim_after_load(
+    server: web.Server,
+    *,
+    every: float = QUIET_SECONDS,
+    trim: Callable[[int], int] | None = None,
+) -> None:
     """Until cancelled: when a spell of load ends, the heap pages its requests freed (request
     and response buffers, parsers, signatures: ~2-3 MiB after 32 connections of /token) are
-    returned with malloc_trim, in a thread, since it walks the heap (~1 ms); never during load,
-    where they would be taken again at once."""
-    libc = _glibc()
-    if libc is None:
+    returned with `trim` (glibc's malloc_trim unless given), in a thread, since it walks the
+    heap (~1 ms); never during load, where they would be taken again at once."""
+    trim = trim or _malloc_trim()
+    if trim is None:
         return
-    trim: Callable[[int], int] = libc.malloc_trim
     spells = QuietSpells(server.requests_count)
     loop = asyncio.get_running_loop()
     while True:
