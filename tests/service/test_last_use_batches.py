@@ -6,6 +6,7 @@ from pathlib import Path
 
 from regauth.domain.models import TokenUse
 from regauth.runtime import Runtime
+from regauth.services.usage import WRITTEN_KEPT, UsageRecorder
 from regauth.store.base import TokenStore
 from regauth.store.sqlite.store import SQLiteStore
 from tests.service.test_store import make_token
@@ -57,3 +58,64 @@ def test_a_batch_is_a_statement_per_512_uses_on_sqlite(tmp_path: Path) -> None:
         assert _last_use(store, ids[599]) == (300, "10.0.0.1", "crane")
     finally:
         store.close()
+
+
+def test_a_use_a_minute_after_the_last_one_written_or_from_another_client_is_written(
+    runtime: Runtime,
+) -> None:
+    """A client pulling all day is written once a minute, not once a flush: with 10^6 tokens
+    stored, rewriting 1,000 of them each second cost a tenth of /token's throughput."""
+    store = runtime.store
+    user = store.create_user("alice", None, is_admin=False, now=5)
+    (token,) = _tokens(store, user.id, 1)
+    usage = UsageRecorder(store)
+    writes: list[dict[str, TokenUse]] = []
+    record = store.record_token_uses
+
+    def counted(uses: dict[str, TokenUse]) -> None:
+        if uses:
+            writes.append(dict(uses))
+        record(uses)
+
+    store.record_token_uses = counted  # type: ignore[method-assign]
+    try:
+        for at in (1000, 1001, 1030, 1059):  # the same client within a minute: one write
+            usage.record(token, TokenUse(at, "10.0.0.1", "docker"))
+            usage.flush()
+        assert writes == [{token: TokenUse(1000, "10.0.0.1", "docker")}]
+        assert _last_use(store, token) == (1000, "10.0.0.1", "docker")
+        usage.record(token, TokenUse(1060, "10.0.0.1", "docker"))  # a minute on
+        usage.record(token, TokenUse(1061, "10.0.0.2", "docker"))  # another address
+        usage.flush()
+        assert _last_use(store, token) == (1061, "10.0.0.2", "docker")
+        usage.record(token, TokenUse(1062, "10.0.0.2", "crane"))  # another client
+        usage.flush()
+        assert _last_use(store, token) == (1062, "10.0.0.2", "crane")
+        assert len(writes) == 3
+    finally:
+        store.record_token_uses = record  # type: ignore[method-assign]
+
+
+def test_org_token_and_admin_key_uses_are_written_once_a_minute_too(runtime: Runtime) -> None:
+    usage = UsageRecorder(runtime.store)
+    for at in (1000, 1010):
+        usage.record_org("o1", TokenUse(at, "10.0.0.1", "docker"))
+        usage.record_admin_key("k1", TokenUse(at, "10.0.0.1", "curl"))
+    assert usage.flush() == 2
+    usage.record_org("o1", TokenUse(1070, "10.0.0.1", "docker"))
+    usage.record_admin_key("k1", TokenUse(1020, "10.0.0.1", "curl"))
+    assert usage.flush() == 1
+
+
+def test_the_uses_remembered_are_bounded_and_a_forgotten_token_is_written_again(
+    runtime: Runtime,
+) -> None:
+    usage = UsageRecorder(runtime.store)
+    for i in range(WRITTEN_KEPT):
+        usage.record(f"t{i}", TokenUse(1000, None, None))
+    assert usage.flush() == WRITTEN_KEPT
+    usage.record("t0", TokenUse(1001, None, None))  # remembered: not written
+    assert usage.flush() == 0
+    usage.record("another", TokenUse(1001, None, None))  # over the bound: all forgotten
+    usage.record("t0", TokenUse(1002, None, None))
+    assert usage.flush() == 2
