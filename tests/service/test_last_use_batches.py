@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from regauth.domain.models import TokenUse
 from regauth.runtime import Runtime
@@ -58,6 +63,46 @@ def test_a_batch_is_a_statement_per_512_uses_on_sqlite(tmp_path: Path) -> None:
         assert _last_use(store, ids[599]) == (300, "10.0.0.1", "crane")
     finally:
         store.close()
+
+
+class _Counted:
+    """A connection that notes how many statements each call runs (executemany: one a row)."""
+
+    def __init__(self, conn: Any, statements: list[int]) -> None:
+        self._conn, self._statements = conn, statements
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        self._statements.append(1)
+        return self._conn.execute(sql, params)
+
+    def executemany(self, sql: str, params: Any) -> Any:
+        self._statements.append(len(params))
+        return self._conn.executemany(sql, params)
+
+
+def test_a_batch_is_two_statements_per_512_uses_at_most_on_either_database(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL last uses were written a statement a row (in id order, against deadlocks
+    between replicas); now its rows are locked in id order by one statement, then updated by
+    one, per 512."""
+    store = runtime.store
+    user = store.create_user("alice", None, is_admin=False, now=5)
+    ids = _tokens(store, user.id, 600)
+    backend = store._backend  # type: ignore[attr-defined]
+    writing = backend.writing
+    statements: list[int] = []
+
+    @contextlib.contextmanager
+    def counted() -> Iterator[_Counted]:
+        with writing() as conn:
+            yield _Counted(conn, statements)
+
+    monkeypatch.setattr(backend, "writing", counted)
+    store.record_token_uses({t: TokenUse(300, "10.0.0.1", "crane") for t in ids})
+    monkeypatch.undo()
+    assert 2 <= sum(statements) <= 4, statements
+    assert _last_use(store, ids[0]) == _last_use(store, ids[599]) == (300, "10.0.0.1", "crane")
 
 
 def test_a_use_a_minute_after_the_last_one_written_or_from_another_client_is_written(

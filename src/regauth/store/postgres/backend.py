@@ -34,7 +34,14 @@ DIALECT = Dialect(
     json_text="({column}::jsonb ->> '{key}')",
     group_concat="string_agg({expr}, ',')",
     json_int_pairs="SELECT key, value::bigint FROM jsonb_each_text(?::jsonb)",
-    json_uses="",  # row by row, in id order: see Dialect
+    json_uses=(
+        "(SELECT key AS id, (value ->> 0)::bigint AS at, value ->> 1 AS ip, value ->> 2 AS ua"
+        " FROM jsonb_each(?::jsonb))"
+    ),
+    lock_uses=(
+        "SELECT 1 FROM {table} WHERE id IN (SELECT key FROM jsonb_each(?::jsonb)) "
+        "ORDER BY id FOR UPDATE"
+    ),
 )
 CHANNEL = "regauth_changes"
 # How stale a replica's caches may be: the listener proves its connection alive at least this

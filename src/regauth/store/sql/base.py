@@ -73,10 +73,13 @@ class Dialect:
     # batch written by one statement (a step per row re-takes the GIL for each).
     json_int_pairs: str
     # Rows (id, at, ip, ua) of a JSON object {id: [at, ip, ua]} given as one parameter, for a
-    # batch of last uses in one UPDATE; "" where they are written row by row, in id order
-    # (PostgreSQL: an UPDATE ... FROM locks rows in its join's order, and two replicas'
-    # flushes in different orders could deadlock).
+    # batch of last uses in one UPDATE.
     json_uses: str
+    # A statement that locks a table's rows named by the keys of that JSON object in id order,
+    # run before the UPDATE; "" where the transaction already holds the one write lock
+    # (SQLite). PostgreSQL's UPDATE ... FROM locks rows in its join's order: two replicas'
+    # flushes in different orders could deadlock.
+    lock_uses: str
 
 
 @dataclass(slots=True)
@@ -233,26 +236,22 @@ class SqlTables:
         if not uses:
             return
         rows = sorted(uses.items())
-        uses_from = self._backend.dialect.json_uses
+        dialect = self._backend.dialect
         with self._transaction(announce=False) as conn:
-            # Only move forward: another worker or replica may have written a later use.
-            if not uses_from:
-                conn.executemany(
-                    f"UPDATE {table} SET last_used_at = ?, last_used_ip = ?, "
-                    "last_used_user_agent = ? "
-                    "WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)",
-                    [(u.at, u.ip, u.user_agent, token_id, u.at) for token_id, u in rows],
-                )
-                return
             # A statement per 512 tokens, as for push grants (repositories.py): executemany
-            # takes the GIL back for every row, and under load each take waits for the loop.
+            # takes the GIL back for every row, and under load each take waits for the loop
+            # (and on PostgreSQL it ran a statement a row).
             for chunk in statement_chunks(rows):
+                batch = (orjson.dumps({t: (u.at, u.ip, u.user_agent) for t, u in chunk}).decode(),)
+                if dialect.lock_uses:
+                    conn.execute(dialect.lock_uses.format(table=table), batch)
+                # Only move forward: another worker or replica may have written a later use.
                 conn.execute(
                     f"UPDATE {table} SET last_used_at = u.at, last_used_ip = u.ip, "
-                    f"last_used_user_agent = u.ua FROM {uses_from} AS u "
+                    f"last_used_user_agent = u.ua FROM {dialect.json_uses} AS u "
                     f"WHERE {table}.id = u.id "
                     f"AND ({table}.last_used_at IS NULL OR {table}.last_used_at <= u.at)",
-                    (orjson.dumps({t: (u.at, u.ip, u.user_agent) for t, u in chunk}).decode(),),
+                    batch,
                 )
 
     def version(self) -> Hashable:

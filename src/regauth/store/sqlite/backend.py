@@ -27,6 +27,7 @@ DIALECT = Dialect(
         "(SELECT key AS id, json_extract(value, '$[0]') AS at, json_extract(value, '$[1]') AS ip,"
         " json_extract(value, '$[2]') AS ua FROM json_each(?))"
     ),
+    lock_uses="",  # BEGIN IMMEDIATE holds the database's write lock
 )
 # Writes made behind regauth's back (the sqlite3 shell, a crashed writer that committed but
 # did not announce) are noticed through `PRAGMA data_version` within this many seconds.
