@@ -16,31 +16,22 @@ import tempfile
 import time
 from pathlib import Path
 
-from replicas import start_postgres
+from replicas import REPO_DIR, start_postgres
 from run import run_benchmark
 
-from regauth.domain.models import AccessLevel, TokenUse
+from regauth.domain.models import TokenUse
 from regauth.store.base import Store
 from regauth.store.postgres.store import PostgresStore
 from regauth.store.sqlite.store import SQLiteStore
 
 
 def _fill(store: Store, tokens: int) -> list[str]:
+    from tests.service.test_store import make_token  # the store contract's own token row
+
     user = store.create_user("alice", None, is_admin=False, now=5)
     ids = [f"t{i:09d}" for i in range(tokens)]
     for token_id in ids:
-        store.create_token(
-            token_id=token_id,
-            uuid=f"uuid-{token_id}",
-            owner_id=user.id,
-            description="bench",
-            access=AccessLevel.READ,
-            secret_hash=b"h" * 32,
-            expires_at=None,
-            created_ip="127.0.0.1",
-            created_user_agent="bench",
-            now=100,
-        )
+        make_token(store, user.id, token_id)
     return ids
 
 
@@ -55,6 +46,8 @@ def _flushes(store: Store, ids: list[str], reps: int) -> list[float]:
 
 
 def benchmark(args: argparse.Namespace) -> int:
+    if str(REPO_DIR) not in sys.path:
+        sys.path.append(str(REPO_DIR))  # for tests/, after bench/ itself
     results = {}
     with tempfile.TemporaryDirectory(prefix="regauth-last-use-") as data:
         sqlite = SQLiteStore(Path(data) / "regauth.db")
