@@ -78,7 +78,8 @@ class Dialect:
     # A statement that locks a table's rows named by the keys of that JSON object in id order,
     # run before the UPDATE; "" where the transaction already holds the one write lock
     # (SQLite). PostgreSQL's UPDATE ... FROM locks rows in its join's order: two replicas'
-    # flushes in different orders could deadlock.
+    # flushes in different orders could deadlock. Ids are COLLATE "C", the order the batch
+    # is sorted and cut into statements in, so every flush locks in one order throughout.
     lock_uses: str
 
 
