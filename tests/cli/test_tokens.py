@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -222,3 +223,31 @@ def test_create_without_expires_gets_limits_default_expiry(owners: Cli) -> None:
         EXIT_ERROR,
         "regauth: tokens must expire within 30 days (operator policy)\n",
     )
+
+
+def test_stored_text_a_terminal_would_act_on_is_printed_escaped(
+    owners: Cli, runtime: Runtime
+) -> None:
+    """A description from before they were checked, and a client's user agent (any client
+    may send C1 controls and bidirectional overrides in UTF-8): never printed as they are."""
+    record = runtime.store.create_token(
+        token_id="OldToken01",
+        uuid=str(uuid.uuid4()),
+        owner_id=runtime.users.get("alice").id,
+        description="ci\x1b]2;owned\x07\x1b[31m",  # retitle the window, then red
+        access=AccessLevel.READ,
+        secret_hash=b"\0" * 32,
+        expires_at=None,
+        created_ip=None,
+        created_user_agent="docker\u009b2J \u202eevil",
+        now=int(runtime.clock()),
+    )
+    listed = owners.ok("token", "list").out
+    shown = owners.ok("token", "show", record.id).out
+    as_json = owners.ok("token", "show", record.id, "--json").out
+    for out in (listed, shown, as_json):
+        assert not any(c in out for c in "\x1b\x07\u009b\u202e"), out
+    assert "ci\\x1b]2;owned\\x07\\x1b[31m" in listed
+    fields = owners.ok("token", "show", record.id).fields()
+    assert fields["created_user_agent"] == "docker\\x9b2J \\u202eevil"
+    assert json.loads(as_json)["created_user_agent"] == "docker\u009b2J \u202eevil"

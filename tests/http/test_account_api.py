@@ -104,6 +104,11 @@ async def test_expired_token_shows_as_expired_and_stops_working(
     [
         ({"token_label": ""}, "description must be 1-100 characters"),
         ({"token_label": "x" * 101}, "description must be 1-100 characters"),
+        # a terminal's control sequence (retitle, then red): `regauth token list` printed it
+        ({"token_label": "ci\x1b]2;owned\x07\x1b[31m"}, "must not contain control characters"),
+        ({"token_label": "ci\u009b31m"}, "must not contain control characters"),  # C1 CSI
+        ({"token_label": "laptop\u202epot"}, "or bidirectional overrides"),
+        ({"token_label": "a\x00b"}, "must not contain control characters"),
         ({"scopes": ["repo:root"]}, "unknown scope"),
         ({"scopes": []}, "scopes must name one access level"),
         ({"scopes": "repo:read"}, "field 'scopes' must be an array"),
@@ -121,6 +126,19 @@ async def test_create_refuses_bad_input_with_a_clear_error(
     assert message in body["detail"]
     listed = await (await client.get("/v2/access-tokens", headers=auth)).json()
     assert listed["count"] == 0  # nothing half-written
+
+
+async def test_a_description_is_any_text_but_what_a_terminal_acts_on(client: Client) -> None:
+    auth = await sign_in(client, "alice")
+    # Accents, other scripts and emoji with their joiners are text.
+    label = "Zoë's 笔记本 \U0001f469\u200d\U0001f4bb"
+    status, body = await create(client, auth, token_label=label)
+    assert status == 201 and body["token_label"] == label
+    url = f"/v2/access-tokens/{body['uuid']}"
+    response = await client.patch(url, json={"token_label": "new\x1b[2J"}, headers=auth)
+    assert response.status == 400
+    assert "must not contain control characters" in (await response.json())["detail"]
+    assert (await (await client.get(url, headers=auth)).json())["token_label"] == label
 
 
 async def test_malformed_json_is_a_400(client: Client) -> None:

@@ -302,3 +302,20 @@ async def test_team_patterns_are_relative_to_the_organization(client: Client) ->
     )
     assert response.status == 400
     assert "use 'app'" in (await response.json())["detail"]
+
+
+async def test_a_group_description_a_terminal_would_act_on_is_refused(client: Client) -> None:
+    """`regauth team list` prints descriptions in an administrator's terminal."""
+    owner = await sign_in(client, "olivia")
+    bad = {"name": "devs", "description": "Developers\x1b]2;owned\x07"}
+    response = await client.post("/v2/orgs/acme/groups", json=bad, headers=owner)
+    assert response.status == 400
+    assert "must not contain control characters" in (await response.json())["detail"]
+    good = {"name": "devs", "description": "Développeurs \U0001f468\u200d\U0001f4bb"}
+    assert (await client.post("/v2/orgs/acme/groups", json=good, headers=owner)).status == 201
+    response = await client.patch(
+        "/v2/orgs/acme/groups/devs", json={"description": "\u202estaets"}, headers=owner
+    )
+    assert response.status == 400
+    groups = await (await client.get("/v2/orgs/acme/groups", headers=owner)).json()
+    assert [g["description"] for g in groups["results"]] == [good["description"]]

@@ -204,6 +204,7 @@ async def test_a_custom_expiration_date(
     ("form", "message"),
     [
         ({"description": "", "access": "read"}, "Description must be 1-100 characters"),
+        ({"description": "ci\x1b[31m", "access": "read"}, "Description must not contain control characters"),
         ({"description": "x", "access": "root"}, "Bad request"),
         ({"description": "x", "access": "read", "expiration": "custom"}, "Choose the custom expiration date"),
         ({"description": "x", "access": "read", "expiration": "custom", "expiration_date": "2001-01-01"}, "Expiration must be in the future"),

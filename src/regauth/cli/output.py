@@ -2,6 +2,10 @@
 
 `--json` prints the HTTP API's models (`regauth.http.models`), encoded by msgspec as the API
 encodes them, so a script sees the same shapes from both.
+
+Stored text may hold characters a terminal acts on (a client's user agent, text from before
+descriptions refused them, an identity provider's names): both show them escaped
+(domain/text.py), never as they are.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ from typing import Any
 
 import msgspec
 
+from regauth.domain import text
+
 Record = msgspec.Struct | Mapping[str, Any]
 _ENCODER = msgspec.json.Encoder()
 
 
 def print_json(value: Record | Sequence[msgspec.Struct]) -> None:
-    print(msgspec.json.format(_ENCODER.encode(value), indent=2).decode())
+    print(text.escape_in_json(msgspec.json.format(_ENCODER.encode(value), indent=2).decode()))
 
 
 def fields(record: Record) -> dict[str, Any]:
@@ -31,8 +37,10 @@ def cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True, separators=(",", ":")) if value else "-"
-    return str(value)
+        if not value:
+            return "-"
+        return text.escape(json.dumps(value, sort_keys=True, separators=(",", ":")))
+    return text.escape(str(value))
 
 
 def print_table(columns: Sequence[str], rows: Sequence[Record]) -> None:

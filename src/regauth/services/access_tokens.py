@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from regauth.config import LimitsConfig, LiveConfig, expiry_days, max_lifetime_days
-from regauth.domain import policy
+from regauth.domain import policy, text
 from regauth.domain.clock import Clock
 from regauth.domain.models import (
     AccessLevel,
@@ -88,6 +88,9 @@ def validate_description(description: str) -> str:
     description = description.strip()
     if not 1 <= len(description) <= MAX_DESCRIPTION_LENGTH:
         raise BadRequest(f"description must be 1-{MAX_DESCRIPTION_LENGTH} characters")
+    if text.has_controls(description):
+        # An administrator's terminal would act on them (domain/text.py).
+        raise BadRequest(text.refused("description"))
     return description
 
 

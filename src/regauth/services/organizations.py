@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from regauth.domain import text
 from regauth.domain.callers import ApiCaller
 from regauth.domain.clock import Clock
 from regauth.domain.models import (
@@ -145,7 +146,7 @@ class OrganizationService:
     def create_team(self, org: Organization, name: str, description: str, actor: Actor) -> Team:
         if TEAM_NAME.fullmatch(name) is None:
             raise BadRequest("team name must be 1-64 characters of a-z, 0-9, '.', '_' or '-'")
-        self._store.create_team(org.id, name, description[:500])
+        self._store.create_team(org.id, name, _team_description(description))
         self._audit.record(actor, "team.create", f"{org.name}/{name}")
         return self.team(org, name)
 
@@ -162,7 +163,9 @@ class OrganizationService:
         if name is not None and TEAM_NAME.fullmatch(name) is None:
             raise BadRequest("team name must be 1-64 characters of a-z, 0-9, '.', '_' or '-'")
         self._store.update_team(
-            team.id, name=name, description=description[:500] if description is not None else None
+            team.id,
+            name=name,
+            description=_team_description(description) if description is not None else None,
         )
         self._audit.record(actor, "team.update", f"{org.name}/{team.name}", name=name)
         return self.team(org, name or team.name)
@@ -207,3 +210,10 @@ class OrganizationService:
             permission=permission.value if permission else None,
         )
         return self.team(org, team.name)
+
+
+def _team_description(description: str) -> str:
+    """At most 500 characters; none that a terminal acts on (domain/text.py)."""
+    if text.has_controls(description):
+        raise BadRequest(text.refused("a team's description"))
+    return description[:500]

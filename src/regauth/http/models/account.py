@@ -233,7 +233,11 @@ class CreateAccessTokenRequest(Request):
 
     schema_name = "createAccessTokenRequest"
 
-    token_label: Annotated[str, _LABEL, doc("Friendly name (surrounding spaces are trimmed).")]
+    token_label: Annotated[
+        str,
+        _LABEL,
+        doc("Friendly name (surrounding spaces trimmed; no control characters or bidi overrides)."),
+    ]
     scopes: Annotated[
         list[Annotated[str, doc(enum=[s.value for s in HubScope])]],
         doc(
