@@ -507,6 +507,26 @@ async def test_org_token_update_changes_the_description(
     assert (await response.json())["description"] == "after"
 
 
+async def test_org_token_text_a_terminal_would_act_on_is_refused(
+    client: Client, owner: dict[str, str]
+) -> None:
+    """`regauth org token list` and `show` print labels and descriptions in a terminal."""
+    url = "/v2/orgs/acme/access-tokens"
+    for bad in ({"label": "ci\x1b[2J"}, {"description": "pipeline\u009b31m"}):
+        request = {"label": "CI token", "resources": RESOURCES, **bad}
+        response = await client.post(url, json=request, headers=owner)
+        assert response.status == 400
+        assert "must not contain control characters" in (await response.json())["detail"]
+    assert (await (await client.get(url, headers=owner)).json())["total"] == 0
+    created = await create_org_token(client, owner, description="pipeline")
+    response = await client.patch(
+        f"{url}/{created['id']}", json={"description": "\u202eenilepip"}, headers=owner
+    )
+    assert response.status == 400
+    shown = await (await client.get(f"{url}/{created['id']}", headers=owner)).json()
+    assert shown["description"] == "pipeline"
+
+
 async def test_org_token_delete_answers_204_then_it_is_gone(
     client: Client, owner: dict[str, str]
 ) -> None:

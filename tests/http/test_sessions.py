@@ -67,6 +67,19 @@ async def test_refresh_with_offline_access_returns_the_same_token(client: Client
     assert (await response.json())["refresh_token"] == body["refresh_token"]
 
 
+async def test_a_client_id_a_terminal_would_act_on_is_kept_escaped(
+    client: Client, runtime: Runtime
+) -> None:
+    """The session token's description names the client_id, which any client chooses."""
+    response = await client.get(
+        "/token?client_id=ci%1b%5d2;owned%07&offline_token=true&service=registry",
+        headers=basic("alice", "alice-password"),
+    )
+    assert response.status == 200
+    [record] = runtime.tokens.list_for(runtime.users.get("alice"))
+    assert record.description == "auto-generated: ci\\x1b]2;owned\\x07 sign-in"
+
+
 async def test_pat_login_never_mints_a_refresh_token(client: Client, runtime: Runtime) -> None:
     pat = add_token(runtime, "alice")
     body = await docker_login(client, "alice", pat)

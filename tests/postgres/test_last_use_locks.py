@@ -57,6 +57,7 @@ def test_two_replicas_flushing_the_same_tokens_at_once_never_deadlock(
             thread.start()
         for thread in threads:
             thread.join(timeout=120)
+        assert not any(thread.is_alive() for thread in threads), "a flush is still waiting"
         assert not failures, [f"{type(exc).__name__}: {exc}" for exc in failures]
         # Both flushes of the last round were written (one after the other): the last use.
         for token_id in (ids[0], ids[TOKENS // 2], ids[-1]):

@@ -86,7 +86,8 @@ async def _burst(
         async def after_refusal() -> int | None:
             if late is None:
                 return None
-            await refused.wait()
+            # No refusal at all is a failure of the allowance, not a reason to wait forever.
+            await asyncio.wait_for(refused.wait(), timeout=60)
             return await one(late)
 
         *statuses, late_status = await asyncio.gather(*(one(h) for h in guesses), after_refusal())

@@ -94,6 +94,14 @@ def validate_description(description: str) -> str:
     return description
 
 
+def validate_note(note: str, what: str) -> str:
+    """A longer free text (a team's or an organization token's description): at most 500
+    characters, none that a terminal acts on (domain/text.py)."""
+    if text.has_controls(note):
+        raise BadRequest(text.refused(what))
+    return note[:500]
+
+
 class AccessTokenService:
     def __init__(
         self,
@@ -202,7 +210,10 @@ class AccessTokenService:
             token_id=token.public_id,
             uuid=str(uuid.uuid4()),
             owner_id=owner.id,
-            description=f"auto-generated: {client_id or 'client'} sign-in"[:MAX_DESCRIPTION_LENGTH],
+            # client_id is the client's to choose: what a terminal acts on is kept escaped.
+            description=f"auto-generated: {text.escape(client_id or 'client')} sign-in"[
+                :MAX_DESCRIPTION_LENGTH
+            ],
             access=AccessLevel.DELETE,
             secret_hash=token.secret_hash(self._hmac_key),
             expires_at=now + self._limits().session_token_days * 86400,

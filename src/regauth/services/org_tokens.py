@@ -13,7 +13,12 @@ from regauth.domain.models import PULL, PUSH, Actor, Organization, OrgTokenRecor
 from regauth.domain.scopes import is_repository_name
 from regauth.domain.tokens import AccessToken, TokenKind
 from regauth.errors import BadRequest, Conflict, NotFoundInStore
-from regauth.services.access_tokens import allowed_networks, lists_in_audit, validate_description
+from regauth.services.access_tokens import (
+    allowed_networks,
+    lists_in_audit,
+    validate_description,
+    validate_note,
+)
 from regauth.services.audit import AuditLog
 from regauth.services.transactions import transactional
 from regauth.store.base import Store
@@ -82,7 +87,7 @@ class OrgTokenService:
             uuid=str(uuid.uuid4()),
             org_id=org.id,
             label=validate_description(label),
-            description=description[:500],
+            description=validate_note(description, "description"),
             secret_hash=token.secret_hash(self._hmac_key),
             public_read=public_read,
             resources=validate_resources(org, resources),
@@ -121,7 +126,9 @@ class OrgTokenService:
         updated = self._store.update_org_token(
             record.id,
             label=validate_description(label) if label is not None else None,
-            description=description[:500] if description is not None else None,
+            description=validate_note(description, "description")
+            if description is not None
+            else None,
             active=active,
             resources=validate_resources(org, resources) if resources is not None else None,
             public_read=public_read,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from regauth.domain import text
 from regauth.domain.callers import ApiCaller
 from regauth.domain.clock import Clock
 from regauth.domain.models import (
@@ -17,6 +16,7 @@ from regauth.domain.models import (
 from regauth.domain.scopes import is_repository_name
 from regauth.domain.usernames import TEAM_NAME
 from regauth.errors import BadRequest, Conflict, Forbidden, NotFoundInStore
+from regauth.services.access_tokens import validate_note
 from regauth.services.audit import AuditLog
 from regauth.services.transactions import transactional
 from regauth.services.users import validate_username
@@ -146,7 +146,7 @@ class OrganizationService:
     def create_team(self, org: Organization, name: str, description: str, actor: Actor) -> Team:
         if TEAM_NAME.fullmatch(name) is None:
             raise BadRequest("team name must be 1-64 characters of a-z, 0-9, '.', '_' or '-'")
-        self._store.create_team(org.id, name, _team_description(description))
+        self._store.create_team(org.id, name, validate_note(description, "a team's description"))
         self._audit.record(actor, "team.create", f"{org.name}/{name}")
         return self.team(org, name)
 
@@ -165,7 +165,9 @@ class OrganizationService:
         self._store.update_team(
             team.id,
             name=name,
-            description=_team_description(description) if description is not None else None,
+            description=validate_note(description, "a team's description")
+            if description is not None
+            else None,
         )
         self._audit.record(actor, "team.update", f"{org.name}/{team.name}", name=name)
         return self.team(org, name or team.name)
@@ -210,10 +212,3 @@ class OrganizationService:
             permission=permission.value if permission else None,
         )
         return self.team(org, team.name)
-
-
-def _team_description(description: str) -> str:
-    """At most 500 characters; none that a terminal acts on (domain/text.py)."""
-    if text.has_controls(description):
-        raise BadRequest(text.refused("a team's description"))
-    return description[:500]
