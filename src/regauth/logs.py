@@ -1,6 +1,9 @@
 """Structured logs: one JSON object per line, an event name plus fields, with the request id.
 
-No credential reaches a line: every text in it goes through `redaction` first.
+No credential reaches a line: every text in it goes through `redaction` first. Nor does a
+character a terminal acts on: JSON escapes C0 controls, and the lines escape DEL, C1 controls
+and bidirectional overrides too (`text.escape_in_json`), so `tail -f` shows a client's path or
+user agent as text.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 import orjson
 
 from regauth.domain.redaction import scrub, scrub_message, scrub_value
+from regauth.domain.text import escape_in_json
 
 # aiohttp's own access log is replaced by ours (it would log the query string verbatim).
 REPLACED_LOGGERS = ("aiohttp.access",)
@@ -45,7 +49,8 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             # The exception type and where it came from; its message may quote input.
             entry["exception"] = scrub_message(self.formatException(record.exc_info))
-        return orjson.dumps(entry, default=_text, option=orjson.OPT_PASSTHROUGH_DATACLASS).decode()
+        line = orjson.dumps(entry, default=_text, option=orjson.OPT_PASSTHROUGH_DATACLASS)
+        return escape_in_json(line.decode())
 
 
 def _text(value: object) -> str:
@@ -97,6 +102,8 @@ class AccessLog:
             return 0
         pending, self._pending = self._pending, []
         data = b"".join(_access_lines(pending))
+        if not data.isascii() or b"\x7f" in data:  # two scans of a batch, not a regex a line
+            data = escape_in_json(data.decode()).encode()
         while data:
             written = os.write(self._fd, data)
             data = data[written:]

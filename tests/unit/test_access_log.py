@@ -89,7 +89,9 @@ def test_hostile_values_come_out_as_the_same_escaped_json_a_dict_would_give() ->
         "ms": 12.25,
         "remote": 'x"\n',
     }
-    assert lines[0] == orjson.dumps(expected, option=orjson.OPT_APPEND_NEWLINE)
+    # orjson's bytes, but for U+2028, which the line escapes (the last test)
+    as_dict = orjson.dumps(expected, option=orjson.OPT_APPEND_NEWLINE)
+    assert lines[0] == as_dict.replace("\u2028".encode(), b"\\u2028")
     assert json.loads(lines[1])["ms"] == 1e-05
 
 
@@ -127,3 +129,25 @@ def test_no_token_or_jwt_in_a_line(
     (line,) = raw.splitlines()
     entry = json.loads(line)
     assert (entry["method"], entry["path"], entry["request_id"]) == logged
+
+
+def test_what_a_terminal_acts_on_is_escaped_and_means_the_same() -> None:
+    """JSON leaves DEL, C1 controls (CSI U+009B) and bidi overrides as they are; a path carries
+    any of them percent-encoded, and `tail -f` of the log would act on them."""
+    read, write = os.pipe()
+    hostile = "/x\x9b31m\u202eevil\x7f\u2066"
+    try:
+        log = AccessLog(write, max_lines=100)
+        log.write("GET", hostile, 404, 0.1, "127.0.0.1", "r1")
+        log.write("GET", "/token", 200, 0.2, "127.0.0.1", "r2")
+        log.flush()
+        os.set_blocking(read, False)
+        raw = os.read(read, 1 << 20)
+    finally:
+        os.close(read)
+        os.close(write)
+    for character in "\x9b\u202e\x7f\u2066":
+        assert character.encode() not in raw
+    assert b"\\u009b31m\\u202eevil\\u007f\\u2066" in raw
+    first, second = (json.loads(line) for line in raw.splitlines())
+    assert (first["path"], second["path"]) == (hostile, "/token")

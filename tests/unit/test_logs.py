@@ -92,3 +92,11 @@ def test_a_request_id_the_client_chose_is_scrubbed() -> None:
     finally:
         logs.request_id.reset(token)
     assert entry["request_id"] == MARKER
+
+
+def test_what_a_terminal_acts_on_is_escaped_in_a_field() -> None:
+    """A user agent may carry C1 controls and bidi overrides, which JSON leaves as they are."""
+    agent = "docker/27\x9b2J\u202ex\x7f"
+    line = logs.JsonFormatter().format(record("token_used", fields={"user_agent": agent}))
+    assert line.isascii() and "\x7f" not in line
+    assert json.loads(line)["user_agent"] == agent

@@ -331,6 +331,21 @@ async def test_the_audit_log_is_paged(runtime: Runtime, visitor: Visitor) -> Non
     assert visitor.text.count('<td data-label="Time">') == 10
 
 
+async def test_a_clients_user_agent_is_shown_escaped(runtime: Runtime, visitor: Visitor) -> None:
+    """Anyone may fail a sign-in with a user agent of their choosing: a bidi override or a C1
+    control in it is shown as an escape on the admin's page, not acted on."""
+    runtime.audit.failed_authentication(
+        "nobody", "192.0.2.7", "curl/8\u202e\u009b2J", "unknown user"
+    )
+    runtime.audit.flush()
+    runtime.audit.record(Actor(name="ops", kind="user"), "user.disable", "x\u202ey")
+    await _admin(visitor)
+    await visitor.get("/admin/audit")
+    assert "192.0.2.7 curl/8\\u202e\\x9b2J" in visitor.text
+    assert '<td data-label="Target">x\\u202ey</td>' in visitor.text
+    assert not any(c in visitor.text for c in "\u202e\u2066\u009b")
+
+
 # Explain
 
 

@@ -12,7 +12,7 @@ from regauth.config import Config
 from regauth.domain.models import AccessLevel
 from regauth.runtime import Runtime
 from regauth.web.app import create_site
-from tests.support.builders import Client, add_token, add_user, make_config
+from tests.support.builders import Client, add_org, add_token, add_user, make_config
 from tests.support.clock import FakeClock
 from tests.web.conftest import PREFIX, Visitor, token_on_page
 
@@ -380,3 +380,50 @@ async def test_a_pat_session_ends_with_its_token(runtime: Runtime, visitor: Visi
     )
 
     assert (await visitor.get("/settings/tokens")).status == 401
+
+
+# Text that acts on the text around it
+
+BIDI_AND_C1 = "\u202e\u2066\u009b"
+
+
+async def test_stored_text_and_a_clients_user_agent_are_shown_escaped(
+    runtime: Runtime, visitor: Visitor
+) -> None:
+    """HTML escaping leaves a bidi override as it is: a description from before descriptions
+    were checked, or any client's user agent, would reverse the rest of its line."""
+    runtime.store.create_token(
+        token_id="OldToken01",
+        uuid="6d3f7a52-0d1c-4c43-9a4b-2f1f8c0d7e11",
+        owner_id=runtime.users.get("alice").id,
+        description="ci\u202etxt.exe",
+        access=AccessLevel.READ,
+        secret_hash=b"\0" * 32,
+        expires_at=None,
+        created_ip=None,
+        created_user_agent="docker\u009b2J \u2066evil",
+        now=int(runtime.clock()),
+    )
+    await visitor.sign_in("alice")
+    pages = []
+    for path in (
+        "/settings/tokens",
+        "/settings/tokens/6d3f7a52-0d1c-4c43-9a4b-2f1f8c0d7e11/delete",
+    ):
+        await visitor.get(path)
+        pages.append(visitor.text)
+    assert "ci\\u202etxt.exe" in pages[0] and "with docker\\x9b2J \\u2066evil" in pages[0]
+    assert "Delete <strong>ci\\u202etxt.exe</strong>" in pages[1]
+    assert not any(c in page for c in BIDI_AND_C1 for page in pages)
+
+
+async def test_a_teams_stored_description_is_shown_escaped(
+    runtime: Runtime, visitor: Visitor
+) -> None:
+    org = add_org(runtime, "acme", "alice")
+    runtime.store.create_team(org.id, "devs", "the \u202esrepoleved")
+    await visitor.sign_in("alice")
+    for path in ("/orgs/acme", "/orgs/acme/teams/devs"):
+        await visitor.get(path)
+        assert "the \\u202esrepoleved" in visitor.text, path
+        assert not any(c in visitor.text for c in BIDI_AND_C1), path

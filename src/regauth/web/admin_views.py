@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from regauth.domain.hygiene import Notification, NotificationState
 from regauth.domain.models import AuditEvent, Repository, TokenRecord, User, Visibility
+from regauth.domain.text import escape
 from regauth.web.views import TokenRow, when
 
 
@@ -77,9 +78,9 @@ class AuditRow:
             actor=event.actor,
             actor_kind=event.actor_kind,
             action=event.action,
-            target=event.target or "",
-            origin=" ".join(p for p in (event.ip or "", event.user_agent or "") if p),
-            details=", ".join(f"{key}={value}" for key, value in sorted(details.items())),
+            target=escape(event.target or ""),
+            origin=escape(" ".join(p for p in (event.ip or "", event.user_agent or "") if p)),
+            details=escape(", ".join(f"{key}={value}" for key, value in sorted(details.items()))),
             count=event.count,
         )
 

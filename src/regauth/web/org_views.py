@@ -12,6 +12,7 @@ from regauth.domain.models import (
     TeamPermission,
     token_state,
 )
+from regauth.domain.text import escape
 from regauth.web.views import STATE_LABELS, expiring_soon, last_used_origin, when
 
 ROLE_LABELS = {OrgRole.OWNER: "Owner", OrgRole.MEMBER: "Member"}
@@ -53,8 +54,8 @@ class OrgTokenRow:
         state = token_state(record, now)
         return cls(
             id=record.id,
-            label=record.label,
-            description=record.description,
+            label=escape(record.label),
+            description=escape(record.description),
             repositories=tuple(
                 (path, actions_label(actions)) for path, actions in sorted(record.resources)
             ),

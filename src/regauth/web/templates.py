@@ -8,13 +8,17 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from regauth.domain.text import escape
+
 if TYPE_CHECKING:
     import jinja2
 
 
 class Templates:
     """The environment of regauth/web/templates: HTML-escaped, and a name the page does not
-    pass is an error, not an empty string. `functions`: what every template may call."""
+    pass is an error, not an empty string. `functions`: what every template may call. The
+    `text` filter escapes what acts on the text around it (`domain.text.escape`), for a record's
+    free text rendered without a view (views.py escapes its own)."""
 
     def __init__(self, functions: Mapping[str, Callable[[], Any]]) -> None:
         self._functions = dict(functions)
@@ -29,6 +33,7 @@ class Templates:
             undefined=jinja2.StrictUndefined,
         )
         environment.globals.update(self._functions)
+        environment.filters["text"] = escape
         return environment
 
     def render(self, name: str, context: Mapping[str, Any]) -> str:

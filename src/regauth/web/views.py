@@ -1,4 +1,9 @@
-"""What the pages show, shaped once from the services' records."""
+"""What the pages show, shaped once from the services' records.
+
+Text a client chose (user agents) or stored before descriptions were checked is shown with
+what acts on the text around it escaped (`text.escape`: `\u202e` for a bidi override, which
+HTML escaping leaves as it is and which would reverse the rest of a line), as the CLI shows it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from regauth.domain.models import AccessLevel, TokenRecord, TokenState, WebSession, token_state
+from regauth.domain.text import escape
 
 # Docker Hub's names for the levels, broadest first (the order of the form's choices).
 LEVEL_LABELS = {
@@ -37,7 +43,7 @@ def when(epoch: int | None, never: str = "Never") -> str:
 
 def origin(ip: str | None, agent: str | None) -> str:
     """Where a use came from, for a detail line: "from 10.0.0.1 with docker/27.0"."""
-    parts = [f"from {ip}" if ip else "", f"with {agent}" if agent else ""]
+    parts = [f"from {ip}" if ip else "", f"with {escape(agent)}" if agent else ""]
     return " ".join(p for p in parts if p) or "origin not recorded"
 
 
@@ -76,7 +82,7 @@ class TokenRow:
         state = token_state(record, now)
         return cls(
             uuid=record.uuid,
-            description=record.description,
+            description=escape(record.description),
             scope=LEVEL_LABELS[record.access],
             source="Auto-generated" if record.generated_by == "auto" else "Manual",
             status=STATE_LABELS[state],
@@ -117,7 +123,7 @@ class BrowserRow:
             # Written at most once a minute: this browser's is the request being answered.
             last_seen="Now" if current else when(session.last_seen_at),
             ip=session.created_ip or "not recorded",
-            client=session.user_agent or "not recorded",
+            client=escape(session.user_agent) if session.user_agent else "not recorded",
         )
 
 
