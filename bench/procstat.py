@@ -108,6 +108,19 @@ def rss_bytes(pids: list[int]) -> int:
     return total
 
 
+def private_and_proportional_bytes(pid: int) -> tuple[int, int]:
+    """A process's private memory (USS: the pages no other process maps; what it frees when it
+    exits) and its proportional share (PSS: each shared page divided among those that map it),
+    from /proc/PID/smaps_rollup. A forked worker's RSS counts the pages it shares with the
+    supervisor and the other workers in full; these do not. (0, 0) once it has gone."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0, 0
+    kib = {line.split(":")[0]: int(line.split()[1]) for line in text.splitlines()[1:]}
+    return (kib["Private_Clean"] + kib["Private_Dirty"]) * 1024, kib["Pss"] * 1024
+
+
 class RssPeak:
     """Samples the tree's summed RSS in a background thread while a load run is going."""
 
