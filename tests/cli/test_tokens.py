@@ -13,6 +13,7 @@ from regauth.domain.timefmt import rfc3339
 from regauth.runtime import Runtime
 from regauth.services.usage import UsageRecorder
 from tests.cli.conftest import Cli
+from tests.support.builders import add_unchecked_token
 
 DAY = 86400
 
@@ -230,17 +231,11 @@ def test_stored_text_a_terminal_would_act_on_is_printed_escaped(
 ) -> None:
     """A description from before they were checked, and a client's user agent (any client
     may send C1 controls and bidirectional overrides in UTF-8): never printed as they are."""
-    record = runtime.store.create_token(
-        token_id="OldToken01",
-        uuid=str(uuid.uuid4()),
-        owner_id=runtime.users.get("alice").id,
-        description="ci\x1b]2;owned\x07\x1b[31m",  # retitle the window, then red
-        access=AccessLevel.READ,
-        secret_hash=b"\0" * 32,
-        expires_at=None,
-        created_ip=None,
-        created_user_agent="docker\u009b2J \u202eevil",
-        now=int(runtime.clock()),
+    record = add_unchecked_token(
+        runtime,
+        "alice",
+        "ci\x1b]2;owned\x07\x1b[31m",  # retitle the window, then red
+        "docker\u009b2J \u202eevil",
     )
     listed = owners.ok("token", "list").out
     shown = owners.ok("token", "show", record.id).out

@@ -18,7 +18,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from regauth.config import Config, load_config
-from regauth.domain.models import CLI_ACTOR, AccessLevel, Organization, User
+from regauth.domain.models import CLI_ACTOR, AccessLevel, Organization, TokenRecord, User
 from regauth.runtime import Runtime
 from tests.support.secrets import remember
 
@@ -99,6 +99,26 @@ def add_token(
         expires_at=expires_at,
     )
     return remember(str(created.token))
+
+
+def add_unchecked_token(
+    runtime: Runtime, user: str, description: str, created_user_agent: str | None = None
+) -> TokenRecord:
+    """A token written straight to the store, past the services' checks: what a database from
+    before a check (a description with control characters, say) still holds. No usable
+    secret."""
+    return runtime.store.create_token(
+        token_id="OldToken01",
+        uuid="6d3f7a52-0d1c-4c43-9a4b-2f1f8c0d7e11",
+        owner_id=runtime.users.get(user).id,
+        description=description,
+        access=AccessLevel.READ,
+        secret_hash=b"\0" * 32,
+        expires_at=None,
+        created_ip=None,
+        created_user_agent=created_user_agent,
+        now=int(runtime.clock()),
+    )
 
 
 def add_admin_key(runtime: Runtime, description: str = "ops") -> dict[str, str]:

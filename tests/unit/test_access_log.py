@@ -22,6 +22,21 @@ def _read_all(fd: int) -> list[dict[str, object]]:
     return [json.loads(line) for line in data.decode().splitlines()]
 
 
+def _written(*lines: tuple[str, str, int, float, str | None, str]) -> bytes:
+    """What an AccessLog writes of these requests (method, path, status, ms, remote, rid)."""
+    read, write = os.pipe()
+    try:
+        log = AccessLog(write, max_lines=100)
+        for line in lines:
+            log.write(*line)
+        log.flush()
+        os.set_blocking(read, False)
+        return os.read(read, 1 << 20)
+    finally:
+        os.close(read)
+        os.close(write)
+
+
 def test_lines_wait_for_a_flush_then_come_out_whole_and_in_order() -> None:
     read, write = os.pipe()
     try:
@@ -63,18 +78,10 @@ def test_a_full_buffer_is_written_without_waiting_for_the_timer() -> None:
 
 
 def test_hostile_values_come_out_as_the_same_escaped_json_a_dict_would_give() -> None:
-    read, write = os.pipe()
     hostile = '/t"o\\k\ne\tn\x00\u2028ü/../{"status":500}'
-    try:
-        log = AccessLog(write, max_lines=100)
-        log.write('G"ET', hostile, 400, 12.25, 'x"\n', 'r"\\')
-        log.write("GET", "/token", 200, 1e-05, None, "r2")
-        log.flush()
-        os.set_blocking(read, False)
-        lines = os.read(read, 1 << 20).splitlines(keepends=True)
-    finally:
-        os.close(read)
-        os.close(write)
+    lines = _written(
+        ('G"ET', hostile, 400, 12.25, 'x"\n', 'r"\\'), ("GET", "/token", 200, 1e-05, None, "r2")
+    ).splitlines(keepends=True)
     assert len(lines) == 2  # the newline in the path did not split a line
     first = json.loads(lines[0])
     expected = {
@@ -115,16 +122,7 @@ JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
 def test_no_token_or_jwt_in_a_line(
     method: str, path: str, rid: str, logged: tuple[str, str, str]
 ) -> None:
-    read, write = os.pipe()
-    try:
-        log = AccessLog(write, max_lines=100)
-        log.write(method, path, 404, 0.5, "127.0.0.1", rid)
-        log.flush()
-        os.set_blocking(read, False)
-        raw = os.read(read, 1 << 20)
-    finally:
-        os.close(read)
-        os.close(write)
+    raw = _written((method, path, 404, 0.5, "127.0.0.1", rid))
     assert PAT.encode() not in raw and PAT[4:-6].encode() not in raw and JWT.encode() not in raw
     (line,) = raw.splitlines()
     entry = json.loads(line)
@@ -134,18 +132,11 @@ def test_no_token_or_jwt_in_a_line(
 def test_what_a_terminal_acts_on_is_escaped_and_means_the_same() -> None:
     """JSON leaves DEL, C1 controls (CSI U+009B) and bidi overrides as they are; a path carries
     any of them percent-encoded, and `tail -f` of the log would act on them."""
-    read, write = os.pipe()
     hostile = "/x\x9b31m\u202eevil\x7f\u2066"
-    try:
-        log = AccessLog(write, max_lines=100)
-        log.write("GET", hostile, 404, 0.1, "127.0.0.1", "r1")
-        log.write("GET", "/token", 200, 0.2, "127.0.0.1", "r2")
-        log.flush()
-        os.set_blocking(read, False)
-        raw = os.read(read, 1 << 20)
-    finally:
-        os.close(read)
-        os.close(write)
+    raw = _written(
+        ("GET", hostile, 404, 0.1, "127.0.0.1", "r1"),
+        ("GET", "/token", 200, 0.2, "127.0.0.1", "r2"),
+    )
     for character in "\x9b\u202e\x7f\u2066":
         assert character.encode() not in raw
     assert b"\\u009b31m\\u202eevil\\u007f\\u2066" in raw

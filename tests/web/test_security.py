@@ -12,7 +12,14 @@ from regauth.config import Config
 from regauth.domain.models import AccessLevel
 from regauth.runtime import Runtime
 from regauth.web.app import create_site
-from tests.support.builders import Client, add_org, add_token, add_user, make_config
+from tests.support.builders import (
+    Client,
+    add_org,
+    add_token,
+    add_unchecked_token,
+    add_user,
+    make_config,
+)
 from tests.support.clock import FakeClock
 from tests.web.conftest import PREFIX, Visitor, token_on_page
 
@@ -392,18 +399,7 @@ async def test_stored_text_and_a_clients_user_agent_are_shown_escaped(
 ) -> None:
     """HTML escaping leaves a bidi override as it is: a description from before descriptions
     were checked, or any client's user agent, would reverse the rest of its line."""
-    runtime.store.create_token(
-        token_id="OldToken01",
-        uuid="6d3f7a52-0d1c-4c43-9a4b-2f1f8c0d7e11",
-        owner_id=runtime.users.get("alice").id,
-        description="ci\u202etxt.exe",
-        access=AccessLevel.READ,
-        secret_hash=b"\0" * 32,
-        expires_at=None,
-        created_ip=None,
-        created_user_agent="docker\u009b2J \u2066evil",
-        now=int(runtime.clock()),
-    )
+    add_unchecked_token(runtime, "alice", "ci\u202etxt.exe", "docker\u009b2J \u2066evil")
     await visitor.sign_in("alice")
     pages = []
     for path in (
