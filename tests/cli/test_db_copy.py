@@ -28,6 +28,7 @@ from regauth.errors import SecondFactorRequired
 from regauth.runtime import Runtime
 from regauth.services.audit import AUTH_FAILED
 from regauth.services.authentication import PASSWORD
+from regauth.services.rotation import secret_fingerprint
 from regauth.store.copy import TABLES, copy_to_postgres
 from regauth.store.postgres.migrations import SCHEMA_VERSION as PG_SCHEMA
 from regauth.store.sqlite import migrations as sqlite_migrations
@@ -91,7 +92,10 @@ def deployment(cli: Cli, runtime: Runtime) -> Deployment:
     runtime.audit.flush()
     # A web page's session, opened with the PAT (so its token_id is filled too).
     alice = runtime.users.get("alice")
-    reader = runtime.sessions.caller("alice", alice.id, PAT, pat_id, "192.0.2.7", "Firefox")
+    opened_with = secret_fingerprint(runtime.tokens.get(pat_id).secret_hash)
+    reader = runtime.sessions.caller(
+        "alice", alice.id, PAT, pat_id, "192.0.2.7", "Firefox", token_secret=opened_with
+    )
     runtime.web_sessions.begin(reader, "192.0.2.7", "Firefox/128")
     cli.ok("token", "deactivate", cli.create_token("alice", description="old"))
     # A single sign-on account, and SCIM's rows for it (as /scim/v2 writes them).

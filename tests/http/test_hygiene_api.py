@@ -85,6 +85,64 @@ async def test_with_a_grace_period_the_old_secret_works_until_it_ends(
     assert (await at_token(client, "alice", body["token"]))[0] == 200
 
 
+REGENERATED = "the personal access token of this session was regenerated: sign in again"
+
+
+async def session_status(client: Client, auth: dict[str, str]) -> tuple[int, str]:
+    response = await client.get("/v2/access-tokens", headers=auth)
+    return response.status, (await response.json()).get("detail", "")
+
+
+async def test_a_session_opened_with_the_old_secret_ends_with_it(
+    client: Client, runtime: Runtime, clock: FakeClock
+) -> None:
+    """Regenerating a leaked secret ends what it opened: an API session signed in with it was
+    still good until its own expiry (30 minutes by default)."""
+    auth = await sign_in(client, "alice")
+    old = add_token(runtime, "alice")
+    opened = await sign_in(client, "alice", old)
+    assert (await session_status(client, opened))[0] == 200
+
+    status, body = await regenerate(client, auth, parse_token(old).public_id)
+
+    assert status == 200
+    assert await session_status(client, opened) == (401, REGENERATED)
+    assert (await session_status(client, await sign_in(client, "alice", body["token"])))[0] == 200
+    assert (await session_status(client, auth))[0] == 200  # a password session is not the PAT's
+
+
+async def test_with_a_grace_period_its_sessions_end_when_the_old_secret_does(
+    client: Client, runtime: Runtime, clock: FakeClock
+) -> None:
+    auth = await sign_in(client, "alice")
+    old = add_token(runtime, "alice")
+    before = await sign_in(client, "alice", old)
+    # Shorter than a session lives (30 minutes): the grace period is what ends them.
+    status, body = await regenerate(client, auth, parse_token(old).public_id, grace_period="10m")
+    assert status == 200
+    during = await sign_in(client, "alice", old)  # the old secret, within its grace period
+    new = await sign_in(client, "alice", body["token"])
+    clock.advance(599)
+    for opened in (before, during, new):
+        assert (await session_status(client, opened))[0] == 200
+    clock.advance(1)
+    assert await session_status(client, before) == (401, REGENERATED)
+    assert await session_status(client, during) == (401, REGENERATED)
+    assert (await session_status(client, new))[0] == 200
+
+
+async def test_a_second_regeneration_ends_the_first_ones_grace_and_its_sessions(
+    client: Client, runtime: Runtime
+) -> None:
+    auth = await sign_in(client, "alice")
+    old = add_token(runtime, "alice")
+    handle = parse_token(old).public_id
+    first = await sign_in(client, "alice", old)
+    assert (await regenerate(client, auth, handle, grace_period="1h"))[0] == 200
+    assert (await regenerate(client, auth, handle, grace_period="1h"))[0] == 200
+    assert await session_status(client, first) == (401, REGENERATED)
+
+
 @pytest.mark.parametrize(
     ("body", "status", "words"),
     [

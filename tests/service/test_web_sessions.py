@@ -10,6 +10,7 @@ from regauth.domain.callers import PASSWORD, PAT, ApiCaller
 from regauth.domain.models import CLI_ACTOR, AuditQuery, User
 from regauth.errors import NotFoundInStore, Unauthorized
 from regauth.runtime import Runtime
+from regauth.services.rotation import secret_fingerprint
 from regauth.services.web_sessions import ENDED, TOUCH_SECONDS
 from tests.support.builders import add_token, add_user, enable_two_factor
 from tests.support.clock import FakeClock
@@ -70,7 +71,11 @@ def test_a_pat_opened_session_is_read_only_and_dies_with_its_token(runtime: Runt
     add_token(runtime, "alice", description="reader")
     (pat,) = runtime.tokens.list_for(account(runtime))
     user = account(runtime)
-    secret = begin(runtime, runtime.sessions.caller(user.name, user.id, PAT, pat.id, IP, AGENT))
+    opened_with = secret_fingerprint(pat.secret_hash)
+    caller = runtime.sessions.caller(
+        user.name, user.id, PAT, pat.id, IP, AGENT, token_secret=opened_with
+    )
+    secret = begin(runtime, caller)
 
     caller, session = runtime.web_sessions.authenticate(secret, IP, AGENT)
     assert (caller.method, caller.token_id, session.read_only) == (PAT, pat.id, True)
@@ -81,6 +86,38 @@ def test_a_pat_opened_session_is_read_only_and_dies_with_its_token(runtime: Runt
     runtime.tokens.delete(pat, CLI_ACTOR)
     # Deleting the token took the session's row with it.
     assert runtime.store.find_web_session(session.id) is None
+
+
+def test_a_pat_opened_session_ends_when_its_secret_is_regenerated(runtime: Runtime) -> None:
+    add_token(runtime, "alice", description="reader")
+    (pat,) = runtime.tokens.list_for(account(runtime))
+    user = account(runtime)
+    opened_with = secret_fingerprint(pat.secret_hash)
+    caller = runtime.sessions.caller(
+        user.name, user.id, PAT, pat.id, IP, AGENT, token_secret=opened_with
+    )
+    secret = begin(runtime, caller)
+    _, session = runtime.web_sessions.authenticate(secret, IP, AGENT)
+    assert session.token_secret == opened_with  # stored, and read back
+
+    remember(str(runtime.rotation.regenerate(pat, CLI_ACTOR).token))
+
+    with pytest.raises(Unauthorized, match="was regenerated: sign in again"):
+        runtime.web_sessions.authenticate(secret, IP, AGENT)
+
+
+def test_a_pat_session_that_does_not_say_which_secret_opened_it_is_refused(
+    runtime: Runtime,
+) -> None:
+    """One stored before its secret was recorded, or a forged claim: it cannot be told from
+    a session of a replaced secret, so it ends."""
+    add_token(runtime, "alice")
+    (pat,) = runtime.tokens.list_for(account(runtime))
+    user = account(runtime)
+    with pytest.raises(Unauthorized, match="was regenerated"):
+        runtime.sessions.caller(user.name, user.id, PAT, pat.id, IP, AGENT)
+    with pytest.raises(Unauthorized, match="was regenerated"):
+        runtime.sessions.caller(user.name, user.id, PAT, pat.id, IP, AGENT, token_secret="0" * 32)
 
 
 def test_an_unknown_secret_is_refused(runtime: Runtime) -> None:

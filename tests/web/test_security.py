@@ -9,7 +9,7 @@ import pytest
 from pytest_aiohttp import AiohttpClient
 
 from regauth.config import Config
-from regauth.domain.models import AccessLevel
+from regauth.domain.models import CLI_ACTOR, AccessLevel
 from regauth.runtime import Runtime
 from regauth.web.app import create_site
 from tests.support.builders import (
@@ -21,6 +21,7 @@ from tests.support.builders import (
     make_config,
 )
 from tests.support.clock import FakeClock
+from tests.support.secrets import remember
 from tests.web.conftest import PREFIX, Visitor, token_on_page
 
 NEW = {"description": "laptop", "access": "write", "expiration": "30"}
@@ -143,6 +144,21 @@ async def test_a_pat_session_cannot_generate_tokens(runtime: Runtime, visitor: V
 
     assert response.status == 403
     assert _tokens(runtime) == ["reader"]
+
+
+async def test_a_pat_session_ends_when_its_token_is_regenerated(
+    runtime: Runtime, visitor: Visitor
+) -> None:
+    pat = add_token(runtime, "alice", description="reader")
+    await visitor.sign_in("alice", pat)
+    assert (await visitor.get("/settings/tokens")).status == 200
+    (record,) = runtime.tokens.list_for(runtime.users.get("alice"))
+    remember(str(runtime.rotation.regenerate(record, CLI_ACTOR).token))
+
+    response = await visitor.get("/settings/tokens")
+
+    assert response.status == 401
+    assert "/sign-in" in str(response.url) or "Sign in" in visitor.text
 
 
 # Headers

@@ -21,6 +21,8 @@ class ApiCaller:
     actor: Actor
     user: User | None = None  # None for an admin API key
     token_id: str | None = None
+    # Which of that token's secrets opened the session (rotation.secret_fingerprint).
+    token_secret: str | None = None
 
     @property
     def is_admin(self) -> bool:

@@ -259,7 +259,8 @@ ANONYMOUS = Principal(name="")
 class WebSession:
     """A web page's sign-in session as stored: `id` is the keyed hash of the secret its cookie
     holds, never the secret. `token_id` is the personal access token a read-only session was
-    opened with; `expires_at` is the absolute timeout, `last_seen_at` slides (coarsely)."""
+    opened with, `token_secret` which of its secrets (rotation.secret_fingerprint); `expires_at`
+    is the absolute timeout, `last_seen_at` slides (coarsely)."""
 
     id: str
     user_id: int
@@ -271,6 +272,7 @@ class WebSession:
     expires_at: int
     created_ip: str | None
     user_agent: str | None
+    token_secret: str | None = None
 
 
 @dataclass(slots=True)  # not frozen: built per /token request, 4x cheaper (never mutated)

@@ -3,6 +3,8 @@ about the token; the old secret accepted for an optional grace period, and never
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -51,6 +53,41 @@ def match_secret(
     ):
         return SecretMatch(until)
     return None
+
+
+def secret_fingerprint(stored_hash: bytes) -> str:
+    """Which of a token's secrets a session was opened with, without the secret: a digest of
+    the secret's stored keyed hash, which a session's holder learns nothing from."""
+    return hashlib.sha256(b"regauth session secret\0" + stored_hash).hexdigest()[:32]
+
+
+def presented_fingerprint(
+    key: bytes, secret: str, record: TokenAuthRecord, now: float
+) -> str | None:
+    """The fingerprint of the secret presented (the current one, or the old one in its grace
+    period); None if neither matches."""
+    match = match_secret(key, secret, record, now)
+    if match is None:
+        return None
+    stored = record.secret_hash if match.until is None else record.previous_secret_hash
+    return None if stored is None else secret_fingerprint(stored)
+
+
+def still_accepted(fingerprint: str | None, record: TokenAuthRecord, now: float) -> bool:
+    """Whether the secret a session was opened with still works: a regeneration ends the
+    sessions of the secret it replaced when that secret stops (at once, or when its grace
+    period ends), as a new sign-in with it would be refused."""
+    if fingerprint is None:
+        return False
+    if hmac.compare_digest(fingerprint, secret_fingerprint(record.secret_hash)):
+        return True
+    previous, until = record.previous_secret_hash, record.previous_secret_until
+    return (
+        previous is not None
+        and until is not None
+        and now < until
+        and hmac.compare_digest(fingerprint, secret_fingerprint(previous))
+    )
 
 
 def earliest(a: int | None, b: int | None) -> int | None:

@@ -12,11 +12,12 @@ from regauth.domain.clock import Clock
 from regauth.domain.credentials import Credentials
 from regauth.domain.models import Actor, User
 from regauth.domain.networks import allows, not_allowed_from
-from regauth.domain.tokens import TokenKind, looks_like_token
+from regauth.domain.tokens import TokenKind, looks_like_token, parse_token
 from regauth.errors import SecondFactorRequired, Unauthorized
 from regauth.services.admin_keys import AdminKeyService
 from regauth.services.audit import AuditLog
 from regauth.services.authentication import Authenticator
+from regauth.services.rotation import presented_fingerprint, still_accepted
 from regauth.services.two_factor import TwoFactorService
 from regauth.store.base import Database, TokenStore, UserStore
 
@@ -49,6 +50,7 @@ class SessionService:
         self._audit = audit
         # A key of its own, derived from the server secret: session JWTs are never registry tokens.
         self._key = hmac.digest(hmac_key, b"regauth api sessions", hashlib.sha256)
+        self._token_key = hmac_key  # the tokens' own: which secret opened a session
         self._settings = settings
         self._clock = clock
 
@@ -68,14 +70,28 @@ class SessionService:
         user = await self._store.run(self._store.get_user, principal.name)
         if user is None:  # deleted between the two reads
             raise Unauthorized()
-        method = PAT if principal.token_id else PASSWORD
+        secret = None
+        if principal.token_id is not None:
+            # Which of the token's secrets opened it: the session ends when that one stops.
+            secret = await self._store.run(self._presented, principal.token_id, credentials)
         return self._jwt(
             user.name,
             user.id,
-            method,
+            PASSWORD if secret is None else PAT,
             principal.token_id,
             self._settings.current.auth.session_ttl_seconds,
+            secret,
         )
+
+    def _presented(self, token_id: str, credentials: Credentials) -> str:
+        record = self._store.find_token_for_auth(token_id)
+        presented = None
+        if record is not None:
+            secret = parse_token(credentials.secret).secret
+            presented = presented_fingerprint(self._token_key, secret, record, self._clock())
+        if presented is None:  # regenerated or deleted since it was checked
+            raise Unauthorized("the personal access token of this session is no longer valid")
+        return presented
 
     def complete_second_factor(
         self, ticket: str, code: str, ip: str | None, user_agent: str | None
@@ -103,7 +119,15 @@ class SessionService:
             user.name, user.id, PASSWORD, None, self._settings.current.auth.session_ttl_seconds
         )
 
-    def _jwt(self, name: str, uid: int, method: str, token_id: str | None, ttl: int) -> str:
+    def _jwt(
+        self,
+        name: str,
+        uid: int,
+        method: str,
+        token_id: str | None,
+        ttl: int,
+        token_secret: str | None = None,
+    ) -> str:
         now = int(self._clock())
         claims = {
             "iss": _ISSUER,
@@ -114,6 +138,8 @@ class SessionService:
             "iat": now,
             "exp": now + ttl,
         }
+        if token_secret is not None:
+            claims["sfp"] = token_secret  # rotation.secret_fingerprint: no secret in it
         import jwt  # here: PyJWT (~0.7 MiB) only where an API session is made or read
 
         return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
@@ -163,7 +189,7 @@ class SessionService:
         claims = self._decode(value, "session is invalid or expired: sign in again")
         if claims.get("amr") not in (PASSWORD, PAT):
             raise Unauthorized("session is invalid or expired: sign in again")
-        token_id = claims.get("tid")
+        token_id, secret = claims.get("tid"), claims.get("sfp")
         return self.caller(
             str(claims["sub"]),
             claims.get("uid"),
@@ -171,6 +197,7 @@ class SessionService:
             None if token_id is None else str(token_id),
             ip,
             user_agent,
+            token_secret=secret if isinstance(secret, str) else None,
         )
 
     def caller(
@@ -181,10 +208,13 @@ class SessionService:
         token_id: str | None,
         ip: str | None,
         user_agent: str | None,
+        *,
+        token_secret: str | None = None,
     ) -> ApiCaller:
         """Who a session (an API session JWT, or a web page's) stands for, while its account is
         the one it was opened for and not disabled, and the PAT it was opened with (if any)
-        is still active and unexpired; else Unauthorized."""
+        is still active and unexpired and still takes the secret it was opened with
+        (`token_secret`: rotation.secret_fingerprint); else Unauthorized."""
         user = self._store.get_user(name)
         if user is None or user.id != uid or user.disabled:
             raise Unauthorized("session is invalid or expired: sign in again")
@@ -198,8 +228,14 @@ class SessionService:
                 or (record.expires_at is not None and now >= record.expires_at)
             ):
                 raise Unauthorized("the personal access token of this session is no longer valid")
+            if not still_accepted(token_secret, record, now):
+                raise Unauthorized(
+                    "the personal access token of this session was regenerated: sign in again"
+                )
             if record.allow_from is not None and not allows(record.allow_from, ip):
                 # The session is the token's: it is bound to the token's networks too.
                 raise Unauthorized(not_allowed_from(ip))
         actor = Actor(name=user.name, kind="user", ip=ip, user_agent=user_agent)
-        return ApiCaller(method=method, actor=actor, user=user, token_id=token_id)
+        return ApiCaller(
+            method=method, actor=actor, user=user, token_id=token_id, token_secret=token_secret
+        )

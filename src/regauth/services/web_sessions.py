@@ -73,6 +73,7 @@ class WebSessionService:
                 user_name=user.name,
                 read_only=caller.method != PASSWORD,
                 token_id=caller.token_id,
+                token_secret=caller.token_secret,
                 created_at=now,
                 last_seen_at=now,
                 expires_at=now + self._ttl,
@@ -98,7 +99,13 @@ class WebSessionService:
             raise Unauthorized(ENDED)
         method = PAT if session.read_only else PASSWORD
         caller = self._sessions.caller(
-            session.user_name, session.user_id, method, session.token_id, ip, user_agent
+            session.user_name,
+            session.user_id,
+            method,
+            session.token_id,
+            ip,
+            user_agent,
+            token_secret=session.token_secret,
         )
         if now - session.last_seen_at >= TOUCH_SECONDS:
             self._store.touch_web_session(session.id, now=now, unless_after=now - TOUCH_SECONDS)

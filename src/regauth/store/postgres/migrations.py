@@ -430,6 +430,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE audit_events ADD COLUMN exported_count BIGINT NOT NULL DEFAULT 0",
         "CREATE INDEX audit_unexported ON audit_events(id) WHERE exported_count < count",
     ),
+    (
+        # As SQLite's: which of its token's secrets a PAT-opened page session was opened with.
+        'ALTER TABLE web_sessions ADD COLUMN token_secret TEXT COLLATE "C"',
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -12,7 +12,7 @@ from regauth.store.sql.base import IntegrityViolation, SqlTables
 
 _COLUMNS = (
     "s.id, s.user_id, u.name, s.read_only, s.token_id, s.created_at, s.last_seen_at, "
-    "s.expires_at, s.created_ip, s.user_agent"
+    "s.expires_at, s.created_ip, s.user_agent, s.token_secret"
 )
 _FROM = "FROM web_sessions s JOIN users u ON u.id = s.user_id"
 
@@ -23,8 +23,8 @@ class WebSessionsTable(SqlTables):
             with self._transaction(announce=False) as conn:
                 conn.execute(
                     "INSERT INTO web_sessions (id, user_id, token_id, read_only, created_at, "
-                    "last_seen_at, expires_at, created_ip, user_agent) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "last_seen_at, expires_at, created_ip, user_agent, token_secret) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         session.id,
                         session.user_id,
@@ -35,6 +35,7 @@ class WebSessionsTable(SqlTables):
                         session.expires_at,
                         session.created_ip,
                         session.user_agent,
+                        session.token_secret,
                     ),
                 )
         except IntegrityViolation:
@@ -100,4 +101,5 @@ def _session(row: tuple[Any, ...]) -> WebSession:
         expires_at=row[7],
         created_ip=row[8],
         user_agent=row[9],
+        token_secret=row[10],
     )

@@ -288,6 +288,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE audit_events ADD COLUMN exported_count INTEGER NOT NULL DEFAULT 0",
         "CREATE INDEX audit_unexported ON audit_events(id) WHERE exported_count < count",
     ),
+    (
+        # Which of its token's secrets a PAT-opened page session was opened with
+        # (rotation.secret_fingerprint, never the secret): a regeneration ends the sessions of
+        # the secret it replaced. NULL for a password session; a PAT session from before this
+        # has none and ends at its next request.
+        "ALTER TABLE web_sessions ADD COLUMN token_secret TEXT",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
