@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from regauth.domain.callers import PASSWORD, PAT, ApiCaller
-from regauth.domain.models import CLI_ACTOR, AuditQuery, User
+from regauth.domain.models import CLI_ACTOR, AuditQuery, TokenRecord, User
 from regauth.errors import NotFoundInStore, Unauthorized
 from regauth.runtime import Runtime
 from regauth.services.rotation import secret_fingerprint
@@ -67,7 +67,9 @@ def test_the_secret_stands_for_its_caller(runtime: Runtime) -> None:
     assert session.id == runtime.web_sessions.session_id(secret)
 
 
-def test_a_pat_opened_session_is_read_only_and_dies_with_its_token(runtime: Runtime) -> None:
+def begin_with_a_pat(runtime: Runtime) -> tuple[TokenRecord, str]:
+    """A page session of alice's opened with a new PAT of hers (its secret's fingerprint, as
+    a sign-in records it): the token, and the cookie's secret."""
     add_token(runtime, "alice", description="reader")
     (pat,) = runtime.tokens.list_for(account(runtime))
     user = account(runtime)
@@ -75,7 +77,11 @@ def test_a_pat_opened_session_is_read_only_and_dies_with_its_token(runtime: Runt
     caller = runtime.sessions.caller(
         user.name, user.id, PAT, pat.id, IP, AGENT, token_secret=opened_with
     )
-    secret = begin(runtime, caller)
+    return pat, begin(runtime, caller)
+
+
+def test_a_pat_opened_session_is_read_only_and_dies_with_its_token(runtime: Runtime) -> None:
+    pat, secret = begin_with_a_pat(runtime)
 
     caller, session = runtime.web_sessions.authenticate(secret, IP, AGENT)
     assert (caller.method, caller.token_id, session.read_only) == (PAT, pat.id, True)
@@ -89,16 +95,9 @@ def test_a_pat_opened_session_is_read_only_and_dies_with_its_token(runtime: Runt
 
 
 def test_a_pat_opened_session_ends_when_its_secret_is_regenerated(runtime: Runtime) -> None:
-    add_token(runtime, "alice", description="reader")
-    (pat,) = runtime.tokens.list_for(account(runtime))
-    user = account(runtime)
-    opened_with = secret_fingerprint(pat.secret_hash)
-    caller = runtime.sessions.caller(
-        user.name, user.id, PAT, pat.id, IP, AGENT, token_secret=opened_with
-    )
-    secret = begin(runtime, caller)
+    pat, secret = begin_with_a_pat(runtime)
     _, session = runtime.web_sessions.authenticate(secret, IP, AGENT)
-    assert session.token_secret == opened_with  # stored, and read back
+    assert session.token_secret == secret_fingerprint(pat.secret_hash)  # stored, read back
 
     remember(str(runtime.rotation.regenerate(pat, CLI_ACTOR).token))
 
