@@ -105,6 +105,20 @@ def test_a_pat_opened_session_ends_when_its_secret_is_regenerated(runtime: Runti
         runtime.web_sessions.authenticate(secret, IP, AGENT)
 
 
+def test_the_list_leaves_out_sessions_whose_pat_or_secret_has_ended(runtime: Runtime) -> None:
+    """ "Signed-in browsers" shows sessions that may still be used: a PAT session of a
+    regenerated or deactivated token is not one, though its row waits for the timeout."""
+    pat, by_pat = begin_with_a_pat(runtime)
+    by_pass = begin(runtime)
+    ids = {runtime.web_sessions.session_id(by_pat), runtime.web_sessions.session_id(by_pass)}
+    assert {s.id for s in runtime.web_sessions.list_for(account(runtime))} == ids
+
+    remember(str(runtime.rotation.regenerate(pat, CLI_ACTOR).token))
+
+    listed = runtime.web_sessions.list_for(account(runtime))
+    assert [s.id for s in listed] == [runtime.web_sessions.session_id(by_pass)]
+
+
 def test_a_pat_session_that_does_not_say_which_secret_opened_it_is_refused(
     runtime: Runtime,
 ) -> None:

@@ -10,7 +10,7 @@ from regauth.config import LiveConfig
 from regauth.domain.callers import ADMIN_KEY, PASSWORD, PAT, ApiCaller
 from regauth.domain.clock import Clock
 from regauth.domain.credentials import Credentials
-from regauth.domain.models import Actor, User
+from regauth.domain.models import Actor, TokenAuthRecord, User
 from regauth.domain.networks import allows, not_allowed_from
 from regauth.domain.tokens import TokenKind, looks_like_token, parse_token
 from regauth.errors import SecondFactorRequired, Unauthorized
@@ -200,6 +200,22 @@ class SessionService:
             token_secret=secret if isinstance(secret, str) else None,
         )
 
+    def pat_session_alive(self, token_id: str, token_secret: str | None) -> bool:
+        """Whether a session opened with this PAT (and this of its secrets) may still be used,
+        from any network: what a list of the account's sessions shows."""
+        return self._pat_refusal(self._store.find_token_for_auth(token_id), token_secret) is None
+
+    def _pat_refusal(self, record: TokenAuthRecord | None, token_secret: str | None) -> str | None:
+        """Why a session opened with a PAT ends, if it does: it dies with the PAT, and with the
+        secret it was opened with (a regeneration)."""
+        now = self._clock()
+        expired = record is not None and record.expires_at is not None and now >= record.expires_at
+        if record is None or not record.active or expired:
+            return "the personal access token of this session is no longer valid"
+        if not still_accepted(token_secret, record, now):
+            return "the personal access token of this session was regenerated: sign in again"
+        return None
+
     def caller(
         self,
         name: str,
@@ -219,19 +235,11 @@ class SessionService:
         if user is None or user.id != uid or user.disabled:
             raise Unauthorized("session is invalid or expired: sign in again")
         if token_id is not None:
-            # A session opened with a PAT dies with the PAT.
             record = self._store.find_token_for_auth(token_id)
-            now = self._clock()
-            if (
-                record is None
-                or not record.active
-                or (record.expires_at is not None and now >= record.expires_at)
-            ):
-                raise Unauthorized("the personal access token of this session is no longer valid")
-            if not still_accepted(token_secret, record, now):
-                raise Unauthorized(
-                    "the personal access token of this session was regenerated: sign in again"
-                )
+            refusal = self._pat_refusal(record, token_secret)
+            if refusal is not None:
+                raise Unauthorized(refusal)
+            assert record is not None  # a refusal otherwise
             if record.allow_from is not None and not allows(record.allow_from, ip):
                 # The session is the token's: it is bound to the token's networks too.
                 raise Unauthorized(not_allowed_from(ip))

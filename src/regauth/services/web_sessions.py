@@ -116,9 +116,14 @@ class WebSessionService:
         self._store.delete_web_session(self.session_id(secret))
 
     def list_for(self, user: User) -> list[WebSession]:
+        """The account's sessions that may still be used: not idle, and not opened with a PAT
+        (or a secret of it) that has since ended."""
         now = int(self._clock())
         return [
-            s for s in self._store.list_web_sessions(user.id, now=now) if not self._idle_at(s, now)
+            s
+            for s in self._store.list_web_sessions(user.id, now=now)
+            if not self._idle_at(s, now)
+            and (s.token_id is None or self._sessions.pat_session_alive(s.token_id, s.token_secret))
         ]
 
     def end_one(self, user: User, session_id: str) -> None:
