@@ -17,6 +17,7 @@ from regauth.errors import SecondFactorRequired, Unauthorized
 from regauth.services.admin_keys import AdminKeyService
 from regauth.services.audit import AuditLog
 from regauth.services.authentication import Authenticator
+from regauth.services.refusals import token_refusal
 from regauth.services.rotation import presented_fingerprint, still_accepted
 from regauth.services.two_factor import TwoFactorService
 from regauth.store.base import Database, TokenStore, UserStore
@@ -70,14 +71,15 @@ class SessionService:
         user = await self._store.run(self._store.get_user, principal.name)
         if user is None:  # deleted between the two reads
             raise Unauthorized()
-        secret = None
+        method, secret = PASSWORD, None
         if principal.token_id is not None:
             # Which of the token's secrets opened it: the session ends when that one stops.
+            method = PAT
             secret = await self._store.run(self._presented, principal.token_id, credentials)
         return self._jwt(
             user.name,
             user.id,
-            PASSWORD if secret is None else PAT,
+            method,
             principal.token_id,
             self._settings.current.auth.session_ttl_seconds,
             secret,
@@ -209,8 +211,7 @@ class SessionService:
         """Why a session opened with a PAT ends, if it does: it dies with the PAT, and with the
         secret it was opened with (a regeneration)."""
         now = self._clock()
-        expired = record is not None and record.expires_at is not None and now >= record.expires_at
-        if record is None or not record.active or expired:
+        if record is None or token_refusal(record, now) is not None:
             return "the personal access token of this session is no longer valid"
         if not still_accepted(token_secret, record, now):
             return "the personal access token of this session was regenerated: sign in again"
