@@ -205,6 +205,34 @@ def test_org_token_json_list_and_show(acme: Cli) -> None:
     assert listed[0]["resources"][0]["scopes"] == ["scope-image-pull", "scope-image-push"]
 
 
+async def test_org_token_regenerate_prints_the_new_secret_once(acme: Cli, runtime: Runtime) -> None:
+    argv = ["org-token", "create", "acme", "--label", "ci", "--repo", "acme/app:pull"]
+    old = acme.ok(*argv).out.strip()
+    token_id = parse_token(old).public_id
+
+    result = acme.ok("org-token", "regenerate", "acme", old)  # a leaked token names it
+
+    new = result.out.strip()  # stdout is exactly the secret, for scripts
+    assert parse_token(new).public_id == token_id and new != old
+    assert result.err.strip() == (
+        f"# organization token {token_id} of acme has a new secret, shown only once; the old "
+        "one stops working now."
+    )
+    settled(runtime)
+    with pytest.raises(Unauthorized):
+        await runtime.authenticator.authenticate(Credentials("acme", old))
+    await runtime.authenticator.authenticate(Credentials("acme", new))
+
+    made = acme.ok("org-token", "regenerate", "acme", token_id, "--grace", "1d", "--json").json()
+    assert made["token_id"] == token_id and made["label"] == "ci"
+    assert made["previous_token_valid_until"] == "2027-01-16T08:00:00Z"
+    settled(runtime)
+    await runtime.authenticator.authenticate(Credentials("acme", new))  # within its grace
+    await runtime.authenticator.authenticate(Credentials("acme", made["token"]))
+    assert acme("org-token", "regenerate", "acme", token_id, "--grace", "8d").code == EXIT_USAGE
+    assert [e["actor"] for e in acme.audit("org_token.regenerate")] == ["cli", "cli"]
+
+
 def test_deleting_an_org_ends_its_tokens(acme: Cli) -> None:
     token_id = acme.ok(
         "org-token", "create", "acme", "--label", "ci", "--repo", "acme/app:pull", "--json"

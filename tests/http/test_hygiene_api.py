@@ -13,12 +13,20 @@ import pytest
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from regauth.domain.hygiene import CREDENTIAL_LEAKED_REVOKED, Notification
-from regauth.domain.models import CLI_ACTOR, AuditQuery
+from regauth.domain.models import CLI_ACTOR, AuditQuery, OrgRole
 from regauth.domain.tokens import parse_token
 from regauth.http import background
 from regauth.http.app import create_app
 from regauth.runtime import Runtime
-from tests.support.builders import Client, add_admin_key, add_token, add_user, basic, sign_in
+from tests.support.builders import (
+    Client,
+    add_admin_key,
+    add_org,
+    add_token,
+    add_user,
+    basic,
+    sign_in,
+)
 from tests.support.clock import FakeClock
 from tests.support.hygiene import configure, webhook_settings
 from tests.support.secrets import remember
@@ -200,6 +208,51 @@ async def test_an_admin_regenerates_any_users_token(client: Client, runtime: Run
         "/admin/v1/tokens/0000000000/regenerate", json={}, headers=add_admin_key(runtime)
     )
     assert missing.status == 404
+
+
+async def test_an_organizations_owner_regenerates_its_token(
+    client: Client, runtime: Runtime, clock: FakeClock
+) -> None:
+    org = add_org(runtime, "acme", "alice")
+    runtime.organizations.set_member(org, runtime.users.get("bob"), OrgRole.MEMBER, CLI_ACTOR)
+    created = runtime.org_tokens.create(
+        org,
+        CLI_ACTOR,
+        label="ci",
+        description="",
+        resources={"acme/app": frozenset({"pull", "push"})},
+        public_read=False,
+        expires_at=None,
+    )
+    old, record = remember(str(created.token)), created.record
+    path = f"/v2/orgs/acme/access-tokens/{record.uuid}/regenerate"
+    pull = "/token?service=registry&scope=repository:acme/app:pull"
+    assert (await client.get(pull, headers=basic("acme", old))).status == 200
+    bob = await sign_in(client, "bob")  # a member, not an owner
+    assert (await client.post(path, json={}, headers=bob)).status == 403
+
+    response = await client.post(
+        path, json={"grace_period": "1h"}, headers=await sign_in(client, "alice")
+    )
+
+    body = await response.json()
+    assert response.status == 200, body
+    new = remember(body["token"])
+    assert (body["id"], body["token_id"], body["label"]) == (record.uuid, record.id, "ci")
+    assert body["previous_token_valid_until"] == "2027-01-15T09:00:00Z"
+    assert parse_token(new).public_id == record.id
+    clock.advance(3599)
+    assert (await client.get(pull, headers=basic("acme", old))).status == 200
+    clock.advance(1)
+    refused = await client.get(pull, headers=basic("acme", old))
+    assert (refused.status, (await refused.json())["details"]) == (
+        401,
+        "incorrect username or password",
+    )
+    granted = await client.get(pull, headers=basic("acme", new))
+    assert granted.status == 200
+    (event,) = runtime.audit.list(AuditQuery(action="org_token.regenerate"))
+    assert (event.actor, event.target, event.details["grace"]) == ("alice", record.id, "1h")
 
 
 async def test_expiring_lists_the_active_tokens_expiring_that_soon(

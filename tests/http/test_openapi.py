@@ -217,6 +217,7 @@ PASSWORD_FORM = {"grant_type": "password", "username": "alice", "password": "{pa
 OTS, ACME_OTS = "/v2/orgs/{org}/access-tokens", "/v2/orgs/acme/access-tokens"
 OT, ACME_OT = "/v2/orgs/{org}/access-tokens/{token}", "/v2/orgs/acme/access-tokens/{org_token}"
 NO_OT = "/v2/orgs/acme/access-tokens/b30bbf97-506c-4ecd-aabc-842f3cb484fb"
+OT_REGEN = "/v2/orgs/{org}/access-tokens/{token}/regenerate"
 RESOURCES = [
     {"type": "TYPE_REPO", "path": "acme/app", "scopes": ["scope-image-push"]},
     {"type": "TYPE_REPO", "path": "*/*/public", "scopes": ["repo-pull"]},
@@ -356,6 +357,14 @@ CALLS = [
     Call("patch", OT, 403, ACME_OT, "olivia_pat_session", json={"is_active": False}),
     Call("patch", OT, 404, NO_OT, "olivia_session", json={"is_active": False}),
     Call("patch", OT, 413, ACME_OT, "olivia_session", raw=BIG),
+    Call("post", OT_REGEN, 200, f"{ACME_OT}/regenerate", "olivia_session", json={"grace_period": "1h"}),
+    Call("post", OT_REGEN, 200, "/v2/orgs/acme/access-tokens/{org_token_id}/regenerate", "admin_key", json={}),
+    Call("post", OT_REGEN, 400, f"{ACME_OT}/regenerate", "olivia_session", json={"grace_period": "8d"}),
+    Call("post", OT_REGEN, 401, f"{ACME_OT}/regenerate", json={}),
+    Call("post", OT_REGEN, 403, f"{ACME_OT}/regenerate", "dave_session", json={}),
+    Call("post", OT_REGEN, 403, f"{ACME_OT}/regenerate", "olivia_pat_session", json={}),
+    Call("post", OT_REGEN, 404, f"{NO_OT}/regenerate", "olivia_session", json={}),
+    Call("post", OT_REGEN, 413, f"{ACME_OT}/regenerate", "olivia_session", raw=BIG),
     Call("delete", OT, 204, ACME_OT, "olivia_session"),
     Call("delete", OT, 401, ACME_OT),
     Call("delete", OT, 403, ACME_OT, "dave_session"),

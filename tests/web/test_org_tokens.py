@@ -1,5 +1,6 @@
 """The organization access token pages: generate with repositories picked (the secret shown
-once, and then only what /token grants it), the list, (de)activate and delete; owners only."""
+once, and then only what /token grants it), the list, (de)activate, regenerate and delete;
+owners only."""
 
 from __future__ import annotations
 
@@ -173,6 +174,34 @@ async def test_deactivate_activate_and_delete(runtime: Runtime, visitor: Visitor
     assert gone.status == 401
 
 
+async def test_regenerate_shows_the_new_secret_once_and_ends_the_old_one(
+    runtime: Runtime, visitor: Visitor
+) -> None:
+    await visitor.sign_in("alice")
+    await visitor.get("/orgs/acme/tokens/new")
+    await visitor.post("/orgs/acme/tokens/new", APP_PUSH)
+    old = token_on_page(visitor.text)
+    (record,) = runtime.org_tokens.for_org(runtime.organizations.get("acme"))
+    await visitor.get("/orgs/acme/tokens")
+    assert f'href="/ui/orgs/acme/tokens/{record.id}/regenerate">Regenerate</a>' in visitor.text
+
+    confirm = await visitor.get(f"/orgs/acme/tokens/{record.id}/regenerate")
+    assert confirm.status == 200
+    assert "Make a new secret for <strong>ci</strong> of acme" in visitor.text
+    response = await visitor.post(f"/orgs/acme/tokens/{record.id}/regenerate", {"grace": "0"})
+
+    assert response.status == 200
+    assert str(response.url).endswith(f"/orgs/acme/tokens/{record.uuid}/created")
+    new = token_on_page(visitor.text)
+    assert new.startswith("rgo_") and new != old
+    refused = await visitor.client.get("/token?service=registry", headers=basic("acme", old))
+    assert refused.status == 401
+    assert await _granted(visitor, new, "repository:acme/app:pull") == [("acme/app", ["pull"])]
+    assert _records(runtime) == ["ci"]  # the same token, not a second one
+    await visitor.get(f"/orgs/acme/tokens/{record.uuid}/created")
+    assert new not in visitor.text
+
+
 async def test_a_member_cannot_read_or_change_the_tokens(
     runtime: Runtime, visitor: Visitor
 ) -> None:
@@ -181,13 +210,13 @@ async def test_a_member_cannot_read_or_change_the_tokens(
         resources={}, public_read=True, expires_at=None,
     )  # fmt: skip
     await visitor.sign_in("bob")
-    for path in ("/orgs/acme/tokens", "/orgs/acme/tokens/new", f"/orgs/acme/tokens/{created.record.id}/delete"):  # fmt: skip
+    for path in ("/orgs/acme/tokens", "/orgs/acme/tokens/new", f"/orgs/acme/tokens/{created.record.id}/delete", f"/orgs/acme/tokens/{created.record.id}/regenerate"):  # fmt: skip
         assert (await visitor.get(path)).status == 403, path
-    for action in ("deactivate", "delete"):
+    for action in ("deactivate", "regenerate", "delete"):
         response = await visitor.post(f"/orgs/acme/tokens/{created.record.id}/{action}")
         assert response.status == 403, action
     (record,) = runtime.org_tokens.for_org(runtime.organizations.get("acme"))
-    assert record.active
+    assert record.active and record.secret_hash == created.record.secret_hash
 
 
 async def test_the_token_actions_need_the_page_token(runtime: Runtime, visitor: Visitor) -> None:
@@ -196,11 +225,11 @@ async def test_the_token_actions_need_the_page_token(runtime: Runtime, visitor: 
         resources={}, public_read=True, expires_at=None,
     )  # fmt: skip
     await visitor.sign_in("alice")
-    for action in ("deactivate", "delete"):
+    for action in ("deactivate", "regenerate", "delete"):
         response = await visitor.post(f"/orgs/acme/tokens/{created.record.id}/{action}", csrf=None)
         assert response.status == 403, action
     (record,) = runtime.org_tokens.for_org(runtime.organizations.get("acme"))
-    assert record.active
+    assert record.active and record.secret_hash == created.record.secret_hash
 
 
 async def test_another_organizations_token_is_a_404(runtime: Runtime, visitor: Visitor) -> None:

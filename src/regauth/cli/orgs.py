@@ -15,6 +15,8 @@ from regauth.cli.runner import (
     add_json,
     with_runtime,
 )
+from regauth.cli.tokens import grace
+from regauth.domain.durations import HELP as SPAN_HELP
 from regauth.domain.models import (
     CLI_ACTOR,
     PULL,
@@ -25,9 +27,10 @@ from regauth.domain.models import (
     Team,
     TeamPermission,
 )
-from regauth.domain.timefmt import parse_expiry
+from regauth.domain.timefmt import parse_expiry, rfc3339
 from regauth.domain.tokens import looks_like_token, parse_token
 from regauth.http.models.admin import OrganizationView
+from regauth.http.models.hygiene import RegeneratedOrgAccessToken
 from regauth.http.models.org_tokens import CreatedOrgAccessToken, OrgAccessToken
 from regauth.http.models.orgs import OrgGroup, OrgMemberView
 from regauth.runtime import Runtime
@@ -169,6 +172,27 @@ def _register_org_tokens(commands: Subcommands) -> None:
     delete.add_argument("org")
     delete.add_argument("id", help=_TOKEN_ID_HELP)
     delete.set_defaults(run=with_runtime(_token_delete))
+
+    regenerate = actions.add_parser(
+        "regenerate",
+        help="a new secret for the same token (printed once); the old one stops working",
+        description="Keeps the token's id, label, resources and expiry; the old secret stops "
+        "working at once, or after --grace.",
+        epilog=f"SPAN is {SPAN_HELP}.",
+    )
+    regenerate.add_argument("org")
+    regenerate.add_argument("id", help=_TOKEN_ID_HELP)
+    regenerate.add_argument(
+        "--grace",
+        type=grace,
+        default=0,
+        metavar="SPAN",
+        help="how long the old secret keeps working, at most 7d (default: 0, it stops now)",
+    )
+    regenerate.add_argument(
+        "--json", action="store_true", help="the token's JSON, with the new secret"
+    )
+    regenerate.set_defaults(run=with_runtime(_token_regenerate))
 
 
 def _repo_grant(text: str) -> tuple[str, frozenset[str]]:
@@ -413,6 +437,24 @@ def _token_delete(runtime: Runtime, args: argparse.Namespace) -> int:
     org, record = _org_token(runtime, args)
     runtime.org_tokens.delete(org, record, CLI_ACTOR)
     print(f"deleted organization token {record.id} of {org.name}")
+    return EXIT_OK
+
+
+def _token_regenerate(runtime: Runtime, args: argparse.Namespace) -> int:
+    org, record = _org_token(runtime, args)
+    made = runtime.rotation.regenerate_org_token(org, record, CLI_ACTOR, grace_seconds=args.grace)
+    until = made.previous_valid_until
+    if args.json:
+        print_json(
+            RegeneratedOrgAccessToken.made(made.record, runtime.clock(), str(made.token), until)
+        )
+    else:
+        print(str(made.token))  # stdout is exactly the secret, for scripts
+        print(
+            f"# organization token {made.record.id} of {org.name} has a new secret, shown only "
+            f"once; the old one stops working {f'at {rfc3339(until)}' if until else 'now'}.",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 

@@ -413,6 +413,9 @@ class OrgTokenRecord:
     resources: tuple[tuple[str, frozenset[str]], ...]
     # Network-bound: where it may be used from (None: anywhere).
     allow_from: tuple[Network, ...] | None = None
+    # A regenerated token's old secret, accepted until `previous_secret_until` (rotation).
+    previous_secret_hash: bytes | None = None
+    previous_secret_until: int | None = None
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at

@@ -269,6 +269,14 @@ ROUTES: tuple[Route, ...] = (
         params=(ORG, ORG_TOKEN), ok="Deleted.",
     ),
     route(
+        "POST", f"{_O}/access-tokens/{{token}}/regenerate", hygiene.regenerate_org_token,
+        body=h.RegenerateAccessTokenRequest, response=h.RegeneratedOrgAccessToken,
+        operation_id="regenerateOrgAccessToken", tag="org-access-tokens", access=ORG_OWNER,
+        params=(ORG, ORG_TOKEN), addition=True,
+        ok="The same token with its new secret in `token`, shown this once.",
+        errors=(Answer(404), Answer(409, "An expired token, or one regenerated at the same moment by another request.")),
+    ),
+    route(
         "GET", f"{_O}/members", orgs.list_members, response=o.OrgMemberPage,
         operation_id="listOrgMembers", tag="orgs", access=ORG_MEMBER, params=(ORG,),
         ok="The members.",

@@ -19,7 +19,6 @@ from regauth.domain.tokens import (
     TokenKind,
     looks_like_token,
     parse_token,
-    secret_matches,
 )
 from regauth.errors import (
     RegauthError,
@@ -270,16 +269,19 @@ class Authenticator:
         self, credentials: Credentials, token: AccessToken
     ) -> tuple[Principal, int | None]:
         record = self._store.get_org_token(token.public_id)
+        match = (
+            match_secret(self._hmac_key, token.secret, record, self._clock()) if record else None
+        )
         if (
             record is None
-            or not secret_matches(self._hmac_key, token.secret, record.secret_hash)
+            or match is None
             or credentials.username != record.org  # docker login -u <org>
         ):
             raise incorrect(record is not None and credentials.username == record.org)
         refusal = org_token_refusal(record, self._clock())
         if refusal is not None:
             raise Unauthorized(refusal).of_an_account()
-        return Principal.of_org_token(record), record.expires_at
+        return Principal.of_org_token(record), earliest(record.expires_at, match.until)
 
     async def _password(
         self, credentials: Credentials, attempt: SignInAttempt | None, user_agent: str | None

@@ -1,5 +1,6 @@
-"""Rotation: a personal access token's secret regenerated in place, keeping everything else
-about the token; the old secret accepted for an optional grace period, and never after."""
+"""Rotation: a personal or organization access token's secret regenerated in place, keeping
+everything else about the token; the old secret accepted for an optional grace period, and
+never after."""
 
 from __future__ import annotations
 
@@ -10,13 +11,19 @@ from typing import Protocol
 
 from regauth.domain.clock import Clock
 from regauth.domain.durations import format_duration
-from regauth.domain.models import Actor, TokenAuthRecord, TokenRecord
+from regauth.domain.models import (
+    Actor,
+    Organization,
+    OrgTokenRecord,
+    TokenAuthRecord,
+    TokenRecord,
+)
 from regauth.domain.timefmt import rfc3339
 from regauth.domain.tokens import AccessToken, TokenKind, secret_matches
 from regauth.errors import BadRequest, Conflict, NotFoundInStore
 from regauth.services.audit import AuditLog
 from regauth.services.transactions import transactional
-from regauth.store.base import Database, TokenSecretStore, TokenStore, UserStore
+from regauth.store.base import Database, OrgTokenStore, TokenSecretStore, TokenStore, UserStore
 
 # Longer than this, the old secret is a second token, not a hand-over.
 MAX_GRACE_SECONDS = 7 * 86400
@@ -32,6 +39,27 @@ class Regenerated:
 
 
 @dataclass(frozen=True, slots=True)
+class RegeneratedOrgToken:
+    record: OrgTokenRecord
+    token: AccessToken  # shown this once
+    previous_valid_until: int | None
+
+
+class Rotated(Protocol):
+    """A token's secrets as stored: the current one, and the one it replaced while its grace
+    period lasts (personal and organization tokens alike)."""
+
+    @property
+    def secret_hash(self) -> bytes: ...
+
+    @property
+    def previous_secret_hash(self) -> bytes | None: ...
+
+    @property
+    def previous_secret_until(self) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True)
 class SecretMatch:
     """A secret /token accepted: the current one (`until` None), or the old one of a
     regenerated token, which is accepted until `until` only."""
@@ -39,9 +67,7 @@ class SecretMatch:
     until: int | None
 
 
-def match_secret(
-    key: bytes, secret: str, record: TokenAuthRecord, now: float
-) -> SecretMatch | None:
+def match_secret(key: bytes, secret: str, record: Rotated, now: float) -> SecretMatch | None:
     if secret_matches(key, secret, record.secret_hash):
         return SecretMatch(None)
     until = record.previous_secret_until
@@ -95,7 +121,7 @@ def earliest(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else min(a, b)
 
 
-class RotationStore(Database, TokenStore, TokenSecretStore, UserStore, Protocol):
+class RotationStore(Database, TokenStore, TokenSecretStore, OrgTokenStore, UserStore, Protocol):
     """The token and its owner."""
 
 
@@ -117,20 +143,11 @@ class RotationService:
         replaced last may still work."""
         if record.generated_by != "manual":
             raise Conflict("a session token is not regenerated: sign in again for a new one")
-        if not 0 <= grace_seconds <= MAX_GRACE_SECONDS:
-            raise BadRequest(
-                f"grace period must be between 0 and {format_duration(MAX_GRACE_SECONDS)}"
-            )
-        now = int(self._clock())
-        if record.expired(now):
-            raise Conflict("the token has expired: create a new one")
+        until = self._grace_until(record, grace_seconds)
         owner = self._store.get_user_by_id(record.owner_id)
         if owner is None or owner.disabled:
             raise Conflict(f"account {record.owner_name!r} is disabled")
-        token = AccessToken(
-            TokenKind.PERSONAL, record.id, AccessToken.generate(TokenKind.PERSONAL).secret
-        )
-        until = now + grace_seconds if grace_seconds else None
+        token = _new_secret(TokenKind.PERSONAL, record.id)
         if not self._store.replace_token_secret(
             record.id,
             expected_hash=record.secret_hash,
@@ -152,3 +169,50 @@ class RotationService:
         if updated is None:  # pragma: no cover - deleted within our own transaction
             raise NotFoundInStore("no such access token")
         return Regenerated(updated, token, until)
+
+    @transactional
+    def regenerate_org_token(
+        self, org: Organization, record: OrgTokenRecord, actor: Actor, *, grace_seconds: int = 0
+    ) -> RegeneratedOrgToken:
+        """As regenerate() for an organization's token: the same id, label, resources and
+        expiry with a new secret; the old one stops at once or when the grace period ends."""
+        until = self._grace_until(record, grace_seconds)
+        token = _new_secret(TokenKind.ORGANIZATION, record.id)
+        if not self._store.replace_org_token_secret(
+            record.id,
+            expected_hash=record.secret_hash,
+            secret_hash=token.secret_hash(self._hmac_key),
+            previous_until=until,
+        ):
+            if self._store.get_org_token(record.id) is None:
+                raise NotFoundInStore("no such organization access token")
+            raise Conflict("the token was regenerated meanwhile: look at it again, then retry")
+        self._audit.record(
+            actor,
+            "org_token.regenerate",
+            record.id,
+            org=org.name,
+            grace=format_duration(grace_seconds),
+            previous_valid_until=rfc3339(until),
+        )
+        updated = self._store.get_org_token(record.id)
+        if updated is None:  # pragma: no cover - deleted within our own transaction
+            raise NotFoundInStore("no such organization access token")
+        return RegeneratedOrgToken(updated, token, until)
+
+    def _grace_until(self, record: TokenRecord | OrgTokenRecord, grace_seconds: int) -> int | None:
+        """Until when the old secret is accepted (None: not at all); 400 for a grace period
+        out of bounds, 409 for an expired token."""
+        if not 0 <= grace_seconds <= MAX_GRACE_SECONDS:
+            raise BadRequest(
+                f"grace period must be between 0 and {format_duration(MAX_GRACE_SECONDS)}"
+            )
+        now = int(self._clock())
+        if record.expired(now):
+            raise Conflict("the token has expired: create a new one")
+        return now + grace_seconds if grace_seconds else None
+
+
+def _new_secret(kind: TokenKind, public_id: str) -> AccessToken:
+    """A fresh secret under the token's existing public id."""
+    return AccessToken(kind, public_id, AccessToken.generate(kind).secret)

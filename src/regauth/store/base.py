@@ -497,9 +497,18 @@ class CredentialStore(Protocol):
 
 
 class TokenSecretStore(Protocol):
-    """A personal access token's secret, replaced in place (rotation)."""
+    """A personal or organization access token's secret, replaced in place (rotation)."""
 
     def replace_token_secret(
+        self,
+        token_id: str,
+        *,
+        expected_hash: bytes,
+        secret_hash: bytes,
+        previous_until: int | None,
+    ) -> bool: ...
+
+    def replace_org_token_secret(
         self,
         token_id: str,
         *,

@@ -24,6 +24,8 @@ def add_org_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/orgs/{org}/tokens/{token}/created", org_tokens.created)
     router.add_post("/orgs/{org}/tokens/{token}/activate", org_tokens.activate)
     router.add_post("/orgs/{org}/tokens/{token}/deactivate", org_tokens.deactivate)
+    router.add_get("/orgs/{org}/tokens/{token}/regenerate", org_tokens.confirm_regenerate)
+    router.add_post("/orgs/{org}/tokens/{token}/regenerate", org_tokens.regenerate)
     router.add_get("/orgs/{org}/tokens/{token}/delete", org_tokens.confirm_delete)
     router.add_post("/orgs/{org}/tokens/{token}/delete", org_tokens.delete)
 

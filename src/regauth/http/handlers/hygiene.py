@@ -1,5 +1,5 @@
-"""Credential hygiene over HTTP: regenerating a token, the stale-token report, and the
-webhook's notifications for admins."""
+"""Credential hygiene over HTTP: regenerating a personal or organization token, the stale-token
+report, and the webhook's notifications for admins."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from regauth.domain.durations import parse_duration
 from regauth.domain.hygiene import NotificationQuery
 from regauth.domain.timefmt import rfc3339
 from regauth.http.appkeys import RUNTIME
-from regauth.http.handlers.common import Body, Params, admin, call, caller
+from regauth.http.handlers.common import Body, Params, admin, call, caller, org_as_owner
 from regauth.http.models.account import AccessToken
 from regauth.http.models.hygiene import (
     AdminRegenerateTokenRequest,
@@ -19,6 +19,7 @@ from regauth.http.models.hygiene import (
     NotificationView,
     RegenerateAccessTokenRequest,
     RegeneratedAccessToken,
+    RegeneratedOrgAccessToken,
     RegeneratedToken,
     StaleToken,
     StaleTokenList,
@@ -71,6 +72,28 @@ async def admin_regenerate_token(
     grace = _grace((await body.read()).grace_period)
     made = await call(request, runtime.rotation.regenerate, record, actor, grace_seconds=grace)
     return RegeneratedToken.made(
+        made.record, runtime.clock(), str(made.token), made.previous_valid_until
+    )
+
+
+async def regenerate_org_token(
+    request: web.Request, body: Body[RegenerateAccessTokenRequest]
+) -> RegeneratedOrgAccessToken:
+    """Regenerate an organization access token's secret
+
+    As for a personal access token: the same token (`id`, `token_id`, label, resources,
+    expiry, uses) with a new secret in `token`, the only time it is shown. The old secret
+    stops working at once, or, with `grace_period`, at `previous_token_valid_until` (at most
+    7 days later); regenerating again ends an earlier grace period at once. For owners
+    only. An expired token is a 409.
+    """
+    runtime, org, actor = await org_as_owner(request)
+    record = await call(request, runtime.org_tokens.get, org, request.match_info["token"])
+    grace = _grace((await body.read()).grace_period)
+    made = await call(
+        request, runtime.rotation.regenerate_org_token, org, record, actor, grace_seconds=grace
+    )
+    return RegeneratedOrgAccessToken.made(
         made.record, runtime.clock(), str(made.token), made.previous_valid_until
     )
 

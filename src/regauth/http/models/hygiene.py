@@ -10,7 +10,7 @@ from msgspec import Meta
 
 from regauth.domain.durations import HELP as DURATION_HELP
 from regauth.domain.hygiene import Credential, CredentialKind, Notification, NotificationState
-from regauth.domain.models import TokenRecord
+from regauth.domain.models import OrgTokenRecord, TokenRecord
 from regauth.domain.timefmt import rfc3339
 from regauth.http.models.account import AccessToken
 from regauth.http.models.admin import Token
@@ -23,6 +23,7 @@ from regauth.http.models.base import (
     Response,
     doc,
 )
+from regauth.http.models.org_tokens import CreatedOrgAccessToken
 
 _SPAN = doc(f"A span of time: {DURATION_HELP}.", example="7d", maxLength=12)
 _GRACE = doc(
@@ -90,6 +91,24 @@ class RegeneratedToken(Token):
         return cls(
             **msgspec.structs.asdict(Token.of(record, now)),
             token=secret,
+            previous_token_valid_until=rfc3339(until),
+        )
+
+
+class RegeneratedOrgAccessToken(CreatedOrgAccessToken):
+    """The organization's token with its new secret in `token` (shown this once), and when the
+    old one stops working. Everything else is as it was: its id, label, resources and expiry."""
+
+    schema_name = "regeneratedOrgAccessToken"
+
+    previous_token_valid_until: Annotated[DateTime | None, _PREVIOUS]
+
+    @classmethod
+    def made(
+        cls, record: OrgTokenRecord, now: float, secret: str, until: int | None
+    ) -> RegeneratedOrgAccessToken:
+        return cls(
+            **msgspec.structs.asdict(CreatedOrgAccessToken.created(record, now, secret)),
             previous_token_valid_until=rfc3339(until),
         )
 

@@ -434,6 +434,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # As SQLite's: which of its token's secrets a PAT-opened page session was opened with.
         'ALTER TABLE web_sessions ADD COLUMN token_secret TEXT COLLATE "C"',
     ),
+    (
+        # As SQLite's: a regenerated organization token's old secret; the trigger lists them.
+        "ALTER TABLE org_tokens ADD COLUMN previous_secret_hash BYTEA",
+        "ALTER TABLE org_tokens ADD COLUMN previous_secret_until BIGINT",
+        "DROP TRIGGER regauth_changes ON org_tokens",
+        """CREATE TRIGGER regauth_changes
+        AFTER INSERT
+            OR UPDATE OF id, uuid, org_id, label, description, secret_hash, public_read, active,
+                created_at, created_by, expires_at, allow_from, deactivated_unused_at,
+                previous_secret_hash, previous_secret_until
+            OR DELETE OR TRUNCATE ON org_tokens
+        FOR EACH STATEMENT EXECUTE FUNCTION regauth_notify_change()""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

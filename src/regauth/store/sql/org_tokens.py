@@ -12,7 +12,7 @@ from regauth.store.sql.base import SqlTables, list_column, networks_listed
 _COLUMNS = (
     "t.id, t.uuid, t.org_id, o.name, t.label, t.description, t.secret_hash, t.public_read, "
     "t.active, t.created_at, t.created_by, t.expires_at, t.last_used_at, t.last_used_ip, "
-    "t.last_used_user_agent, t.allow_from"
+    "t.last_used_user_agent, t.allow_from, t.previous_secret_hash, t.previous_secret_until"
 )
 _FROM = "FROM org_tokens t JOIN organizations o ON o.id = t.org_id"
 
@@ -137,6 +137,8 @@ class OrgTokensTable(SqlTables):
             last_used_user_agent=row[14],
             resources=tuple((p, frozenset(a.split(","))) for p, a in resources),
             allow_from=networks_listed(row[15]),
+            previous_secret_hash=row[16],
+            previous_secret_until=row[17],
         )
 
 

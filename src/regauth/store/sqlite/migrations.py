@@ -295,6 +295,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # has none and ends at its next request.
         "ALTER TABLE web_sessions ADD COLUMN token_secret TEXT",
     ),
+    (
+        # Rotation of organization access tokens, as of personal ones (migration 10): the
+        # old secret, accepted until previous_secret_until; both NULL without a grace period.
+        "ALTER TABLE org_tokens ADD COLUMN previous_secret_hash BLOB",
+        "ALTER TABLE org_tokens ADD COLUMN previous_secret_until INTEGER",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,18 +1,19 @@
 """Organization access tokens, for the organization's owners (reading included, as in the API):
 the list, generate (repositories picked with their actions; the secret shown once),
-(de)activate, delete; each through `OrgTokenService`."""
+(de)activate, regenerate, delete; each through `OrgTokenService` (regenerate: `RotationService`)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from regauth.domain.durations import parse_duration
 from regauth.domain.models import Organization, OrgTokenRecord
 from regauth.domain.timefmt import parse_expiry
 from regauth.http import decoding
 from regauth.http.appkeys import RUNTIME
 from regauth.http.handlers.common import call, query_int
 from regauth.web import boundary
-from regauth.web.forms import NoFields
+from regauth.web.forms import NoFields, RegenerateForm
 from regauth.web.handlers.orgs import as_owner
 from regauth.web.org_forms import FIRST_ROWS, MAX_FIELDS, MAX_ROWS, OrgTokenForm, resources_of
 from regauth.web.org_views import OrgTokenRow
@@ -89,6 +90,29 @@ async def activate(request: web.Request) -> web.Response:
 
 async def deactivate(request: web.Request) -> web.Response:
     return await _set_active(request, False)
+
+
+async def confirm_regenerate(request: web.Request) -> web.Response:
+    """The confirmation step: what stops working, and when (the grace period's choice)."""
+    _, runtime, org, _ = await as_owner(request)
+    row = OrgTokenRow.of(await _token(request, org), runtime.clock())
+    return render(request, "orgs/token_regenerate.html", {"org": org, "row": row})
+
+
+async def regenerate(request: web.Request) -> web.Response:
+    """POST-redirect-GET as for a new token: the "created" page shows the new secret once."""
+    visitor, runtime, org, actor = await as_owner(request)
+    form = await boundary.read_form(request, RegenerateForm, visitor.envelope)
+    made = await call(
+        request,
+        runtime.rotation.regenerate_org_token,
+        org,
+        await _token(request, org),
+        actor,
+        grace_seconds=parse_duration(form.grace),
+    )
+    path = f"/orgs/{org.name}/tokens/{made.record.uuid}/created"
+    return see_secret(request, visitor.envelope, str(made.token), path)
 
 
 async def confirm_delete(request: web.Request) -> web.Response:
