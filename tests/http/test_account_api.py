@@ -10,7 +10,15 @@ from regauth.domain.models import AccessLevel, AuditQuery
 from regauth.domain.timefmt import rfc3339
 from regauth.http.appkeys import RUNTIME
 from regauth.runtime import Runtime
-from tests.support.builders import Client, add_token, add_user, basic, reconfigured, sign_in
+from tests.support.builders import (
+    Client,
+    add_admin_key,
+    add_token,
+    add_user,
+    basic,
+    reconfigured,
+    sign_in,
+)
 from tests.support.clock import FakeClock
 
 
@@ -182,6 +190,44 @@ async def test_a_pat_session_dies_with_its_pat(client: Client, runtime: Runtime)
     await client.patch(f"/v2/access-tokens/{uuid}", json={"is_active": False}, headers=auth)
     response = await client.get("/v2/access-tokens", headers=pat_auth)
     assert response.status == 401
+
+
+SIGN_IN_CHANGED = (
+    "the account's password or two-factor setting changed, or it was disabled, since this "
+    "session began: sign in again"
+)
+
+
+async def session_answer(client: Client, auth: dict[str, str]) -> tuple[int, str]:
+    response = await client.get("/v2/access-tokens", headers=auth)
+    return response.status, (await response.json()).get("detail", "")
+
+
+@pytest.mark.parametrize("change", ["password", "disable"])
+async def test_a_password_reset_or_a_disabled_account_ends_its_api_sessions(
+    client: Client, runtime: Runtime, change: str
+) -> None:
+    password_session = await sign_in(client, "alice")
+    pat_session = await sign_in(client, "alice", add_token(runtime, "alice"))
+    others = await sign_in(client, "bob")
+    admin = add_admin_key(runtime)
+    if change == "password":
+        body = {"password": "alice-new-password"}
+    else:  # disabled, and enabled again: the sessions from before stay ended
+        response = await client.patch(
+            "/admin/v1/users/alice", json={"disabled": True}, headers=admin
+        )
+        assert response.status == 200
+        body = {"disabled": False}
+    assert (await client.patch("/admin/v1/users/alice", json=body, headers=admin)).status == 200
+
+    assert await session_answer(client, password_session) == (401, SIGN_IN_CHANGED)
+    assert await session_answer(client, pat_session) == (401, SIGN_IN_CHANGED)
+    refused = await create(client, password_session, token_label="persist")
+    assert refused[0] == 401
+    assert (await session_answer(client, others))[0] == 200  # another account's carry on
+    password = "alice-new-password" if change == "password" else None
+    assert (await session_answer(client, await sign_in(client, "alice", password)))[0] == 200
 
 
 async def test_another_users_token_is_not_found(client: Client) -> None:

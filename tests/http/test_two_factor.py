@@ -170,3 +170,50 @@ async def test_enabling_2fa_ends_password_only_sessions(
     )
     assert response.status == 401
     assert runtime.tokens.list_for(runtime.users.get("alice")) == []
+
+
+SIGN_IN_CHANGED = (
+    "the account's password or two-factor setting changed, or it was disabled, since this "
+    "session began: sign in again"
+)
+
+
+async def test_turning_2fa_on_or_off_ends_the_api_sessions_from_before(
+    client: Client, runtime: Runtime, clock: FakeClock
+) -> None:
+    before = await sign_in(client, "alice")
+    totp, _ = await enable(client, clock)  # from a session of its own
+    response = await client.get("/v2/access-tokens", headers=before)
+    assert (response.status, (await response.json())["detail"]) == (401, SIGN_IN_CHANGED)
+
+    clock.advance(30)
+    with_code = await sign_in_with_code(client, "alice", totp.at(clock.now))
+    assert (await client.get("/v2/access-tokens", headers=with_code)).status == 200
+    reset = await client.patch(
+        "/admin/v1/users/alice", json={"two_factor": False}, headers=add_admin_key(runtime)
+    )
+    assert reset.status == 200  # an admin's reset of a lost device: a stolen session ends too
+    assert (await client.get("/v2/access-tokens", headers=with_code)).status == 401
+
+
+@pytest.mark.parametrize("change", [{"password": "alice-new-password"}, {"disabled": True}])
+async def test_a_sign_in_ticket_dies_with_a_new_password_or_a_disabled_account(
+    client: Client, runtime: Runtime, clock: FakeClock, change: dict[str, object]
+) -> None:
+    totp, _ = await enable(client, clock)
+    ticket = await sign_in_ticket(client, "alice")
+    admin = add_admin_key(runtime)
+    assert (await client.patch("/admin/v1/users/alice", json=change, headers=admin)).status == 200
+    if "disabled" in change:
+        enabled = await client.patch(
+            "/admin/v1/users/alice", json={"disabled": False}, headers=admin
+        )
+        assert enabled.status == 200
+    clock.advance(30)
+    response = await client.post(
+        "/v2/users/2fa-login", json={"login_2fa_token": ticket, "code": totp.at(clock.now)}
+    )
+    assert (response.status, (await response.json())["detail"]) == (
+        401,
+        "the sign-in ticket is invalid or expired: sign in again",
+    )

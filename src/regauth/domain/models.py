@@ -64,6 +64,9 @@ class User:
     totp_enabled: bool = False
     # Linked to an identity provider (OIDC, LDAP, SCIM): a single sign-on account.
     linked: bool = False
+    # Moved whenever the account's sessions are ended: an API session carries the epoch it
+    # was opened in and is refused once it moves (store: end_sessions).
+    session_epoch: int = 0
 
 
 @dataclass(frozen=True, slots=True)

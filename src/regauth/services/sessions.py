@@ -25,6 +25,7 @@ from regauth.store.base import Database, TokenStore, UserStore
 _ISSUER = "regauth-api"
 _ALGORITHM = "HS256"
 _SECOND_FACTOR = "second_factor"  # a sign-in ticket, never a session
+_TICKET_SECONDS = 300
 
 
 class SessionStore(Database, UserStore, TokenStore, Protocol):
@@ -62,7 +63,11 @@ class SessionService:
             )
         except SecondFactorRequired as exc:
             # Docker Hub's two-step sign-in: a short-lived ticket for /v2/users/2fa-login.
-            ticket = self._jwt(credentials.username, exc.user_id, _SECOND_FACTOR, None, 300)
+            # In the account's session epoch: a new password or a disabled account voids it.
+            owner = await self._store.run(self._store.get_user_by_id, exc.user_id)
+            if owner is None:  # deleted between the two reads
+                raise Unauthorized() from None
+            ticket = self._jwt(owner, _SECOND_FACTOR, None, ttl=_TICKET_SECONDS)
             raise Unauthorized(
                 "two-factor authentication required: send the code to /v2/users/2fa-login",
                 login_2fa_token=ticket,
@@ -76,14 +81,7 @@ class SessionService:
             # Which of the token's secrets opened it: the session ends when that one stops.
             method = PAT
             secret = await self._store.run(self._presented, principal.token_id, credentials)
-        return self._jwt(
-            user.name,
-            user.id,
-            method,
-            principal.token_id,
-            self._settings.current.auth.session_ttl_seconds,
-            secret,
-        )
+        return self._jwt(user, method, principal.token_id, secret)
 
     def _presented(self, token_id: str, credentials: Credentials) -> str:
         record = self._store.find_token_for_auth(token_id)
@@ -100,7 +98,13 @@ class SessionService:
     ) -> str:
         claims = self._decode(ticket, "the sign-in ticket is invalid or expired: sign in again")
         user = self._store.get_user(str(claims["sub"]))
-        if claims.get("amr") != _SECOND_FACTOR or user is None or user.id != claims.get("uid"):
+        if (
+            claims.get("amr") != _SECOND_FACTOR
+            or user is None
+            or user.id != claims.get("uid")
+            or user.disabled
+            or claims.get("sep", 0) != user.session_epoch
+        ):
             raise Unauthorized("the sign-in ticket is invalid or expired: sign in again")
         self._authenticator.guard.check(user.name, ip)
         if not self._two_factor.verify(user, code):
@@ -110,41 +114,39 @@ class SessionService:
             )
             raise Unauthorized("the two-factor code is not valid")
         self._authenticator.guard.succeeded(user.name, ip)
-        return self._jwt(
-            user.name, user.id, PASSWORD, None, self._settings.current.auth.session_ttl_seconds
-        )
+        return self._jwt(user, PASSWORD, None)
 
     def external_session(self, user: User) -> str:
         """A session for an account an identity provider vouched for (single sign-on): no
         password was checked here; the provider's sign-in stands for it, second factor too."""
-        return self._jwt(
-            user.name, user.id, PASSWORD, None, self._settings.current.auth.session_ttl_seconds
-        )
+        return self._jwt(user, PASSWORD, None)
 
     def _jwt(
         self,
-        name: str,
-        uid: int,
+        user: User,
         method: str,
         token_id: str | None,
-        ttl: int,
         token_secret: str | None = None,
+        *,
+        ttl: int | None = None,
     ) -> str:
         now = int(self._clock())
-        claims = {
+        if ttl is None:
+            ttl = self._settings.current.auth.session_ttl_seconds
+        claims: dict[str, Any] = {
             "iss": _ISSUER,
-            "sub": name,
-            "uid": uid,
+            "sub": user.name,
+            "uid": user.id,
             "amr": method,
             "tid": token_id,
             "iat": now,
             "exp": now + ttl,
+            # The account's session epoch: the session ends when it moves (store.end_sessions).
+            "sep": user.session_epoch,
         }
         if token_secret is not None:
             claims["sfp"] = token_secret  # rotation.secret_fingerprint: no secret in it
-        import jwt  # here: PyJWT (~0.7 MiB) only where an API session is made or read
-
-        return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
+        return _encode(claims, self._key)
 
     def _decode(self, value: str, message: str) -> dict[str, Any]:
         import jwt
@@ -200,6 +202,8 @@ class SessionService:
             ip,
             user_agent,
             token_secret=secret if isinstance(secret, str) else None,
+            # Sessions from before epochs were carried are in the first one (0).
+            epoch=claims.get("sep", 0),
         )
 
     def pat_session_alive(self, token_id: str, token_secret: str | None) -> bool:
@@ -227,14 +231,21 @@ class SessionService:
         user_agent: str | None,
         *,
         token_secret: str | None = None,
+        epoch: object = None,
     ) -> ApiCaller:
         """Who a session (an API session JWT, or a web page's) stands for, while its account is
-        the one it was opened for and not disabled, and the PAT it was opened with (if any)
-        is still active and unexpired and still takes the secret it was opened with
-        (`token_secret`: rotation.secret_fingerprint); else Unauthorized."""
+        the one it was opened for and not disabled, in the session `epoch` it was opened in
+        (an API session's; a page session's row is deleted instead), and the PAT it was opened
+        with (if any) is still active and unexpired and still takes the secret it was opened
+        with (`token_secret`: rotation.secret_fingerprint); else Unauthorized."""
         user = self._store.get_user(name)
         if user is None or user.id != uid or user.disabled:
             raise Unauthorized("session is invalid or expired: sign in again")
+        if epoch is not None and epoch != user.session_epoch:
+            raise Unauthorized(
+                "the account's password or two-factor setting changed, or it was disabled, "
+                "since this session began: sign in again"
+            )
         if token_id is not None:
             record = self._store.find_token_for_auth(token_id)
             refusal = self._pat_refusal(record, token_secret)
@@ -248,3 +259,9 @@ class SessionService:
         return ApiCaller(
             method=method, actor=actor, user=user, token_id=token_id, token_secret=token_secret
         )
+
+
+def _encode(claims: dict[str, Any], key: bytes) -> str:
+    import jwt  # here: PyJWT (~0.7 MiB) only where an API session is made or read
+
+    return jwt.encode(claims, key, algorithm=_ALGORITHM)

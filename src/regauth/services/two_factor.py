@@ -64,7 +64,7 @@ class TwoFactorService:
         # Sessions signed in with the password alone end: from now on they need the second factor.
         ended = self._store.delete_auto_tokens(user.id)
         # The web page's too (the page that turned it on starts a new one).
-        web_ended = self._store.delete_web_sessions(user.id)
+        web_ended = self._store.end_sessions(user.id)
         codes = ["-".join(_random_code(4) for _ in range(2)) for _ in range(_RECOVERY_CODES)]
         self._store.set_recovery_codes(user.id, [self._code_hash(c) for c in codes])
         # As a password reset says it: which clients were signed out by it.
@@ -98,7 +98,7 @@ class TwoFactorService:
         self._store.set_totp(user.id, None, enabled=False)
         # A change to how the account signs in ends its web sessions, as turning it on does
         # (and as an admin's reset of a lost device must: a stolen session would survive it).
-        ended = self._store.delete_web_sessions(user.id)
+        ended = self._store.end_sessions(user.id)
         self._audit.record(actor, "2fa.disable", user.name, web_sessions_ended=ended)
 
     def _totp_ok(self, user_id: int, secret: str, code: str) -> bool:

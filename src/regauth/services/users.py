@@ -61,8 +61,9 @@ class UserService:
         self.get(name)
         user = self._updated(self._store.update_user(name, disabled=disabled))
         if disabled:
-            # A disabled account is signed out of the web page at once, not at its next view.
-            ended = self._store.delete_web_sessions(user.id)
+            # A disabled account is signed out at once (the page's sessions and the API's),
+            # and stays signed out when it is enabled again.
+            ended = self._store.end_sessions(user.id)
             self._audit.record(actor, "user.disable", name, web_sessions_ended=ended)
         else:
             self._audit.record(actor, "user.enable", name)
@@ -80,11 +81,11 @@ class UserService:
         password_hash = _password_hash(password)  # before the transaction, as in create()
         with self._store.transaction():
             user = self._updated(self._store.update_user(name, password_hash=password_hash))
-            # Sessions started with the old password end with it (docker's and the web
-            # page's; a page that changed its own password starts a new one); personal
+            # Sessions started with the old password end with it (docker's, the API's and the
+            # web page's; a page that changed its own password starts a new one); personal
             # tokens stay.
             ended = self._store.delete_auto_tokens(user.id)
-            web_ended = self._store.delete_web_sessions(user.id)
+            web_ended = self._store.end_sessions(user.id)
             self._audit.record(
                 actor,
                 "user.password_reset",

@@ -355,8 +355,10 @@ class WebSessionStore(Protocol):
 
     def delete_web_session(self, session_id: str, *, user_id: int | None = None) -> bool: ...
 
-    def delete_web_sessions(self, user_id: int) -> int:
-        """End every session of the account (a new password, a second factor, disabled)."""
+    def end_sessions(self, user_id: int) -> int:
+        """End every session of the account (a new password, a second factor, disabled): its
+        page sessions are deleted (how many is returned) and its session epoch moves, which
+        ends its API sessions. Personal access tokens stay."""
         ...
 
     def purge_web_sessions(self, *, now: int, idle_before: int) -> int: ...

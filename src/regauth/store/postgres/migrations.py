@@ -447,6 +447,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             OR DELETE OR TRUNCATE ON org_tokens
         FOR EACH STATEMENT EXECUTE FUNCTION regauth_notify_change()""",
     ),
+    (
+        # As SQLite's: the session epoch API sessions carry (users notify on any UPDATE).
+        "ALTER TABLE users ADD COLUMN session_epoch BIGINT NOT NULL DEFAULT 0",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -10,7 +10,7 @@ from regauth.store.sql.base import IntegrityViolation, SqlTables
 
 _COLUMNS = (
     "id, name, password_hash, is_admin, disabled, created_at, totp_enabled, "
-    "EXISTS (SELECT 1 FROM identities i WHERE i.user_id = users.id)"
+    "EXISTS (SELECT 1 FROM identities i WHERE i.user_id = users.id), session_epoch"
 )
 
 
@@ -73,7 +73,15 @@ class UsersTable(SqlTables):
 
 def _user(row: tuple[Any, ...]) -> User:
     return User(
-        row[0], row[1], row[2], bool(row[3]), bool(row[4]), row[5], bool(row[6]), bool(row[7])
+        row[0],
+        row[1],
+        row[2],
+        bool(row[3]),
+        bool(row[4]),
+        row[5],
+        bool(row[6]),
+        bool(row[7]),
+        int(row[8]),
     )
 
 

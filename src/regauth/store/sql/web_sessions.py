@@ -73,10 +73,14 @@ class WebSessionsTable(SqlTables):
                 )
         return cur.rowcount > 0
 
-    def delete_web_sessions(self, user_id: int) -> int:
-        """Every session of the account."""
+    def end_sessions(self, user_id: int) -> int:
+        """Every session of the account: the page's rows deleted, and the epoch API sessions
+        carry moved (they are stateless JWTs: services/sessions.py refuses an older one)."""
         with self._transaction(announce=False) as conn:
             cur = conn.execute("DELETE FROM web_sessions WHERE user_id = ?", (user_id,))
+            conn.execute(
+                "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?", (user_id,)
+            )
         return cur.rowcount
 
     def purge_web_sessions(self, *, now: int, idle_before: int) -> int:

@@ -301,6 +301,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE org_tokens ADD COLUMN previous_secret_hash BLOB",
         "ALTER TABLE org_tokens ADD COLUMN previous_secret_until INTEGER",
     ),
+    (
+        # API sessions are stateless JWTs: each carries the account's session epoch, which
+        # everything that ends the account's sessions (a new password, two-factor turned on or
+        # off, the account disabled) moves, so the JWTs issued before stop at once.
+        "ALTER TABLE users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
