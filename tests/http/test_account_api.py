@@ -16,6 +16,7 @@ from tests.support.builders import (
     add_token,
     add_user,
     basic,
+    docker_login,
     reconfigured,
     sign_in,
 )
@@ -277,6 +278,21 @@ async def test_login_failures_are_401_with_detail_and_audited(
     failures = runtime.audit.list(AuditQuery(action="auth.failed"))
     assert len(failures) == 1 and failures[0].count == 2  # one row, counted
     assert failures[0].target == "alice"
+
+
+@pytest.mark.parametrize("username", ["alice", ""])
+async def test_a_session_token_opens_no_api_session(client: Client, username: str) -> None:
+    """docker's identity token (a refresh token, rgs_) signs in at /token only."""
+    session_token = (await docker_login(client, "alice"))["refresh_token"]
+    response = await client.post(
+        "/v2/users/login", json={"username": username, "password": session_token}
+    )
+    assert (response.status, (await response.json())["detail"]) == (
+        401,
+        "a session token signs in only at /token: sign in with the password or a personal "
+        "access token",
+    )
+    assert "token" not in await response.json()
 
 
 async def test_auth_token_route_gives_an_access_token(client: Client) -> None:

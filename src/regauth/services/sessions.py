@@ -16,7 +16,7 @@ from regauth.domain.tokens import TokenKind, looks_like_token, parse_token
 from regauth.errors import SecondFactorRequired, Unauthorized
 from regauth.services.admin_keys import AdminKeyService
 from regauth.services.audit import AuditLog
-from regauth.services.authentication import Authenticator
+from regauth.services.authentication import SESSION_TOKEN, Authenticator
 from regauth.services.refusals import token_refusal
 from regauth.services.rotation import presented_fingerprint, still_accepted
 from regauth.services.two_factor import TwoFactorService
@@ -26,6 +26,9 @@ _ISSUER = "regauth-api"
 _ALGORITHM = "HS256"
 _SECOND_FACTOR = "second_factor"  # a sign-in ticket, never a session
 _TICKET_SECONDS = 300
+SESSION_TOKEN_REFUSED = (
+    "a session token signs in only at /token: sign in with the password or a personal access token"
+)
 
 
 class SessionStore(Database, UserStore, TokenStore, Protocol):
@@ -72,6 +75,10 @@ class SessionService:
                 "two-factor authentication required: send the code to /v2/users/2fa-login",
                 login_2fa_token=ticket,
             ) from None
+        if authenticated.method == SESSION_TOKEN:
+            # docker's identity token is for /token only: a sign-in here is a password or a
+            # PAT, as on Docker Hub (it opened a read-only session, with an empty username too).
+            raise Unauthorized(SESSION_TOKEN_REFUSED)
         principal = authenticated.principal
         user = await self._store.run(self._store.get_user, principal.name)
         if user is None:  # deleted between the two reads
