@@ -451,6 +451,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # As SQLite's: the session epoch API sessions carry (users notify on any UPDATE).
         "ALTER TABLE users ADD COLUMN session_epoch BIGINT NOT NULL DEFAULT 0",
     ),
+    (
+        # A link made or removed changes how the account's password is checked ([oidc]
+        # enforce, LDAP), which password routes are cached with: it notifies, as SQLite's
+        # announced write does. A sign-in's note of groups and last_seen_at notifies nobody.
+        """CREATE TRIGGER regauth_changes
+        AFTER INSERT
+            OR UPDATE OF source, issuer, subject, user_id, created_at
+            OR DELETE OR TRUNCATE ON identities
+        FOR EACH STATEMENT EXECUTE FUNCTION regauth_notify_change()""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

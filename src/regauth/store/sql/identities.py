@@ -13,8 +13,9 @@ _COLUMNS = "source, issuer, subject, user_id, groups, created_at, last_seen_at"
 
 
 class IdentitiesTable(SqlTables):
-    # announce=False: no cache holds an identity (/token never reads them; a password
-    # sign-in reads its account's link afresh each time).
+    # A link made or removed is announced: a password sign-in's route is cached with the
+    # account's link state (User.linked, the directory's claim: services/authentication.py),
+    # which [oidc] enforce and LDAP decide by. A sign-in's own note (groups, last seen) is not.
 
     def find_identity(self, source: str, issuer: str, subject: str) -> Identity | None:
         row = self._one(
@@ -41,7 +42,7 @@ class IdentitiesTable(SqlTables):
         now: int,
     ) -> None:
         try:
-            with self._transaction(announce=False) as conn:
+            with self._transaction() as conn:
                 conn.execute(
                     "INSERT INTO identities (source, issuer, subject, user_id, groups, "
                     "created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -62,7 +63,7 @@ class IdentitiesTable(SqlTables):
             )
 
     def unlink_identities(self, user_id: int, source: str) -> int:
-        with self._transaction(announce=False) as conn:
+        with self._transaction() as conn:
             cur = conn.execute(
                 "DELETE FROM identities WHERE user_id = ? AND source = ?", (user_id, source)
             )
