@@ -95,3 +95,18 @@ def test_a_client_with_failures_of_its_own_is_reset_then_remembered(
         guard.failed("alice", IP)
     with pytest.raises(TooManyRequests):
         guard.check("alice", IP)
+
+
+@pytest.mark.parametrize("variant", ["ALICE", "Alice", "\uff41\uff4c\uff49\uff43\uff45"])
+def test_a_name_in_another_case_or_width_is_the_same_throttled_name(
+    tables: tuple[CountingTable, CountingTable], variant: str
+) -> None:
+    """A directory matches names without case and full-width forms as their ASCII ones (found
+    from outside: each variant of an LDAP name got the per-name allowance of its own)."""
+    table, _ = tables
+    guard = _guard(table, FakeClock())
+    for _ in range(3):
+        guard.failed("alice", IP)
+    with pytest.raises(TooManyRequests):
+        guard.check(variant, IP)
+    guard.check("bob", IP)  # another name from the address is not locked out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from regauth.config import LimitsConfig, LiveConfig
 from regauth.domain.clock import Clock
 from regauth.errors import TooManyRequests
@@ -191,7 +193,16 @@ class SignInAttempt:
 
 
 def _pair(username: str, ip: str | None) -> str:
-    return f"{ip}\0{username}"
+    return f"{ip}\0{_folded(username)}"
+
+
+def _folded(username: str) -> str:
+    """One key for the spellings a directory takes as one name: case, and full-width or other
+    compatibility forms (LDAP matches `ALICE` and its full-width spelling as alice). Merging more names
+    than the directory does only throttles sooner."""
+    if username.isascii():
+        return username.lower()
+    return unicodedata.normalize("NFKC", username).casefold()
 
 
 def _ip(ip: str | None) -> str:
