@@ -15,7 +15,7 @@ from regauth.cli.runner import (
     add_json,
     with_runtime,
 )
-from regauth.cli.tokens import grace
+from regauth.cli.tokens import add_regenerate_options
 from regauth.domain.durations import HELP as SPAN_HELP
 from regauth.domain.models import (
     CLI_ACTOR,
@@ -182,16 +182,7 @@ def _register_org_tokens(commands: Subcommands) -> None:
     )
     regenerate.add_argument("org")
     regenerate.add_argument("id", help=_TOKEN_ID_HELP)
-    regenerate.add_argument(
-        "--grace",
-        type=grace,
-        default=0,
-        metavar="SPAN",
-        help="how long the old secret keeps working, at most 7d (default: 0, it stops now)",
-    )
-    regenerate.add_argument(
-        "--json", action="store_true", help="the token's JSON, with the new secret"
-    )
+    add_regenerate_options(regenerate)
     regenerate.set_defaults(run=with_runtime(_token_regenerate))
 
 

@@ -139,16 +139,7 @@ def register(commands: Subcommands) -> None:
         epilog=f"SPAN is {SPAN_HELP}.",
     )
     regenerate.add_argument("id", help=_ID_HELP)
-    regenerate.add_argument(
-        "--grace",
-        type=grace,
-        default=0,
-        metavar="SPAN",
-        help="how long the old secret keeps working, at most 7d (default: 0, it stops now)",
-    )
-    regenerate.add_argument(
-        "--json", action="store_true", help="the token's JSON, with the new secret"
-    )
+    add_regenerate_options(regenerate)
     regenerate.set_defaults(run=with_runtime(_regenerate))
 
     stale = token.add_parser(
@@ -173,6 +164,18 @@ def span(text: str) -> int:
         return parse_duration(text, name="SPAN")
     except BadRequest as exc:
         raise argparse.ArgumentTypeError(exc.message) from None
+
+
+def add_regenerate_options(parser: argparse.ArgumentParser) -> None:
+    """--grace and --json, for every kind of token's `regenerate`."""
+    parser.add_argument(
+        "--grace",
+        type=grace,
+        default=0,
+        metavar="SPAN",
+        help="how long the old secret keeps working, at most 7d (default: 0, it stops now)",
+    )
+    parser.add_argument("--json", action="store_true", help="the token's JSON, with the new secret")
 
 
 def grace(text: str) -> int:

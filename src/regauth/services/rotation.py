@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from regauth.domain.clock import Clock
 from regauth.domain.durations import format_duration
@@ -121,6 +122,9 @@ def earliest(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else min(a, b)
 
 
+R = TypeVar("R", TokenRecord, OrgTokenRecord)
+
+
 class RotationStore(Database, TokenStore, TokenSecretStore, OrgTokenStore, UserStore, Protocol):
     """The token and its owner."""
 
@@ -147,16 +151,14 @@ class RotationService:
         owner = self._store.get_user_by_id(record.owner_id)
         if owner is None or owner.disabled:
             raise Conflict(f"account {record.owner_name!r} is disabled")
-        token = _new_secret(TokenKind.PERSONAL, record.id)
-        if not self._store.replace_token_secret(
-            record.id,
-            expected_hash=record.secret_hash,
-            secret_hash=token.secret_hash(self._hmac_key),
-            previous_until=until,
-        ):
-            if self._store.get_token(record.id) is None:
-                raise NotFoundInStore("no such access token")
-            raise Conflict("the token was regenerated meanwhile: look at it again, then retry")
+        token, updated = self._replaced(
+            TokenKind.PERSONAL,
+            record,
+            until,
+            self._store.replace_token_secret,
+            self._store.get_token,
+            "no such access token",
+        )
         self._audit.record(
             actor,
             "token.regenerate",
@@ -165,9 +167,6 @@ class RotationService:
             grace=format_duration(grace_seconds),
             previous_valid_until=rfc3339(until),
         )
-        updated = self._store.get_token(record.id)
-        if updated is None:  # pragma: no cover - deleted within our own transaction
-            raise NotFoundInStore("no such access token")
         return Regenerated(updated, token, until)
 
     @transactional
@@ -177,16 +176,14 @@ class RotationService:
         """As regenerate() for an organization's token: the same id, label, resources and
         expiry with a new secret; the old one stops at once or when the grace period ends."""
         until = self._grace_until(record, grace_seconds)
-        token = _new_secret(TokenKind.ORGANIZATION, record.id)
-        if not self._store.replace_org_token_secret(
-            record.id,
-            expected_hash=record.secret_hash,
-            secret_hash=token.secret_hash(self._hmac_key),
-            previous_until=until,
-        ):
-            if self._store.get_org_token(record.id) is None:
-                raise NotFoundInStore("no such organization access token")
-            raise Conflict("the token was regenerated meanwhile: look at it again, then retry")
+        token, updated = self._replaced(
+            TokenKind.ORGANIZATION,
+            record,
+            until,
+            self._store.replace_org_token_secret,
+            self._store.get_org_token,
+            "no such organization access token",
+        )
         self._audit.record(
             actor,
             "org_token.regenerate",
@@ -195,10 +192,34 @@ class RotationService:
             grace=format_duration(grace_seconds),
             previous_valid_until=rfc3339(until),
         )
-        updated = self._store.get_org_token(record.id)
-        if updated is None:  # pragma: no cover - deleted within our own transaction
-            raise NotFoundInStore("no such organization access token")
         return RegeneratedOrgToken(updated, token, until)
+
+    def _replaced(
+        self,
+        kind: TokenKind,
+        record: R,
+        until: int | None,
+        replace: Callable[..., bool],
+        reread: Callable[[str], R | None],
+        missing: str,
+    ) -> tuple[AccessToken, R]:
+        """A new secret under the token's public id, stored in place of the one `record` holds
+        (the old one kept `until`), and the token as it is now; 404 if it is gone, 409 if its
+        secret was replaced meanwhile (two regenerations at once: one wins, the other is told)."""
+        token = AccessToken(kind, record.id, AccessToken.generate(kind).secret)
+        if not replace(
+            record.id,
+            expected_hash=record.secret_hash,
+            secret_hash=token.secret_hash(self._hmac_key),
+            previous_until=until,
+        ):
+            if reread(record.id) is None:
+                raise NotFoundInStore(missing)
+            raise Conflict("the token was regenerated meanwhile: look at it again, then retry")
+        updated = reread(record.id)
+        if updated is None:  # pragma: no cover - deleted within our own transaction
+            raise NotFoundInStore(missing)
+        return token, updated
 
     def _grace_until(self, record: TokenRecord | OrgTokenRecord, grace_seconds: int) -> int | None:
         """Until when the old secret is accepted (None: not at all); 400 for a grace period
@@ -211,8 +232,3 @@ class RotationService:
         if record.expired(now):
             raise Conflict("the token has expired: create a new one")
         return now + grace_seconds if grace_seconds else None
-
-
-def _new_secret(kind: TokenKind, public_id: str) -> AccessToken:
-    """A fresh secret under the token's existing public id."""
-    return AccessToken(kind, public_id, AccessToken.generate(kind).secret)
