@@ -123,9 +123,9 @@ class LimitsConfig:
     # The expiry a personal access token gets when its creator gives none (API, CLI, web
     # page alike): "never" or "Nd" (days).
     default_expiry: str = "never"
-    # The longest expiry a personal access token may be given ("Nd"); "never": no limit. Set,
-    # "never expires" is refused. auth.max_token_lifetime_days is the same rule (the tighter
-    # of the two applies).
+    # The longest expiry a personal or organization access token may be given ("Nd");
+    # "never": no limit. Set, "never expires" is refused. auth.max_token_lifetime_days is the
+    # same rule (the tighter of the two applies).
     max_expiry: str = "never"
     # Personal and organization access tokens unused this long ("Nd": last used, or made,
     # that many days ago) are deactivated, and auto-generated session tokens deleted, with an
@@ -671,7 +671,8 @@ def _validate_audit(audit: AuditConfig) -> None:
 
 
 def max_lifetime_days(config: Config) -> int:
-    """The longest lifetime a personal access token may have, in days; 0: no limit."""
+    """The longest lifetime a personal or organization access token may have, in days; 0: no
+    limit."""
     limits = [config.auth.max_token_lifetime_days, expiry_days(config.limits.max_expiry)]
     return min((days for days in limits if days), default=0)
 

@@ -117,3 +117,30 @@ def test_max_expiry_refuses_never_and_longer_and_the_tighter_limit_wins(
         expires_at=int(clock.now) + 60 * 86400,
     )
     assert ok.record.expires_at == int(clock.now) + 60 * 86400
+
+
+def test_max_expiry_holds_for_organization_tokens_too(
+    another_runtime: OpenRuntime, clock: FakeClock
+) -> None:
+    """Found from outside: any organization owner could make a never-expiring (or 2099) token
+    under a `max_expiry` every personal token was held to."""
+    runtime = another_runtime(limits={"max_expiry": "30d"})
+    owner = runtime.users.create("olivia", None, CLI_ACTOR)
+    org = runtime.organizations.create("acme", owner, CLI_ACTOR)
+
+    def create(expires_at: int | None) -> None:
+        runtime.org_tokens.create(
+            org,
+            CLI_ACTOR,
+            label="ci",
+            description="",
+            resources={},
+            public_read=True,
+            expires_at=expires_at,
+        )
+
+    for expires_at in (None, int(clock.now) + 31 * 86400):
+        with pytest.raises(BadRequest, match="must expire within 30 days"):
+            create(expires_at)
+    create(int(clock.now) + 30 * 86400)
+    assert [t.expires_at for t in runtime.org_tokens.for_org(org)] == [int(clock.now) + 30 * 86400]

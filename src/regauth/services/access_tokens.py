@@ -75,6 +75,13 @@ def lists_in_audit(
     return details
 
 
+def check_lifetime(expires_at: int | None, now: int, most_days: int) -> None:
+    """400 unless a token expiring at `expires_at` (None: never) keeps to the operator's
+    longest lifetime (`most_days`; 0: no limit)."""
+    if most_days and (expires_at is None or expires_at > now + most_days * 86400):
+        raise BadRequest(f"tokens must expire within {most_days} days (operator policy)")
+
+
 def expiring(record: TokenRecord, now: float, within: int) -> bool:
     """Active, and expiring within `within` seconds: "expiring soon" (the web page's mark)."""
     return (
@@ -154,10 +161,7 @@ class AccessTokenService:
             expires_at = self._default_expiry(now)
         if expires_at is not None and expires_at <= now:
             raise BadRequest("expiration must be in the future")
-        max_lifetime = self._max_lifetime()
-        if max_lifetime and (expires_at is None or expires_at > now + max_lifetime):
-            days = max_lifetime // 86400
-            raise BadRequest(f"tokens must expire within {days} days (operator policy)")
+        check_lifetime(expires_at, now, max_lifetime_days(self._settings.current))
         # Held to the end of the transaction: a concurrent creation for the same account, in
         # any worker or replica, waits here, so the limits below cannot both be passed.
         self._store.lock_user(owner.id)

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from regauth.config import LiveConfig
+from regauth.config import LiveConfig, max_lifetime_days
 from regauth.domain import policy
 from regauth.domain.clock import Clock
 from regauth.domain.models import PULL, PUSH, Actor, Organization, OrgTokenRecord
@@ -15,6 +15,7 @@ from regauth.domain.tokens import AccessToken, TokenKind
 from regauth.errors import BadRequest, Conflict, NotFoundInStore
 from regauth.services.access_tokens import (
     allowed_networks,
+    check_lifetime,
     lists_in_audit,
     validate_description,
     validate_note,
@@ -72,10 +73,13 @@ class OrgTokenService:
         expires_at: int | None,
         allow_from: Sequence[str] | None = None,
     ) -> CreatedOrgToken:
-        """`allow_from`: the networks it may be used from (None: anywhere), fixed at creation."""
+        """`allow_from`: the networks it may be used from (None: anywhere), fixed at creation.
+        The operator's longest lifetime (`[limits] max_expiry`, `[auth]
+        max_token_lifetime_days`) holds for organization tokens as for personal ones."""
         now = int(self._clock())
         if expires_at is not None and expires_at <= now:
             raise BadRequest("expiration must be in the future")
+        check_lifetime(expires_at, now, max_lifetime_days(self._settings.current))
         networks = allowed_networks(allow_from)
         self._store.lock_org(org.id)  # as for personal tokens: the cap holds under concurrency
         per_org = self._settings.current.limits.org_tokens_per_org
