@@ -414,6 +414,8 @@ async def test_only_a_scim_key_opens_scim(client: Client, authorization: str | N
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     body = await response.json(content_type=SCIM)
     assert body["schemas"] == [ERROR] and body["status"] == "401"
+    if authorization == "Bearer rga_malformed":  # a key, not a "personal access token"
+        assert body["detail"] == "malformed API key"
 
 
 async def test_an_admin_key_or_a_pat_does_not_open_scim(client: Client, runtime: Runtime) -> None:

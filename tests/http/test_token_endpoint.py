@@ -127,6 +127,8 @@ async def test_password_is_accepted_like_docker_hub(client: Client, runtime: Run
         ("alice", "wrong-password", "incorrect username or password"),
         ("nobody", "whatever-password", "incorrect username or password"),
         ("alice", "rgp_" + "A" * 48, "malformed personal access token"),
+        ("acme", "rgo_" + "A" * 48, "malformed organization access token"),
+        ("alice", "rgs_" + "A" * 48, "malformed session token"),
         ("alice", "", "incorrect username or password"),
         ("", "alice-password", "incorrect username or password"),
     ],

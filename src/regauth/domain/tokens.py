@@ -33,6 +33,19 @@ class TokenKind(enum.Enum):
     def prefix(self) -> str:
         return self.value + "_"
 
+    @property
+    def label(self) -> str:
+        """What people call it: in messages about a token of this kind."""
+        return _LABELS[self]
+
+
+_LABELS = {
+    TokenKind.PERSONAL: "personal access token",
+    TokenKind.SESSION: "session token",
+    TokenKind.ORGANIZATION: "organization access token",
+    TokenKind.ADMIN_KEY: "API key",
+}
+
 
 _KINDS_BY_PREFIX = {kind.prefix: kind for kind in TokenKind}
 
@@ -75,7 +88,7 @@ def parse_token(value: str) -> AccessToken:
         or not _BASE62_SET.issuperset(body)
         or not hmac.compare_digest(_checksum(value[:-CHECKSUM_LENGTH]), body[-CHECKSUM_LENGTH:])
     ):
-        raise MalformedToken()
+        raise MalformedToken(f"malformed {kind.label}" if kind else "malformed token")
     return AccessToken(kind, body[:ID_LENGTH], body[ID_LENGTH : ID_LENGTH + SECRET_LENGTH])
 
 
