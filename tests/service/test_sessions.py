@@ -129,7 +129,11 @@ async def test_a_disabled_accounts_sessions_end(runtime: Runtime) -> None:
     with pytest.raises(Unauthorized, match=INVALID_SESSION):
         runtime.sessions.authenticate(bearer(session), None, None)
     runtime.users.set_disabled("alice", CLI_ACTOR, False)
-    assert runtime.sessions.authenticate(bearer(session), None, None).user is not None
+    # Enabled again, the account's sessions from before stay ended: a new one is needed.
+    with pytest.raises(Unauthorized, match="or it was disabled, since this session began"):
+        runtime.sessions.authenticate(bearer(session), None, None)
+    again = await sign_in(runtime, "alice")
+    assert runtime.sessions.authenticate(bearer(again), None, None).user is not None
 
 
 async def test_wrong_credentials_are_refused_and_audited(runtime: Runtime) -> None:
