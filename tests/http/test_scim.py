@@ -37,7 +37,14 @@ TOKEN = "/token?service=registry&scope=repository:{}/app:pull"
 @pytest.fixture
 def config(config: Config) -> Config:
     return reconfigured(
-        config, groups={"mappings": ("developers=acme/dev", "platform=acme:owners")}
+        config,
+        groups={
+            "mappings": (
+                "developers=acme/dev",
+                "platform=acme:owners",
+                "platform-admins=acme:owners",
+            )
+        },
     )
 
 
@@ -272,6 +279,18 @@ async def test_groups_map_members_to_teams_and_back(scim: Scim, runtime: Runtime
     await scim("DELETE", path, status=204)
     assert _teams(runtime, "erin") == {}
     await scim("GET", path, status=404)
+
+
+async def test_a_look_alike_group_name_maps_to_nothing(scim: Scim, runtime: Runtime) -> None:
+    """Group names compare without case in ASCII only (found from outside: U+017F, the long s,
+    which `str.casefold` turns into `s`, made a group `platform-admin` + U+017F owners of
+    acme)."""
+    mallory = await scim.user("mallory")
+    await scim.group("platform-admin\u017f", mallory["id"])
+    await scim.group("developer\u017f", mallory["id"])
+    assert _teams(runtime, "mallory") == {}
+    await scim.group("Platform-Admins", mallory["id"])  # ASCII case still does not matter
+    assert _teams(runtime, "mallory") == {"acme": "owner"}
 
 
 async def test_a_group_name_is_unique_and_members_must_be_users(scim: Scim) -> None:

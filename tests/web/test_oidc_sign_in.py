@@ -220,6 +220,23 @@ async def test_someone_outside_the_allowed_groups_is_refused_and_gets_no_account
     assert response.url.path == "/ui/settings/tokens"
 
 
+async def test_a_look_alike_group_name_is_not_the_group(
+    visitor: Visitor, runtime: Runtime, oidc_provider: OidcProvider, acme: None
+) -> None:
+    """Found from outside: group names compared with `str.casefold`, which turns U+017F (the long
+    s) into `s`. Now ASCII letters only compare without case: neither allowed_groups nor a
+    [groups] mapping takes a look-alike for the group."""
+    runtime.settings.current = reconfigured(runtime.config, oidc={"allowed_groups": (ALLOWED,)})
+    outsider = new_account(oidc_provider, groups=("registry-user\u017f", "developers"))
+    response = await sign_on(visitor, outsider)
+    assert response.status == 403
+    assert "not in a group allowed to use this registry" in visitor.text
+    insider = new_account(oidc_provider, groups=(ALLOWED.upper(), "developer\u017f"))
+    response = await sign_on(visitor, insider)
+    assert response.url.path == "/ui/settings/tokens"
+    assert runtime.store.memberships_of(runtime.users.get(insider.login).id) == []
+
+
 async def test_a_name_taken_by_a_local_account_is_refused_with_the_admins_way_out(
     visitor: Visitor, runtime: Runtime, oidc_provider: OidcProvider
 ) -> None:

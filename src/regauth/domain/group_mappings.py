@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from regauth.domain import usernames
+from regauth.domain import caseless, usernames
 
 OWNERS = "owners"
 
@@ -50,9 +50,12 @@ def targets(
 ) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
     """What the groups someone is in map to: (org, team) pairs, and the orgs they own.
 
-    Group names compare without case: directories (LDAP's cn, Active Directory) do, and a
-    provider's display of a name is no reason to drop someone from a team."""
-    held = {g.casefold() for g in groups}
-    teams = {(m.org, m.team) for m in mappings if m.team is not None and m.group.casefold() in held}
-    owners = {m.org for m in mappings if m.team is None and m.group.casefold() in held}
+    Group names compare without case, ASCII letters only (`caseless`): directories (LDAP's cn,
+    Active Directory) do, and a provider's display of a name is no reason to drop someone from
+    a team; a look-alike character (U+017F for `s`) is no way into one."""
+    held = {caseless.key(g) for g in groups}
+    teams = {
+        (m.org, m.team) for m in mappings if m.team is not None and caseless.key(m.group) in held
+    }
+    owners = {m.org for m in mappings if m.team is None and caseless.key(m.group) in held}
     return frozenset(teams), frozenset(owners)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from regauth.config import LiveConfig
+from regauth.domain import caseless
 from regauth.domain.identities import ExternalIdentity
 from regauth.domain.models import User
 from regauth.errors import RegauthError
@@ -80,9 +81,9 @@ class OidcSignIn:
         allowed = self._settings.current.oidc.allowed_groups
         if not allowed:
             return
-        # Without case, as the group mappings compare them ([groups] mappings).
-        wanted = {group.casefold() for group in allowed}
-        if not any(group.casefold() in wanted for group in identity.groups):
+        # Without case, ASCII letters only, as the group mappings compare them ([groups]).
+        wanted = {caseless.key(group) for group in allowed}
+        if not any(caseless.key(group) in wanted for group in identity.groups):
             raise SignOnRefused(
                 "your account at the identity provider is not in a group allowed to use this "
                 "registry: ask an administrator"
