@@ -16,7 +16,15 @@ import pytest
 from regauth.config import Config
 from regauth.domain.models import CLI_ACTOR, TeamPermission, User
 from regauth.runtime import Runtime
-from tests.support.builders import Client, add_org, add_token, add_user, basic, reconfigured
+from tests.support.builders import (
+    Client,
+    add_org,
+    add_scim_key,
+    add_token,
+    add_user,
+    basic,
+    reconfigured,
+)
 from tests.support.clock import FakeClock
 from tests.support.ldap import SUFFIX, LdapServer, regauth_settings
 
@@ -264,6 +272,37 @@ async def test_a_local_account_without_a_password_is_never_linked_by_name(
     carol = account(runtime, "carol")
     assert carol is not None
     assert not carol.linked
+
+
+async def scim_user(client: Client, runtime: Runtime, user_name: str, **attributes: Any) -> None:
+    """A User the company's provisioner makes (POST /scim/v2/Users)."""
+    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name}
+    response = await client.post(
+        "/scim/v2/Users", json={**body, **attributes}, headers=add_scim_key(runtime)
+    )
+    assert response.status == 201, await response.text()
+
+
+async def test_an_account_scim_made_is_the_directory_persons_only_under_its_user_name(
+    client: Client, runtime: Runtime, ldap_server: LdapServer
+) -> None:
+    """Found from outside: SCIM's `carol@other-company.example` made the account carol, and the
+    directory's carol, whose uid merely reduces to that name, was linked to it. The directory's
+    name must be the resource's userName or externalId, in full (without ASCII case)."""
+    await scim_user(client, runtime, "carol@other-company.example")
+    status, body = await token(client, "carol", ldap_server.password("carol"), "")
+    assert status == 409, body
+    assert "the name 'carol' is taken by an account not linked to this identity" in body["details"]
+    assert ldap_links(runtime, "carol") == []
+    # Entra ID sends mailNickname as externalId: the directory's uid "bob" is that person.
+    await scim_user(client, runtime, "robert.b@corp.example", externalId="BOB")
+    status, body = await token(client, "bob", ldap_server.password("bob"), "")
+    assert status == 200, body
+    bob = account(runtime, "robert-b")
+    assert bob is not None and account(runtime, "bob") is None
+    assert ldap_links(runtime, "robert-b") == [
+        ldap_server.entry_uuid("uid=bob,ou=people," + SUFFIX)
+    ]
 
 
 async def test_a_disabled_directory_account_is_refused(

@@ -220,15 +220,22 @@ async def test_an_account_scim_made_is_linked_at_its_first_single_sign_on(
     runtime: Runtime,
 ) -> None:
     """Okta or Entra ID provision by SCIM, then the person signs in through the same
-    provider: the name SCIM gave is theirs (a local account's never is, above)."""
-    scim = ExternalIdentity(IdentitySource.SCIM, "", "scim-id-1", "carol")
-    made = runtime.provisioning.provision(scim, CLI_ACTOR)
-    user = await runtime.provisioning.sign_in(oidc("s-carol", "carol"), None, None)
+    provider under the userName SCIM holds: the account SCIM made is theirs (a local
+    account's never is, above)."""
+    runtime.scim.users.create({"userName": "Carol@corp.example"}, CLI_ACTOR)
+    made = runtime.users.get("carol")
+    # A name that merely reduces to the account's is someone else (found from outside).
+    for claim in ("carol", "carol@other.example", "Carol.@corp.example"):
+        with pytest.raises(Conflict, match="the name 'carol' is taken"):
+            await runtime.provisioning.sign_in(oidc(f"s-{claim}", claim), None, None)
+    user = await runtime.provisioning.sign_in(oidc("s-carol", "carol@CORP.example"), None, None)
     assert user.id == made.id
     assert {i.source for i in runtime.provisioning.identities("carol")} == {"scim", "oidc"}
-    # A second OIDC identity with the name is someone else.
+    (event,) = runtime.audit.list(AuditQuery(action="user.link"))
+    assert event.details["source"] == "oidc" and event.details["scim_id"]
+    # A second OIDC identity with the userName is someone else.
     with pytest.raises(Conflict):
-        await runtime.provisioning.sign_in(oidc("s-other", "carol"), None, None)
+        await runtime.provisioning.sign_in(oidc("s-other", "carol@corp.example"), None, None)
 
 
 async def test_a_mapping_to_a_team_nobody_made_is_skipped_and_logged(

@@ -127,6 +127,12 @@ def add_admin_key(runtime: Runtime, description: str = "ops") -> dict[str, str]:
     return bearer(remember(str(created.secret)))
 
 
+def add_scim_key(runtime: Runtime) -> dict[str, str]:
+    """A SCIM key (what `regauth admin-key create --scim` makes): its Authorization header."""
+    created = runtime.admin_keys.create("scim provisioning", CLI_ACTOR, purpose="scim")
+    return bearer(remember(str(created.secret)))
+
+
 def add_org(runtime: Runtime, name: str, owner: str) -> Organization:
     """An organization that `owner`, an existing account, owns (what `regauth org create` does)."""
     return runtime.organizations.create(name, runtime.users.get(owner), CLI_ACTOR)

@@ -56,11 +56,14 @@ class OidcAccount:
     email: str | None = None
     name: str | None = None
     groups: tuple[str, ...] = ()
+    # What the provider says of the e-mail address; None: it sends no email_verified claim.
+    email_verified: bool | None = True
 
     def claims(self) -> dict[str, Any]:
         claims: dict[str, Any] = {
             "preferred_username": self.preferred_username or self.login,
             "groups": list(self.groups),
+            "email_verified": self.email_verified,  # null: left out (server.mjs)
         }
         if self.email is not None:
             claims["email"] = self.email

@@ -1,5 +1,6 @@
 """The pure parts of OpenID Connect sign-in: which algorithms a key may verify, the PKCE
-challenge, a groups claim as names, and the [oidc] settings' checks."""
+challenge, a groups claim as names, an e-mail name only when verified, and the [oidc]
+settings' checks."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from regauth.config import ConfigError, load_config
+from regauth.sso.errors import SignOnRefused
 from regauth.sso.id_tokens import algorithms_of
 from regauth.sso.oidc import code_challenge
-from regauth.sso.oidc_claims import groups_of
+from regauth.sso.oidc_claims import groups_of, identity, lacks
 
 RSA = {"kty": "RSA", "n": "...", "e": "AQAB"}
 
@@ -63,6 +65,36 @@ def test_the_pkce_challenge_is_rfc_7636s() -> None:
 )
 def test_a_groups_claim_as_names(claim: object, groups: tuple[str, ...]) -> None:
     assert groups_of(claim) == groups
+
+
+@pytest.mark.parametrize(
+    ("verified", "named"),
+    [
+        (True, True),
+        (False, False),
+        (None, False),  # absent: not verified (Entra ID never sends it)
+        ("true", False),  # OIDC Core §5.1: a boolean; nothing else is taken for one
+        (1, False),
+    ],
+)
+def test_an_e_mail_address_names_an_account_only_when_verified(
+    verified: object, named: bool
+) -> None:
+    config = load_config(None, oidc_env(username_claim="email")).oidc
+    claims = {"sub": "s-1", "email": "frank@corp.example", "groups": []}
+    if verified is not None:
+        claims["email_verified"] = verified
+    if named:
+        assert identity("https://idp.example.com", claims, config).username == "frank@corp.example"
+    else:
+        with pytest.raises(SignOnRefused, match="e-mail address"):
+            identity("https://idp.example.com", claims, config)
+    # An ID token without it asks userinfo for it, as for any claim regauth needs.
+    assert lacks({"sub": "s-1", "email": "f@x", "groups": []}, config)
+    # Another username_claim needs no email_verified (the provider's username is its own).
+    other = load_config(None, oidc_env()).oidc
+    assert not lacks({"sub": "s-1", "preferred_username": "f", "groups": []}, other)
+    assert identity("https://idp.example.com", {**claims, "preferred_username": "f"}, other)
 
 
 def oidc_env(**keys: str) -> dict[str, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,7 +19,14 @@ from regauth.runtime import Runtime, open_runtime
 from regauth.web.app import SIGN_ON_SECONDS, create_site
 from regauth.web.handlers.oidc import COOKIE
 from tests.sso.conftest import SCOPES, new_account
-from tests.support.builders import add_org, add_user, make_config, reconfigured
+from tests.support.builders import (
+    Client,
+    add_org,
+    add_scim_key,
+    add_user,
+    make_config,
+    reconfigured,
+)
 from tests.support.clock import FakeClock
 from tests.support.oidc_provider import (
     DEFAULT_CLIENT_ID,
@@ -299,3 +307,104 @@ async def test_with_single_sign_on_enforced_the_password_form_points_at_the_butt
     assert response.status == 401
     assert "Single sign-on is enforced: use Sign in with Acme SSO." in visitor.text
     assert (await visitor.sign_in("breakglass")).status == 200
+
+
+# -- accounts SCIM made ----------------------------------------------------------------------
+
+
+async def scim_user(runtime: Runtime, client: Client, user_name: str, **attributes: Any) -> str:
+    """A User the company's provisioner makes (POST /scim/v2/Users): its resource id."""
+    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name}
+    response = await client.post(
+        "/scim/v2/Users", json={**body, **attributes}, headers=add_scim_key(runtime)
+    )
+    made = await response.json(content_type=None)
+    assert response.status == 201, made
+    scim_id: str = made["id"]
+    return scim_id
+
+
+def sources_of(runtime: Runtime, name: str) -> set[str]:
+    return {i.source for i in runtime.provisioning.identities(name)}
+
+
+async def test_an_account_scim_made_is_linked_only_to_a_sign_in_under_its_user_name(
+    visitor: Visitor, runtime: Runtime, oidc_provider: OidcProvider
+) -> None:
+    """Found from outside: the first sign-in whose claim reduced to a SCIM-made account's name
+    was linked to it (its repositories, teams and owner roles). Only the userName SCIM holds
+    now, in full and without ASCII case, is the person the provisioner vouched for."""
+    await scim_user(runtime, visitor.client, "bob.smith@corp.example")
+    assert sources_of(runtime, "bob-smith") == {"scim"}
+    stranger = new_account(oidc_provider, preferred_username="Bob_Smith@contractor.example")
+    response = await sign_on(visitor, stranger)
+    assert response.status == 409
+    assert f"regauth user link bob-smith --oidc {stranger.sub}" in visitor.text
+    assert sources_of(runtime, "bob-smith") == {"scim"}
+
+    bob = new_account(oidc_provider, preferred_username="Bob.Smith@corp.example")
+    response = await sign_on(visitor, bob)
+    assert response.url.path == "/ui/settings/tokens"
+    assert "Signed in as <strong>bob-smith</strong>" in visitor.text
+    assert sources_of(runtime, "bob-smith") == {"scim", "oidc"}
+
+
+async def test_after_a_scim_rename_only_the_new_user_name_signs_in_to_the_account(
+    visitor: Visitor, runtime: Runtime, oidc_provider: OidcProvider
+) -> None:
+    scim_id = await scim_user(runtime, visitor.client, "carl@corp.example")
+    response = await visitor.client.patch(
+        f"/scim/v2/Users/{scim_id}",
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "userName", "value": "carlos@corp.example"}],
+        },
+        headers=add_scim_key(runtime),
+    )
+    assert response.status == 200, await response.text()
+    # The account stays carl; neither its old name nor the old userName is the person now.
+    for claim in ("carl", "carl@corp.example"):
+        response = await sign_on(visitor, new_account(oidc_provider, preferred_username=claim))
+        assert response.status == 409, claim
+    assert sources_of(runtime, "carl") == {"scim"}
+    carlos = new_account(oidc_provider, preferred_username="carlos@corp.example")
+    response = await sign_on(visitor, carlos)
+    assert "Signed in as <strong>carl</strong>" in visitor.text
+    assert sources_of(runtime, "carl") == {"scim", "oidc"}
+    assert runtime.store.get_user("carlos") is None  # linked, not a second account
+
+
+@pytest.mark.parametrize(
+    ("verified", "says"),
+    [
+        (False, "says your e-mail address is not verified"),
+        (None, "does not say that your e-mail address is verified"),
+    ],
+)
+async def test_an_e_mail_address_the_provider_has_not_verified_names_no_account(
+    visitor: Visitor,
+    runtime: Runtime,
+    oidc_provider: OidcProvider,
+    verified: bool | None,
+    says: str,
+) -> None:
+    """Found from outside: with username_claim = "email", an address anyone can put in their
+    profile at the provider (email_verified false) signed in to the account SCIM made for it.
+    An address names or links an account only when the provider says it verified it; a
+    provider that sends no email_verified is taken as not having verified it."""
+    runtime.settings.current = reconfigured(runtime.config, oidc={"username_claim": "email"})
+    await scim_user(runtime, visitor.client, "frank@corp.example")
+    unverified = new_account(oidc_provider, email="frank@corp.example", email_verified=verified)
+    response = await sign_on(visitor, unverified)
+    assert response.status == 403
+    assert says in visitor.text
+    assert sources_of(runtime, "frank") == {"scim"}
+    # Nor does it make a new account under a name nobody holds yet.
+    nobody = new_account(oidc_provider, email="nobody@corp.example", email_verified=verified)
+    assert (await sign_on(visitor, nobody)).status == 403
+    assert runtime.store.get_user("nobody") is None
+
+    frank = new_account(oidc_provider, email="Frank@corp.example")  # verified
+    response = await sign_on(visitor, frank)
+    assert "Signed in as <strong>frank</strong>" in visitor.text
+    assert sources_of(runtime, "frank") == {"scim", "oidc"}

@@ -21,7 +21,8 @@ class ExternalIdentity:
     # What never changes for the person at the provider: the ID token's `sub`, the entry's
     # entryUUID (or the configured attribute), the SCIM resource's externalId or userName.
     subject: str
-    # The claim or attribute the account's name is derived from at the first sign-in.
+    # The claim or attribute the account's name is derived from at the first sign-in, and
+    # what a SCIM User's userName or externalId must be, in full, to link to its account.
     username: str
     # Group names as the provider gives them (the configuration maps them to teams).
     groups: tuple[str, ...] = ()

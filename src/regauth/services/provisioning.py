@@ -9,7 +9,7 @@ import re
 
 from regauth import logs
 from regauth.config import LiveConfig
-from regauth.domain import group_mappings, usernames
+from regauth.domain import caseless, group_mappings, usernames
 from regauth.domain.clock import Clock
 from regauth.domain.identities import ExternalIdentity, IdentitySource
 from regauth.domain.models import Actor, Identity, Membership, OrgRole, User
@@ -74,22 +74,21 @@ class Provisioning:
             user = self._store.get_user_by_id(linked.user_id)
             assert user is not None  # the link goes with its account (ON DELETE CASCADE)
             return user
+        vouched = self._vouched_by_scim(identity)
+        if vouched is not None:
+            user, scim_id = vouched
+            self._store.link_identity(user.id, source, issuer, subject, identity.groups, now=now)
+            self._audit.record(
+                actor, "user.link", user.name, source=source, issuer=issuer or None, scim_id=scim_id
+            )
+            return dataclasses.replace(user, linked=True)
         name = account_name(identity.username)
         if name is None:
             raise Forbidden(
                 f"the identity provider's name {identity.username!r} cannot be a registry "
                 "account name: an admin can create the account and link it"
             )
-        existing = self._store.get_user(name)
-        if existing is not None and self._provisioned_by_scim(existing, identity.source):
-            # The company's provisioner made this account under this name: its sign-in
-            # through the company's provider is the same person, linked now.
-            self._store.link_identity(
-                existing.id, source, issuer, subject, identity.groups, now=now
-            )
-            self._audit.record(actor, "user.link", name, source=source, issuer=issuer or None)
-            return dataclasses.replace(existing, linked=True)
-        if existing is not None or self._store.get_org(name) is not None:
+        if self._store.get_user(name) is not None or self._store.get_org(name) is not None:
             # Never linked by name: whoever holds the name here may not be this person.
             raise Conflict(
                 f"the name {name!r} is taken by an account not linked to this identity: an admin "
@@ -101,10 +100,33 @@ class Provisioning:
         self._audit.record(actor, "user.provision", name, source=source, issuer=issuer or None)
         return dataclasses.replace(user, linked=True)
 
-    def _provisioned_by_scim(self, user: User, source: IdentitySource) -> bool:
-        """Made by SCIM and not linked to any other provider of this kind yet."""
-        sources = {i.source for i in self._store.identities_of(user.id)}
-        return source is not IdentitySource.SCIM and sources == {IdentitySource.SCIM.value}
+    def _vouched_by_scim(self, identity: ExternalIdentity) -> tuple[User, str] | None:
+        """The account SCIM made for this person, and its resource's id: the one User resource
+        whose current userName (or externalId) is the name the sign-in's provider gives, in
+        full, compared without case (ASCII letters only), while its account is linked to no
+        provider but SCIM. None otherwise.
+
+        Never by the account name a claim reduces to (found from outside: `Bob_Smith@contractor`
+        signed in to the account SCIM made for `bob.smith@corp`, and after SCIM renamed
+        `carl@corp` to `carlos@corp` a new IdP user `carl` to carl's): the provisioner vouched
+        for a userName, and only a sign-in under it is the person it made the account for."""
+        if identity.source is IdentitySource.SCIM:
+            return None
+        claim = caseless.key(identity.username)
+        found = {
+            record.user_id: record
+            for record in self._store.list_scim_users()
+            if claim == caseless.key(str(record.attributes.get("userName", "")))
+            or (record.external_id is not None and claim == caseless.key(record.external_id))
+        }
+        if len(found) != 1:
+            return None  # none, or several resources' names: nobody to be sure of
+        [record] = found.values()
+        sources = {i.source for i in self._store.identities_of(record.user_id)}
+        user = self._store.get_user_by_id(record.user_id)
+        if user is None or sources != {IdentitySource.SCIM.value}:
+            return None  # already someone's at a provider: a second identity is someone else
+        return user, record.id
 
     @transactional
     def link(
