@@ -293,6 +293,31 @@ async def test_a_look_alike_group_name_maps_to_nothing(scim: Scim, runtime: Runt
     assert _teams(runtime, "mallory") == {"acme": "owner"}
 
 
+async def test_a_membership_made_by_hand_is_never_raised_or_removed_by_a_mapping(
+    scim: Scim, runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found from outside: `regauth org set-member acme r-ot member`, then a SCIM group that
+    maps to acme's owners made r-ot an owner (the row the mapping's now), and taking r-ot out
+    of the group removed r-ot from acme. A hand-made membership is the admin's: it stays as
+    it was, whatever the groups say."""
+    made = await scim.user("r-ot")
+    acme = runtime.organizations.get("acme")
+    runtime.organizations.set_member(acme, runtime.users.get("r-ot"), OrgRole.MEMBER, CLI_ACTOR)
+    group = await scim.group("Platform-Admins", made["id"])
+    assert _sources(runtime, "r-ot") == {"acme": "member/manual"}
+    kept = [r for r in caplog.records if r.getMessage() == "group_mapping_kept_manual"]
+    assert [r.fields for r in kept] == [{"org": "acme", "member": "r-ot"}]
+    remove = {"op": "remove", "path": f'members[value eq "{made["id"]}"]'}
+    await scim.patch(f"/Groups/{group['id']}", remove)
+    assert _sources(runtime, "r-ot") == {"acme": "member/manual"}
+    # A mapped team under the manual membership comes and goes; the membership stays.
+    developers = await scim.group("developers", made["id"])
+    assert _sources(runtime, "r-ot") == {"acme": "member/manual", "acme/dev": "mapping"}
+    await scim("DELETE", f"/Groups/{developers['id']}", status=204)
+    assert _sources(runtime, "r-ot") == {"acme": "member/manual"}
+    assert runtime.store.org_context("r-ot", ["acme"])["acme"].role is OrgRole.MEMBER
+
+
 async def test_a_group_name_is_unique_and_members_must_be_users(scim: Scim) -> None:
     await scim.group("developers")
     taken = await scim("POST", "/Groups", {"displayName": "developers"}, status=409)
@@ -473,6 +498,15 @@ async def test_scim_can_be_turned_off(another_runtime: Any, aiohttp_client: Any)
     client = await aiohttp_client(create_app(off))
     response = await client.get("/scim/v2/Users")
     assert response.status == 404
+
+
+def _sources(runtime: Runtime, name: str) -> dict[str, str]:
+    """Each membership's role (for an organization's) and who made it."""
+    user = runtime.users.get(name)
+    return {
+        f"{m.org}/{m.team}" if m.team else m.org: (f"{m.role.value}/" if m.role else "") + m.source
+        for m in runtime.store.memberships_of(user.id)
+    }
 
 
 def _teams(runtime: Runtime, name: str) -> dict[str, str]:

@@ -186,6 +186,17 @@ async def test_an_owner_group_makes_and_unmakes_owners(runtime: Runtime) -> None
     assert teams_of(runtime, "alice") == {}
 
 
+async def test_an_owner_group_does_not_raise_or_remove_a_manual_member(runtime: Runtime) -> None:
+    """Found from outside (through SCIM, tests/http/test_scim.py): the same at a sign-in."""
+    await runtime.provisioning.sign_in(oidc("s", "alice"), None, None)
+    acme = runtime.organizations.get("acme")
+    runtime.organizations.set_member(acme, runtime.users.get("alice"), OrgRole.MEMBER, CLI_ACTOR)
+    await runtime.provisioning.sign_in(oidc("s", "alice", "platform"), None, None)
+    assert teams_of(runtime, "alice") == {"acme": "membermanual"}
+    await runtime.provisioning.sign_in(oidc("s", "alice"), None, None)
+    assert teams_of(runtime, "alice") == {"acme": "membermanual"}
+
+
 async def test_the_last_owner_is_kept(runtime: Runtime) -> None:
     await runtime.provisioning.sign_in(oidc("s", "alice", "platform"), None, None)
     acme = runtime.organizations.get("acme")

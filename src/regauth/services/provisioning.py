@@ -168,7 +168,8 @@ class Provisioning:
     def apply_groups(self, user: User, actor: Actor) -> None:
         """Bring the memberships the mappings make in line with the groups the account is in
         now (at every provider): add what is missing, remove what a mapping made and no group
-        gives any more. Manual memberships are never touched."""
+        gives any more. Manual memberships are never touched: not raised to owner, not
+        removed."""
         mappings = self._settings.current.groups.parsed
         want_teams, want_owner = group_mappings.targets(
             mappings, self._store.directory_groups(user.id)
@@ -184,6 +185,19 @@ class Provisioning:
                 _missing(org_name)
                 continue
             row = orgs.get(org_name)
+            if row is not None and row.source == MANUAL:
+                # An owner or admin chose this role by hand: a mapping neither raises it nor,
+                # later, takes the membership away (found from outside: an owner group made a
+                # manual member an owner, and leaving the group removed them from the org).
+                if row.role is not OrgRole.OWNER:
+                    logs.event(
+                        log,
+                        logging.WARNING,
+                        "group_mapping_kept_manual",
+                        org=org_name,
+                        member=user.name,
+                    )
+                continue
             if row is None or row.role is not OrgRole.OWNER:
                 self._store.set_member(org.id, user.id, OrgRole.OWNER, source=MAPPING)
                 self._audit.record(
