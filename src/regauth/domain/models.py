@@ -320,10 +320,20 @@ class AuditEvent:
     id: int | None = None
 
 
+# An account's own events (GET /v2/account/audit) are those it made signed in (actor kind
+# "user": the internal actors "cli", "revocation-api", "staleness-policy" are names an account
+# may hold too), those whose target is its name for the actions below (an organization, a
+# team, a repository or a SCIM group may be spelled like an account without being it), and
+# those about its tokens (details.owner). Matched by prefix.
+ACCOUNT_TARGET_ACTIONS = ("user.", "2fa.", "scim.user.", "auth.failed")
+OWNED_TOKEN_ACTIONS = ("token.", "session_token.")
+
+
 @dataclass(frozen=True, slots=True)
 class AuditQuery:
     actor: str | None = None
-    # Events by this user or about them (their tokens, their account).
+    # This account's own events (see ACCOUNT_TARGET_ACTIONS); with `since` at the account's
+    # creation, none of an earlier holder of its name (a deleted organization, failed sign-ins).
     subject: str | None = None
     action: str | None = None
     since: int | None = None

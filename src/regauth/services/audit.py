@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from regauth import logs
 from regauth.domain import usernames
 from regauth.domain.clock import Clock
-from regauth.domain.models import Actor, AuditEvent, AuditQuery
+from regauth.domain.models import Actor, AuditEvent, AuditQuery, User
 from regauth.domain.redaction import scrub
 from regauth.store.base import AuditStore, Database
 
@@ -171,6 +171,11 @@ class AuditLog:
 
     def _full(self) -> bool:
         return len(self._failures) + len(self._deferred) >= self._max_pending
+
+    def of_account(self, user: User, *, limit: int = 100) -> list[AuditEvent]:
+        """The account's own events, newest first: never one from before it was made, when
+        its name may have been another's (a deleted organization's, a failed sign-in's)."""
+        return self.list(AuditQuery(subject=user.name, since=user.created_at, limit=limit))
 
     def list(self, query: AuditQuery) -> list[AuditEvent]:
         return self._store.list_audit(query)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from regauth.domain.models import AuditQuery
 from regauth.errors import BadRequest
 from regauth.http.appkeys import RUNTIME
 from regauth.http.handlers.common import Body, anonymous_actor, call, caller, client
@@ -111,13 +110,12 @@ async def revoke_credentials(
 async def account_audit(request: web.Request) -> AuditEventList:
     """Read the account's audit trail
 
-    The newest 100 audit events about the caller's account: what it did, what was done to it
-    or its tokens (including leaked-token revocations and failed sign-ins under its name). A
+    The newest 100 audit events of the caller's account since it was made: what it did signed
+    in, what was done to it or its tokens (including leaked-token revocations and failed
+    sign-ins under its name); never another's, nor those of an earlier holder of its name. A
     session opened with a personal access token may read. An admin API key has no account of
     its own: 403.
     """
     user = (await caller(request)).account()
-    events = await call(
-        request, request.app[RUNTIME].audit.list, AuditQuery(subject=user.name, limit=100)
-    )
+    events = await call(request, request.app[RUNTIME].audit.of_account, user)
     return AuditEventList(events=[AuditEventView.of(e) for e in events])

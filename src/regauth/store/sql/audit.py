@@ -6,7 +6,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from regauth.domain.models import AuditEvent, AuditQuery
+from regauth.domain.models import (
+    ACCOUNT_TARGET_ACTIONS,
+    OWNED_TOKEN_ACTIONS,
+    AuditEvent,
+    AuditQuery,
+)
 from regauth.store.sql.base import SqlTables
 
 _COLUMNS = "id, at, actor, actor_kind, action, target, ip, user_agent, details, count"
@@ -52,8 +57,14 @@ class AuditTable(SqlTables):
                 params.append(value)
         if query.subject is not None:
             owner = self._backend.dialect.json_text.format(column="details", key="owner")
-            clauses.append(f"(actor = ? OR target = ? OR {owner} = ?)")
-            params += [query.subject] * 3
+            about_account = _any_prefix(ACCOUNT_TARGET_ACTIONS)
+            about_tokens = _any_prefix(OWNED_TOKEN_ACTIONS)
+            clauses.append(
+                f"((actor_kind = ? AND actor = ?) OR (target = ? AND {about_account}) "
+                f"OR ({owner} = ? AND {about_tokens}))"
+            )
+            params += ["user", query.subject, query.subject, *ACCOUNT_TARGET_ACTIONS]
+            params += [query.subject, *OWNED_TOKEN_ACTIONS]
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         rows = self._all(
             f"SELECT {_COLUMNS} FROM audit_events {where} ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
@@ -74,6 +85,11 @@ class AuditTable(SqlTables):
             )
             for r in rows
         ]
+
+
+def _any_prefix(prefixes: Sequence[str]) -> str:
+    # substr, not LIKE: "_" in "session_token." is no wildcard, and both dialects have it.
+    return "(" + " OR ".join(f"substr(action, 1, {len(p)}) = ?" for p in prefixes) + ")"
 
 
 def _values(event: AuditEvent) -> tuple[Any, ...]:
