@@ -153,6 +153,32 @@ async def test_active_tokens_are_capped(client: Client, runtime: Runtime, clock:
         )
 
 
+async def test_reactivating_past_the_active_token_cap_is_refused(
+    client: Client, runtime: Runtime, clock: FakeClock
+) -> None:
+    # deactivate one, create another, reactivate the first: a fifth active token
+    for _ in range(4):
+        add_token(runtime, "alice", AccessLevel.READ)
+        clock.advance(1800)  # stay under the hourly creation limit
+    auth = await sign_in(client, "alice")
+    first = (await (await client.get("/v2/access-tokens", headers=auth)).json())["results"][0]
+    url = f"/v2/access-tokens/{first['uuid']}"
+    assert (await client.patch(url, json={"is_active": False}, headers=auth)).status == 200
+    add_token(runtime, "alice", AccessLevel.READ)
+
+    refused = await client.patch(url, json={"is_active": True}, headers=auth)
+    assert refused.status == 409
+    assert "active token limit reached (4)" in (await refused.json())["detail"]
+    assert runtime.tokens.limits_for(runtime.users.get("alice"))["active_tokens"] == 4
+    # Activating an active token changes nothing, and is no more refused than renaming.
+    active = (await (await client.get("/v2/access-tokens", headers=auth)).json())["results"]
+    other = next(t for t in active if t["is_active"])
+    again = await client.patch(
+        f"/v2/access-tokens/{other['uuid']}", json={"is_active": True}, headers=auth
+    )
+    assert again.status == 200
+
+
 async def test_revocation_deactivates_valid_tokens_and_reveals_nothing(
     client: Client, runtime: Runtime
 ) -> None:

@@ -14,6 +14,7 @@ from regauth.config import Config
 from regauth.domain.models import CLI_ACTOR, AccessLevel, AuditQuery
 from regauth.errors import Conflict
 from regauth.runtime import Runtime
+from regauth.services.access_tokens import CreatedToken
 from tests.support.builders import OpenRuntime, add_org, add_user, reconfigured
 
 CAP = 5
@@ -67,6 +68,37 @@ def test_simultaneous_creations_never_pass_the_active_token_cap(
     assert runtime.tokens.limits_for(owner)["active_tokens"] == CAP
     events = runtime.audit.list(AuditQuery(action="token.create", limit=100))
     assert sorted(e.target for e in events) == sorted(r.id for r in runtime.tokens.list_for(owner))
+
+
+def test_simultaneous_activations_and_creations_never_pass_the_active_token_cap(
+    runtime: Runtime, another_runtime: OpenRuntime
+) -> None:
+    # CAP tokens made and deactivated, then CAP - 2 active ones: of the reactivations and the
+    # creations at once, two pass, whichever they are.
+    add_user(runtime, "alice")
+    owner = runtime.users.get("alice")
+
+    def create(rt: Runtime) -> CreatedToken:
+        return rt.tokens.create(
+            rt.users.get("alice"), CLI_ACTOR, description="ci", access=AccessLevel.READ
+        )
+
+    stale = [create(runtime).record for _ in range(CAP)]
+    for record in stale:
+        runtime.tokens.set_active(record, CLI_ACTOR, False)
+    for _ in range(CAP - 2):
+        create(runtime)
+    runtimes = [runtime, another_runtime(), another_runtime()]
+
+    def activate_or_create(rt: Runtime) -> object:
+        if stale:  # the first CAP attempts reactivate, the others create
+            record = stale.pop()
+            return rt.tokens.set_active(rt.tokens.get(record.id), CLI_ACTOR, True)
+        return create(rt)
+
+    created, _ = _all_at_once(runtimes, activate_or_create)
+    assert created == 2
+    assert runtime.tokens.limits_for(owner)["active_tokens"] == CAP
 
 
 def test_simultaneous_creations_never_pass_the_organization_cap(

@@ -260,6 +260,24 @@ async def test_deactivate_then_activate(runtime: Runtime, visitor: Visitor) -> N
     assert (await visitor.client.get("/token", headers=basic("alice", pat))).status == 200
 
 
+async def test_activate_past_the_active_token_cap_is_refused(
+    another_runtime: OpenRuntime, aiohttp_client: AiohttpClient
+) -> None:
+    runtime = another_runtime(limits={"max_active_tokens": 1})
+    visitor = Visitor(await aiohttp_client(create_site(runtime)))
+    add_token(runtime, "alice", description="first")
+    uuid = _records(runtime)[0].uuid
+    await visitor.sign_in("alice")
+    await visitor.post(f"/settings/tokens/{uuid}/deactivate")
+    add_token(runtime, "alice", description="second")
+    await visitor.get("/settings/tokens")
+
+    response = await visitor.post(f"/settings/tokens/{uuid}/activate")
+    assert response.status == 409
+    assert "Active token limit reached (1)" in visitor.text
+    assert [r.active for r in _records(runtime) if r.uuid == uuid] == [False]
+
+
 async def test_delete_asks_first_then_deletes(runtime: Runtime, visitor: Visitor) -> None:
     add_token(runtime, "alice", description="ci")
     uuid = _records(runtime)[0].uuid

@@ -82,6 +82,12 @@ def check_lifetime(expires_at: int | None, now: int, most_days: int) -> None:
         raise BadRequest(f"tokens must expire within {most_days} days (operator policy)")
 
 
+def _adds_an_active_token(record: TokenRecord, now: int) -> bool:
+    """Whether activating the token adds one to what max_active_tokens counts: a person's
+    token, inactive and unexpired (a session token or an expired one is never counted)."""
+    return record.generated_by == "manual" and not record.active and not record.expired(now)
+
+
 def expiring(record: TokenRecord, now: float, within: int) -> bool:
     """Active, and expiring within `within` seconds: "expiring soon" (the web page's mark)."""
     return (
@@ -249,10 +255,13 @@ class AccessTokenService:
                 f"token creation limit reached ({limits.token_creations_per_hour} per hour)",
                 retry_after=(oldest or now) + 3600 - now,
             )
-        if self._store.count_active_tokens(owner.id, now=now) >= limits.max_active_tokens:
+        self._check_active_limit(owner.id, now)
+
+    def _check_active_limit(self, owner_id: int, now: int) -> None:
+        limit = self._limits().max_active_tokens
+        if self._store.count_active_tokens(owner_id, now=now) >= limit:
             raise Conflict(
-                f"active token limit reached ({limits.max_active_tokens}): "
-                "deactivate or delete a token first"
+                f"active token limit reached ({limit}): deactivate or delete a token first"
             )
 
     def get(self, token_id: str) -> TokenRecord:
@@ -295,6 +304,14 @@ class AccessTokenService:
 
     @transactional
     def set_active(self, record: TokenRecord, actor: Actor, active: bool) -> TokenRecord:
+        if active:
+            # As create: the account is locked to the end of the transaction, so neither two
+            # activations nor an activation and a creation at once pass max_active_tokens.
+            self._store.lock_user(record.owner_id)
+            record = self._present(self._store.get_token(record.id))
+            now = int(self._clock())
+            if _adds_an_active_token(record, now):
+                self._check_active_limit(record.owner_id, now)
         updated = self._store.update_token(record.id, active=active)
         action = "token.activate" if active else "token.deactivate"
         self._audit.record(actor, action, record.id, owner=record.owner_name)
