@@ -7,7 +7,7 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from regauth.domain.models import CLI_ACTOR, OrgRole
+from regauth.domain.models import CLI_ACTOR, Actor, OrgRole
 from regauth.runtime import Runtime
 from tests.support.builders import add_org, add_user, basic
 from tests.web.conftest import Visitor, token_on_page
@@ -172,6 +172,24 @@ async def test_deactivate_activate_and_delete(runtime: Runtime, visitor: Visitor
     assert "acme has no organization access tokens yet." in visitor.text
     gone = await visitor.client.get("/token?service=registry", headers=basic("acme", secret))
     assert gone.status == 401
+
+
+async def test_a_token_revoked_as_leaked_is_not_activated(
+    runtime: Runtime, visitor: Visitor
+) -> None:
+    await visitor.sign_in("alice")
+    await visitor.get("/orgs/acme/tokens/new")
+    await visitor.post("/orgs/acme/tokens/new", APP_PUSH)
+    secret = token_on_page(visitor.text)
+    (record,) = runtime.org_tokens.for_org(runtime.organizations.get("acme"))
+    assert runtime.revocation.revoke([secret], Actor(name="", kind="anonymous")) == 1
+    await visitor.get("/orgs/acme/tokens")
+
+    response = await visitor.post(f"/orgs/acme/tokens/{record.id}/activate")
+    assert response.status == 409
+    assert "revoked as leaked: regenerate it, then activate it" in visitor.text
+    refused = await visitor.client.get("/token?service=registry", headers=basic("acme", secret))
+    assert refused.status == 401
 
 
 async def test_regenerate_shows_the_new_secret_once_and_ends_the_old_one(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pytest_aiohttp import AiohttpClient
 
-from regauth.domain.models import CLI_ACTOR, AccessLevel, TokenRecord
+from regauth.domain.models import CLI_ACTOR, AccessLevel, Actor, TokenRecord
 from regauth.runtime import Runtime
 from regauth.web.app import create_site
 from tests.support.builders import OpenRuntime, add_token, add_user, basic
@@ -276,6 +276,21 @@ async def test_activate_past_the_active_token_cap_is_refused(
     assert response.status == 409
     assert "Active token limit reached (1)" in visitor.text
     assert [r.active for r in _records(runtime) if r.uuid == uuid] == [False]
+
+
+async def test_a_token_revoked_as_leaked_is_not_activated(
+    runtime: Runtime, visitor: Visitor
+) -> None:
+    pat = add_token(runtime, "alice", description="ci")
+    uuid = _records(runtime)[0].uuid
+    assert runtime.revocation.revoke([pat], Actor(name="", kind="anonymous")) == 1
+    await visitor.sign_in("alice")
+
+    response = await visitor.post(f"/settings/tokens/{uuid}/activate")
+    assert response.status == 409
+    assert "revoked as leaked: regenerate it, then activate it" in visitor.text
+    assert not _records(runtime)[0].active
+    assert (await visitor.client.get("/token", headers=basic("alice", pat))).status == 401
 
 
 async def test_delete_asks_first_then_deletes(runtime: Runtime, visitor: Visitor) -> None:

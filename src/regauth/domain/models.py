@@ -94,6 +94,8 @@ class TokenRecord:
     repositories: tuple[str, ...] | None = None
     # Network-bound: where it may be used from (None: anywhere).
     allow_from: tuple[Network, ...] | None = None
+    # The keyed hash of a secret revoked as leaked (see revoked_as_leaked).
+    leaked_secret_hash: bytes | None = None
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at
@@ -106,6 +108,15 @@ class TokenState(enum.Enum):
     ACTIVE = "active"
     INACTIVE = "inactive"
     EXPIRED = "expired"
+
+
+LEAKED = "the token's secret was revoked as leaked: regenerate it, then activate it"
+
+
+def revoked_as_leaked(record: TokenRecord | OrgTokenRecord) -> bool:
+    """Whether the token's secret is one reported leaked (POST /v2/credentials/revoke): such a
+    token stays inactive until it is regenerated, so a leaked secret never works again."""
+    return record.leaked_secret_hash is not None and record.leaked_secret_hash == record.secret_hash
 
 
 def token_state(record: TokenRecord | OrgTokenRecord, now: float) -> TokenState:
@@ -429,6 +440,8 @@ class OrgTokenRecord:
     # A regenerated token's old secret, accepted until `previous_secret_until` (rotation).
     previous_secret_hash: bytes | None = None
     previous_secret_until: int | None = None
+    # The keyed hash of a secret revoked as leaked (see revoked_as_leaked).
+    leaked_secret_hash: bytes | None = None
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at

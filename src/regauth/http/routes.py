@@ -128,7 +128,11 @@ _LAST_OWNER = "The user is the organization's last owner"
 _HUB = "(Docker Hub's `{}`)"
 _REGENERATE_409 = Answer(
     409,
-    "A session token, an expired token, a disabled account's, or one regenerated at the same moment by another request.",
+    "A session token, an expired token, a disabled account's, one regenerated at the same moment by another request, or a grace period for a secret revoked as leaked.",
+)
+_ACTIVATE_409 = Answer(
+    409,
+    "Activating a token whose secret was revoked as leaked (regenerate it first), or past `limits.max_active_tokens`.",
 )
 
 ROUTES: tuple[Route, ...] = (
@@ -189,7 +193,7 @@ ROUTES: tuple[Route, ...] = (
     route(
         "PATCH", "/v2/access-tokens/{uuid}", hub.patch_token, body=a.PatchAccessTokenRequest,
         response=a.AccessToken, operation_id="updateAccessToken", tag="access-tokens",
-        access=ACCOUNT, params=(UUID,), errors=(Answer(404),),
+        access=ACCOUNT, params=(UUID,), errors=(Answer(404), _ACTIVATE_409),
         ok=f"The updated token, without its secret {_HUB.format('patchAccessTokenResponse')}.",
     ),
     route(
@@ -262,6 +266,7 @@ ROUTES: tuple[Route, ...] = (
         operation_id="updateOrgAccessToken", tag="org-access-tokens", access=ORG_OWNER,
         params=(ORG, ORG_TOKEN),
         ok=f"The updated token, without its secret {_HUB.format('updateOrgAccessTokenResponse')}.",
+        errors=(Answer(409, "Activating a token whose secret was revoked as leaked: regenerate it first."),),
     ),
     route(
         "DELETE", f"{_O}/access-tokens/{{token}}", org_tokens.delete_token, response=NoContent,
@@ -274,7 +279,7 @@ ROUTES: tuple[Route, ...] = (
         operation_id="regenerateOrgAccessToken", tag="org-access-tokens", access=ORG_OWNER,
         params=(ORG, ORG_TOKEN), addition=True,
         ok="The same token with its new secret in `token`, shown this once.",
-        errors=(Answer(404), Answer(409, "An expired token, or one regenerated at the same moment by another request.")),
+        errors=(Answer(404), Answer(409, "An expired token, one regenerated at the same moment by another request, or a grace period for a secret revoked as leaked.")),
     ),
     route(
         "GET", f"{_O}/members", orgs.list_members, response=o.OrgMemberPage,
@@ -380,7 +385,7 @@ ROUTES: tuple[Route, ...] = (
     route(
         "PATCH", "/admin/v1/tokens/{id}", admin_tokens.patch_token, body=m.PatchTokenRequest,
         response=m.Token, operation_id="adminUpdateToken", tag="admin", access=ADMIN,
-        params=(TOKEN_ID,), ok="The updated token.", errors=(Answer(404),),
+        params=(TOKEN_ID,), ok="The updated token.", errors=(Answer(404), _ACTIVATE_409),
     ),
     route(
         "DELETE", "/admin/v1/tokens/{id}", admin_tokens.delete_token, response=NoContent,

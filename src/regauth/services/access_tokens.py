@@ -12,12 +12,14 @@ from regauth.config import LimitsConfig, LiveConfig, expiry_days, max_lifetime_d
 from regauth.domain import policy, text
 from regauth.domain.clock import Clock
 from regauth.domain.models import (
+    LEAKED,
     AccessLevel,
     Actor,
     TokenQuery,
     TokenRecord,
     TokenState,
     User,
+    revoked_as_leaked,
     token_state,
 )
 from regauth.domain.networks import Network, parse_allow_from
@@ -309,6 +311,8 @@ class AccessTokenService:
             # activations nor an activation and a creation at once pass max_active_tokens.
             self._store.lock_user(record.owner_id)
             record = self._present(self._store.get_token(record.id))
+            if revoked_as_leaked(record):
+                raise Conflict(LEAKED)
             now = int(self._clock())
             if _adds_an_active_token(record, now):
                 self._check_active_limit(record.owner_id, now)

@@ -9,7 +9,15 @@ from dataclasses import dataclass
 from regauth.config import LiveConfig, max_lifetime_days
 from regauth.domain import policy
 from regauth.domain.clock import Clock
-from regauth.domain.models import PULL, PUSH, Actor, Organization, OrgTokenRecord
+from regauth.domain.models import (
+    LEAKED,
+    PULL,
+    PUSH,
+    Actor,
+    Organization,
+    OrgTokenRecord,
+    revoked_as_leaked,
+)
 from regauth.domain.scopes import is_repository_name
 from regauth.domain.tokens import AccessToken, TokenKind
 from regauth.errors import BadRequest, Conflict, NotFoundInStore
@@ -127,6 +135,8 @@ class OrgTokenService:
         public_read: bool | None,
         description: str | None = None,
     ) -> OrgTokenRecord:
+        if active and revoked_as_leaked(record):
+            raise Conflict(LEAKED)
         updated = self._store.update_org_token(
             record.id,
             label=validate_description(label) if label is not None else None,

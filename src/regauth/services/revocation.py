@@ -79,7 +79,9 @@ class RevocationService:
                     and org_token.active
                     and secret_matches(self._hmac_key, token.secret, org_token.secret_hash)
                 ):
-                    self._store.update_org_token(org_token.id, active=False)
+                    self._store.update_org_token(
+                        org_token.id, active=False, leaked_secret_hash=org_token.secret_hash
+                    )
                     self._audit.record(
                         actor, "org_token.revoked_leaked", org_token.id, org=org_token.org
                     )
@@ -92,7 +94,11 @@ class RevocationService:
                 and record.active
                 and secret_matches(self._hmac_key, token.secret, record.secret_hash)
             ):
-                self._store.update_token(record.id, active=False)
+                # Deactivated, and the secret remembered: activation is refused until the
+                # token is regenerated (domain: revoked_as_leaked).
+                self._store.update_token(
+                    record.id, active=False, leaked_secret_hash=record.secret_hash
+                )
                 self._audit.record(
                     actor, "token.revoked_leaked", record.id, owner=record.owner_name
                 )

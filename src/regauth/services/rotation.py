@@ -18,6 +18,7 @@ from regauth.domain.models import (
     OrgTokenRecord,
     TokenAuthRecord,
     TokenRecord,
+    revoked_as_leaked,
 )
 from regauth.domain.timefmt import rfc3339
 from regauth.domain.tokens import AccessToken, TokenKind, secret_matches
@@ -223,7 +224,7 @@ class RotationService:
 
     def _grace_until(self, record: TokenRecord | OrgTokenRecord, grace_seconds: int) -> int | None:
         """Until when the old secret is accepted (None: not at all); 400 for a grace period
-        out of bounds, 409 for an expired token."""
+        out of bounds, 409 for an expired token or a grace period for a leaked secret."""
         if not 0 <= grace_seconds <= MAX_GRACE_SECONDS:
             raise BadRequest(
                 f"grace period must be between 0 and {format_duration(MAX_GRACE_SECONDS)}"
@@ -231,4 +232,7 @@ class RotationService:
         now = int(self._clock())
         if record.expired(now):
             raise Conflict("the token has expired: create a new one")
+        if grace_seconds and revoked_as_leaked(record):
+            # The old secret is the leaked one: a grace period would let it work again.
+            raise Conflict("the token's secret was revoked as leaked: it gets no grace period")
         return now + grace_seconds if grace_seconds else None

@@ -149,8 +149,15 @@ class TokenStore(Protocol):
     def search_tokens(self, query: TokenQuery, *, now: int) -> list[TokenRecord]: ...
 
     def update_token(
-        self, token_id: str, *, description: str | None = None, active: bool | None = None
-    ) -> TokenRecord | None: ...
+        self,
+        token_id: str,
+        *,
+        description: str | None = None,
+        active: bool | None = None,
+        leaked_secret_hash: bytes | None = None,
+    ) -> TokenRecord | None:
+        """`leaked_secret_hash`: the secret revoked as leaked (domain: revoked_as_leaked)."""
+        ...
 
     def delete_token(self, token_id: str) -> bool: ...
 
@@ -333,6 +340,7 @@ class OrgTokenStore(Protocol):
         resources: Mapping[str, frozenset[str]] | None = None,
         public_read: bool | None = None,
         description: str | None = None,
+        leaked_secret_hash: bytes | None = None,
     ) -> OrgTokenRecord | None: ...
 
     def delete_org_token(self, token_id: str) -> bool: ...

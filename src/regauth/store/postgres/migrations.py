@@ -452,6 +452,28 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE users ADD COLUMN session_epoch BIGINT NOT NULL DEFAULT 0",
     ),
     (
+        # As SQLite's: the secret revoked as leaked; both triggers list the new column.
+        "ALTER TABLE tokens ADD COLUMN leaked_secret_hash BYTEA",
+        "ALTER TABLE org_tokens ADD COLUMN leaked_secret_hash BYTEA",
+        "DROP TRIGGER regauth_changes ON tokens",
+        """CREATE TRIGGER regauth_changes
+        AFTER UPDATE OF id, uuid, owner_id, description, access, secret_hash, active,
+                created_at, expires_at, created_ip, created_user_agent, generated_by, seq,
+                repositories, allow_from,
+                previous_secret_hash, previous_secret_until, deactivated_unused_at,
+                leaked_secret_hash
+            OR DELETE ON tokens
+        FOR EACH ROW EXECUTE FUNCTION regauth_notify_row()""",
+        "DROP TRIGGER regauth_changes ON org_tokens",
+        """CREATE TRIGGER regauth_changes
+        AFTER INSERT
+            OR UPDATE OF id, uuid, org_id, label, description, secret_hash, public_read, active,
+                created_at, created_by, expires_at, allow_from, deactivated_unused_at,
+                previous_secret_hash, previous_secret_until, leaked_secret_hash
+            OR DELETE OR TRUNCATE ON org_tokens
+        FOR EACH STATEMENT EXECUTE FUNCTION regauth_notify_change()""",
+    ),
+    (
         # A link made or removed changes how the account's password is checked ([oidc]
         # enforce, LDAP), which password routes are cached with: it notifies, as SQLite's
         # announced write does. A sign-in's note of groups and last_seen_at notifies nobody.

@@ -12,7 +12,8 @@ from regauth.store.sql.base import SqlTables, list_column, networks_listed
 _COLUMNS = (
     "t.id, t.uuid, t.org_id, o.name, t.label, t.description, t.secret_hash, t.public_read, "
     "t.active, t.created_at, t.created_by, t.expires_at, t.last_used_at, t.last_used_ip, "
-    "t.last_used_user_agent, t.allow_from, t.previous_secret_hash, t.previous_secret_until"
+    "t.last_used_user_agent, t.allow_from, t.previous_secret_hash, t.previous_secret_until, "
+    "t.leaked_secret_hash"
 )
 _FROM = "FROM org_tokens t JOIN organizations o ON o.id = t.org_id"
 
@@ -84,8 +85,11 @@ class OrgTokensTable(SqlTables):
         resources: Mapping[str, frozenset[str]] | None = None,
         public_read: bool | None = None,
         description: str | None = None,
+        leaked_secret_hash: bytes | None = None,
     ) -> OrgTokenRecord | None:
         changes: dict[str, Any] = {}
+        if leaked_secret_hash is not None:
+            changes["leaked_secret_hash"] = leaked_secret_hash
         if label is not None:
             changes["label"] = label
         if description is not None:
@@ -139,6 +143,7 @@ class OrgTokensTable(SqlTables):
             allow_from=networks_listed(row[15]),
             previous_secret_hash=row[16],
             previous_secret_until=row[17],
+            leaked_secret_hash=row[18],
         )
 
 

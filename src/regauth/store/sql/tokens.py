@@ -27,7 +27,7 @@ _COLUMNS = (
     "t.id, t.uuid, t.owner_id, u.name, t.description, t.access, t.secret_hash, t.active, "
     "t.created_at, t.expires_at, t.created_ip, t.created_user_agent, "
     "t.last_used_at, t.last_used_ip, t.last_used_user_agent, t.generated_by, "
-    "t.repositories, t.allow_from"
+    "t.repositories, t.allow_from, t.leaked_secret_hash"
 )
 _FROM = "FROM tokens t JOIN users u ON u.id = t.owner_id"
 # Insertion order, for "the oldest first" among tokens created in the same second.
@@ -113,13 +113,20 @@ class TokensTable(SqlTables):
         return [_token(r) for r in rows]
 
     def update_token(
-        self, token_id: str, *, description: str | None = None, active: bool | None = None
+        self,
+        token_id: str,
+        *,
+        description: str | None = None,
+        active: bool | None = None,
+        leaked_secret_hash: bytes | None = None,
     ) -> TokenRecord | None:
         changes: dict[str, Any] = {}
         if description is not None:
             changes["description"] = description
         if active is not None:
             changes["active"] = active
+        if leaked_secret_hash is not None:
+            changes["leaked_secret_hash"] = leaked_secret_hash
         if changes:
             assignments = ", ".join(f"{column} = ?" for column in changes)
             with self._transaction(announce=False) as conn:
@@ -280,4 +287,5 @@ def _token(row: tuple[Any, ...]) -> TokenRecord:
         generated_by=row[15],
         repositories=listed(row[16]),
         allow_from=networks_listed(row[17]),
+        leaked_secret_hash=row[18],
     )

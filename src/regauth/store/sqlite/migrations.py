@@ -307,6 +307,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # off, the account disabled) moves, so the JWTs issued before stop at once.
         "ALTER TABLE users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0",
     ),
+    (
+        # The keyed hash of a token's secret revoked as leaked (POST /v2/credentials/revoke):
+        # while it is still the token's secret, the token cannot be activated; regenerating
+        # it gives a secret nobody has seen, and activation is allowed again.
+        "ALTER TABLE tokens ADD COLUMN leaked_secret_hash BLOB",
+        "ALTER TABLE org_tokens ADD COLUMN leaked_secret_hash BLOB",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
