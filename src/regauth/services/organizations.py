@@ -113,6 +113,7 @@ class OrganizationService:
 
     @transactional
     def set_member(self, org: Organization, user: User, role: OrgRole, actor: Actor) -> None:
+        self._store.lock_org(org.id)  # see _is_last_owner
         if role is OrgRole.MEMBER and self._is_last_owner(org, user):
             raise Conflict("an organization keeps at least one owner")
         self._store.set_member(org.id, user.id, role)
@@ -120,6 +121,7 @@ class OrganizationService:
 
     @transactional
     def remove_member(self, org: Organization, user: User, actor: Actor) -> None:
+        self._store.lock_org(org.id)  # see _is_last_owner
         if self._is_last_owner(org, user):
             raise Conflict("an organization keeps at least one owner")
         if not self._store.remove_member(org.id, user.id):
@@ -128,6 +130,9 @@ class OrganizationService:
         self._audit.record(actor, "org.member_remove", org.name, member=user.name)
 
     def _is_last_owner(self, org: Organization, user: User) -> bool:
+        # The caller holds the organization's row (lock_org) to the end of its transaction:
+        # two owners demoting or removing each other at once would each see the other still
+        # an owner, and leave none (PostgreSQL runs both; SQLite one after the other).
         owners = [m for m in self._store.list_members(org.id) if m.role is OrgRole.OWNER]
         return [m.user_id for m in owners] == [user.id]
 

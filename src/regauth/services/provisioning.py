@@ -259,6 +259,8 @@ class Provisioning:
         self._audit.record(actor, "group_mapping.remove", row.org, member=user.name)
 
     def _last_owner(self, org_id: int, user_id: int) -> bool:
+        # Held to the end of the transaction, as OrganizationService does before its check.
+        self._store.lock_org(org_id)
         owners = [m.user_id for m in self._store.list_members(org_id) if m.role is OrgRole.OWNER]
         return owners == [user_id]
 
