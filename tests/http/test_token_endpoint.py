@@ -48,6 +48,19 @@ async def get_token(
     return response.status, await response.json()
 
 
+async def test_a_public_read_token_pulls_its_owners_public_repositories_only(
+    client: Client, runtime: Runtime
+) -> None:
+    runtime.repositories.set_visibility("alice/pub", Visibility.PUBLIC, CLI_ACTOR)
+    pat = add_token(runtime, "alice", AccessLevel.PUBLIC_READ)
+    scope = "scope=repository:alice/pub:pull,push&scope=repository:alice/private:pull"
+    status, body = await get_token(client, f"service=registry&{scope}", basic("alice", pat))
+    assert status == 200
+    assert claims(runtime, body["token"])["access"] == [
+        {"type": "repository", "name": "alice/pub", "actions": ["pull"]}
+    ]
+
+
 async def test_pat_gets_a_token_in_the_documented_shape(
     client: Client, runtime: Runtime, clock: FakeClock
 ) -> None:

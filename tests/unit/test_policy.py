@@ -22,7 +22,7 @@ def repo(name: str, *actions: str) -> Scope:
     return Scope("repository", name, frozenset(actions))
 
 
-PUBLIC = frozenset({"bob/public"})
+PUBLIC = frozenset({"bob/public", "alice/pub"})
 
 # (principal, requested, expected granted actions; None = no access entry)
 MATRIX = [
@@ -36,6 +36,7 @@ MATRIX = [
     (pat(AccessLevel.WRITE), repo("alice/app", "delete"), None),
     (pat(AccessLevel.READ), repo("alice/app", "pull", "push"), ("pull",)),
     (pat(AccessLevel.PUBLIC_READ), repo("alice/app", "pull"), None),
+    (pat(AccessLevel.PUBLIC_READ), repo("alice/pub", "pull", "push"), ("pull",)),
     (pat(AccessLevel.PUBLIC_READ), repo("bob/public", "pull"), ("pull",)),
     # other namespaces: pull only when public
     (ALICE, repo("bob/private", "pull"), None),
@@ -105,6 +106,10 @@ def test_visibility_is_looked_up_only_beyond_the_own_namespace() -> None:
     scopes = [repo("alice/a", "pull"), repo("bob/b", "pull"), repo("bad//name", "pull")]
     assert repositories_needing_visibility(ALICE, scopes) == ["bob/b"]
     assert repositories_needing_visibility(ANONYMOUS, scopes) == ["alice/a", "bob/b"]
+    assert repositories_needing_visibility(pat(AccessLevel.READ), scopes) == ["bob/b"]
+    # A public-read token reaches public repositories only, its owner's too.
+    public_read = pat(AccessLevel.PUBLIC_READ)
+    assert repositories_needing_visibility(public_read, scopes) == ["alice/a", "bob/b"]
 
 
 _names = st.sampled_from(["alice/a", "alice/b", "bob/public", "bob/private", "carol/x"])

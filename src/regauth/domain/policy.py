@@ -69,8 +69,11 @@ def namespace_of(repository: str) -> str | None:
 
 
 def repositories_needing_visibility(principal: Principal, scopes: Iterable[Scope]) -> list[str]:
-    """Names whose public/private state can change the decision (so the caller looks them up)."""
-    own = _own_prefix(principal)
+    """Names whose public/private state can change the decision (so the caller looks them up).
+
+    A person's own repositories are theirs whatever their visibility: no lookup, except for a
+    public-read token, which reaches public repositories only, its owner's included."""
+    own = "" if principal.access is AccessLevel.PUBLIC_READ else _own_prefix(principal)
     return [
         s.name
         for s in scopes
