@@ -113,3 +113,17 @@ async def test_a_token_deactivated_by_its_owner_is_activated_as_before(
     assert (await call(client, "PATCH", url, auth, is_active=False))[0] == 200
     assert (await call(client, "PATCH", url, auth, is_active=True))[0] == 200
     assert await status_of(client, "/token", "alice", secret) == 200
+
+
+async def test_a_secret_reported_while_its_token_is_inactive_is_revoked_too(
+    client: Client, runtime: Runtime
+) -> None:
+    leaked = add_token(runtime, "alice")
+    uuid = runtime.tokens.get(parse_token(leaked).public_id).uuid
+    auth = await sign_in(client, "alice")
+    url = f"/v2/access-tokens/{uuid}"
+    assert (await call(client, "PATCH", url, auth, is_active=False))[0] == 200
+    await report(client, leaked)
+    status, body = await call(client, "PATCH", url, auth, is_active=True)
+    assert (status, body["detail"]) == (409, LEAKED)
+    assert await status_of(client, "/token", "alice", leaked) == 401

@@ -10,7 +10,7 @@ import pytest
 from regauth.domain.credentials import Credentials
 from regauth.domain.models import CLI_ACTOR, Actor, AuditQuery
 from regauth.domain.tokens import AccessToken, TokenKind, parse_token
-from regauth.errors import Unauthorized
+from regauth.errors import Conflict, Unauthorized
 from regauth.runtime import Runtime
 from regauth.services.revocation import MAX_CREDENTIALS
 from tests.support.builders import add_admin_key, add_org, add_token, add_user
@@ -102,11 +102,23 @@ def test_a_forged_admin_key_changes_nothing(runtime: Runtime) -> None:
     assert runtime.admin_keys.authenticate(key, None).revoked_at is None
 
 
-def test_an_inactive_token_is_not_counted_again(runtime: Runtime) -> None:
+def test_a_token_revoked_as_leaked_is_not_counted_again(runtime: Runtime) -> None:
     pat = add_token(runtime, "alice")
-    runtime.tokens.set_active(runtime.tokens.get(parse_token(pat).public_id), CLI_ACTOR, False)
+    assert runtime.revocation.revoke([pat], REPORTER) == 1
     assert runtime.revocation.revoke([pat], REPORTER) == 0
-    assert runtime.audit.list(AuditQuery(action="token.revoked_leaked")) == []
+    assert len(runtime.audit.list(AuditQuery(action="token.revoked_leaked"))) == 1
+
+
+def test_a_token_its_owner_deactivated_is_revoked_too(runtime: Runtime) -> None:
+    # Inactive when its secret is reported: the secret is recorded all the same, or the owner
+    # could activate the token with it again.
+    pat = add_token(runtime, "alice")
+    record = runtime.tokens.get(parse_token(pat).public_id)
+    runtime.tokens.set_active(record, CLI_ACTOR, False)
+    assert runtime.revocation.revoke([pat], REPORTER) == 1
+    assert len(runtime.audit.list(AuditQuery(action="token.revoked_leaked"))) == 1
+    with pytest.raises(Conflict, match="revoked as leaked"):
+        runtime.tokens.set_active(record, CLI_ACTOR, True)
 
 
 def test_a_report_is_counted_once_per_credential(runtime: Runtime) -> None:
@@ -144,4 +156,4 @@ async def test_a_leaked_organization_token_is_deactivated_and_audited(runtime: R
         "203.0.113.4",
         {"org": "acme"},
     )
-    assert runtime.revocation.revoke([leaked], REPORTER) == 0  # already inactive
+    assert runtime.revocation.revoke([leaked], REPORTER) == 0  # already revoked

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from regauth.domain.hygiene import CREDENTIAL_LEAKED_REVOKED, Credential
-from regauth.domain.models import Actor
+from regauth.domain.models import Actor, revoked_as_leaked
 from regauth.domain.tokens import TokenKind, parse_token, secret_matches
 from regauth.errors import MalformedToken, TooManyRequests
 from regauth.services.admin_keys import AdminKeyService
@@ -41,7 +41,8 @@ class RevocationService:
 
     @transactional
     def revoke(self, raw_credentials: list[str], reporter: Actor) -> int:
-        """Deactivate every valid credential among those reported; return how many (for logs only:
+        """Deactivate every valid credential among those reported, its secret recorded so that
+        it never works again (domain: revoked_as_leaked); return how many (for logs only:
         the caller must not tell the reporter, or the endpoint becomes a validity oracle).
 
         Anyone may call, and a call may check a thousand secrets: each counts against the
@@ -76,7 +77,7 @@ class RevocationService:
                 org_token = self._store.get_org_token(token.public_id)
                 if (
                     org_token is not None
-                    and org_token.active
+                    and not revoked_as_leaked(org_token)
                     and secret_matches(self._hmac_key, token.secret, org_token.secret_hash)
                 ):
                     self._store.update_org_token(
@@ -89,9 +90,11 @@ class RevocationService:
                     revoked += 1
                 continue
             record = self._store.get_token(token.public_id)
+            # An inactive token's secret is recorded too (its owner could activate it again);
+            # one already revoked as leaked is not counted again.
             if (
                 record is not None
-                and record.active
+                and not revoked_as_leaked(record)
                 and secret_matches(self._hmac_key, token.secret, record.secret_hash)
             ):
                 # Deactivated, and the secret remembered: activation is refused until the
