@@ -1,5 +1,6 @@
 """A secret revoked as leaked (POST /v2/credentials/revoke) never works again: its token is not
-activated until it is regenerated (without a grace period), personal or organization."""
+activated until it is regenerated (without a grace period), personal or organization; a
+regenerated token's old secret, reported in its grace period, stops at once."""
 
 from __future__ import annotations
 
@@ -127,3 +128,52 @@ async def test_a_secret_reported_while_its_token_is_inactive_is_revoked_too(
     status, body = await call(client, "PATCH", url, auth, is_active=True)
     assert (status, body["detail"]) == (409, LEAKED)
     assert await status_of(client, "/token", "alice", leaked) == 401
+
+
+async def test_a_regenerated_tokens_old_secret_reported_leaked_stops_at_once(
+    client: Client, runtime: Runtime
+) -> None:
+    # Within its grace period the old secret still works: reported, it stops now, and the
+    # token keeps working with the new one, which nobody has seen.
+    old = add_token(runtime, "alice")
+    uuid = runtime.tokens.get(parse_token(old).public_id).uuid
+    auth = await sign_in(client, "alice")
+    url = f"/v2/access-tokens/{uuid}"
+    status, body = await call(client, "POST", f"{url}/regenerate", auth, grace_period="1h")
+    assert status == 200
+    new = body["token"]
+    assert await status_of(client, "/token", "alice", old) == 200
+
+    await report(client, old)
+    assert await status_of(client, "/token", "alice", old) == 401
+    assert await status_of(client, "/token", "alice", new) == 200
+    events = (await (await client.get("/v2/account/audit", headers=auth)).json())["events"]
+    assert [e["details"] for e in events if e["action"] == "token.revoked_leaked"] == [
+        {"owner": "alice", "secret": "previous"}
+    ]
+
+
+async def test_a_regenerated_organization_tokens_old_secret_reported_leaked_stops_at_once(
+    client: Client, runtime: Runtime
+) -> None:
+    org = add_org(runtime, "acme", "alice")
+    created = runtime.org_tokens.create(
+        org,
+        CLI_ACTOR,
+        label="ci",
+        description="",
+        resources={"acme/app": frozenset({"pull"})},
+        public_read=False,
+        expires_at=None,
+    )
+    old = remember(str(created.token))
+    url = f"/v2/orgs/acme/access-tokens/{created.record.uuid}"
+    auth = await sign_in(client, "alice")
+    status, body = await call(client, "POST", f"{url}/regenerate", auth, grace_period="1h")
+    assert status == 200
+    new = body["token"]
+    assert await status_of(client, PULL, "acme", old) == 200
+
+    await report(client, old)
+    assert await status_of(client, PULL, "acme", old) == 401
+    assert await status_of(client, PULL, "acme", new) == 200

@@ -12,6 +12,7 @@ from regauth.services.admin_keys import AdminKeyService
 from regauth.services.audit import AuditLog
 from regauth.services.notifications import Notifier
 from regauth.services.rate_limit import RateLimit
+from regauth.services.rotation import Rotated
 from regauth.services.transactions import transactional
 from regauth.store.base import Store
 
@@ -75,10 +76,10 @@ class RevocationService:
                 continue
             if token.kind is TokenKind.ORGANIZATION:
                 org_token = self._store.get_org_token(token.public_id)
-                if (
-                    org_token is not None
-                    and not revoked_as_leaked(org_token)
-                    and secret_matches(self._hmac_key, token.secret, org_token.secret_hash)
+                if org_token is None:
+                    continue
+                if not revoked_as_leaked(org_token) and secret_matches(
+                    self._hmac_key, token.secret, org_token.secret_hash
                 ):
                     self._store.update_org_token(
                         org_token.id, active=False, leaked_secret_hash=org_token.secret_hash
@@ -88,14 +89,25 @@ class RevocationService:
                     )
                     self._notify(Credential.of_org_token(org_token))
                     revoked += 1
+                elif self._previous_matches(token.secret, org_token):
+                    self._store.end_previous_org_secret(org_token.id)
+                    self._audit.record(
+                        actor,
+                        "org_token.revoked_leaked",
+                        org_token.id,
+                        org=org_token.org,
+                        secret="previous",
+                    )
+                    self._notify(Credential.of_org_token(org_token), previous=True)
+                    revoked += 1
                 continue
             record = self._store.get_token(token.public_id)
+            if record is None:
+                continue
             # An inactive token's secret is recorded too (its owner could activate it again);
             # one already revoked as leaked is not counted again.
-            if (
-                record is not None
-                and not revoked_as_leaked(record)
-                and secret_matches(self._hmac_key, token.secret, record.secret_hash)
+            if not revoked_as_leaked(record) and secret_matches(
+                self._hmac_key, token.secret, record.secret_hash
             ):
                 # Deactivated, and the secret remembered: activation is refused until the
                 # token is regenerated (domain: revoked_as_leaked).
@@ -107,11 +119,36 @@ class RevocationService:
                 )
                 self._notify(Credential.of_token(record))
                 revoked += 1
+            elif self._previous_matches(token.secret, self._store.find_token_for_auth(record.id)):
+                self._store.end_previous_secret(record.id)
+                self._audit.record(
+                    actor,
+                    "token.revoked_leaked",
+                    record.id,
+                    owner=record.owner_name,
+                    secret="previous",
+                )
+                self._notify(Credential.of_token(record), previous=True)
+                revoked += 1
         return revoked
 
-    def _notify(self, credential: Credential) -> None:
+    def _previous_matches(self, secret: str, record: Rotated | None) -> bool:
+        """The old secret of a regenerated token, kept for its grace period: reported leaked,
+        it stops at once, and the token keeps working with its new secret (nobody has seen it)."""
+        return (
+            record is not None
+            and record.previous_secret_hash is not None
+            and secret_matches(self._hmac_key, secret, record.previous_secret_hash)
+        )
+
+    def _notify(self, credential: Credential, *, previous: bool = False) -> None:
         """The webhook hears of each revocation, in its transaction: the owner should know
-        that a secret of theirs was found somewhere, and that it no longer works."""
-        if self._notifier is not None:
+        that a secret of theirs was found somewhere, and that it no longer works (a token's
+        old secret: the token, with its new one, still does)."""
+        if self._notifier is None:
+            return
+        if previous:
+            self._notifier.notify(CREDENTIAL_LEAKED_REVOKED, credential, secret="previous")
+        else:
             inactive = dataclasses.replace(credential, active=False)
             self._notifier.notify(CREDENTIAL_LEAKED_REVOKED, inactive)

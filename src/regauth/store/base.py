@@ -527,6 +527,12 @@ class TokenSecretStore(Protocol):
         previous_until: int | None,
     ) -> bool: ...
 
+    def end_previous_secret(self, token_id: str) -> None:
+        """A regenerated token's old secret stops at once (its grace period ends now)."""
+        ...
+
+    def end_previous_org_secret(self, token_id: str) -> None: ...
+
 
 class AuditExportStore(Protocol):
     """The audit events not yet exported, held for one writer."""

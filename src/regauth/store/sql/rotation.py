@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from regauth.store.sql.base import SqlTables
 
+_END_PREVIOUS = (
+    "UPDATE {table} SET previous_secret_hash = NULL, previous_secret_until = NULL WHERE id = ?"
+)
 _REPLACE = (
     "UPDATE {table} SET secret_hash = ?, previous_secret_hash = ?, previous_secret_until = ? "
     "WHERE id = ? AND secret_hash = ?"
@@ -48,6 +51,17 @@ class RotationTable(SqlTables):
                 _replacement(token_id, expected_hash, secret_hash, previous_until),
             )
         return cur.rowcount > 0
+
+    def end_previous_secret(self, token_id: str) -> None:
+        """The old secret of a regenerated token stops at once: reported leaked in its grace
+        period. Every cache drops what it verified with it, and its sessions end."""
+        with self._transaction(announce=False) as conn:
+            conn.execute(_END_PREVIOUS.format(table="tokens"), (token_id,))
+            self._rows_changed("tokens", (token_id,))
+
+    def end_previous_org_secret(self, token_id: str) -> None:
+        with self._transaction() as conn:
+            conn.execute(_END_PREVIOUS.format(table="org_tokens"), (token_id,))
 
 
 def _replacement(
