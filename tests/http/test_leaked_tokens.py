@@ -12,7 +12,15 @@ from regauth.domain.models import CLI_ACTOR
 from regauth.domain.tokens import parse_token
 from regauth.errors import Conflict
 from regauth.runtime import Runtime
-from tests.support.builders import Client, add_org, add_token, add_user, basic, sign_in
+from tests.support.builders import (
+    Client,
+    add_admin_key,
+    add_org,
+    add_token,
+    add_user,
+    basic,
+    sign_in,
+)
 from tests.support.secrets import remember
 
 LEAKED = "the token's secret was revoked as leaked: regenerate it, then activate it"
@@ -177,3 +185,24 @@ async def test_a_regenerated_organization_tokens_old_secret_reported_leaked_stop
     await report(client, old)
     assert await status_of(client, PULL, "acme", old) == 401
     assert await status_of(client, PULL, "acme", new) == 200
+
+
+@pytest.mark.parametrize("admin", [False, True])
+async def test_a_refused_activation_leaves_the_rename_sent_with_it_undone(
+    client: Client, runtime: Runtime, admin: bool
+) -> None:
+    """One PATCH, one transaction: a rename and an activation that is refused change nothing."""
+    leaked = add_token(runtime, "alice", description="ci")
+    record = runtime.tokens.get(parse_token(leaked).public_id)
+    await report(client, leaked)
+    if admin:
+        url, auth = f"/admin/v1/tokens/{record.id}", add_admin_key(runtime)
+        body: dict[str, Any] = {"description": "renamed", "active": True}
+    else:
+        url, auth = f"/v2/access-tokens/{record.uuid}", await sign_in(client, "alice")
+        body = {"token_label": "renamed", "is_active": True}
+
+    status, answer = await call(client, "PATCH", url, auth, **body)
+
+    assert (status, answer["detail"]) == (409, LEAKED)
+    assert runtime.tokens.get(record.id).description == "ci"

@@ -322,6 +322,23 @@ class AccessTokenService:
         return self._present(updated)
 
     @transactional
+    def change(
+        self,
+        record: TokenRecord,
+        actor: Actor,
+        *,
+        description: str | None = None,
+        active: bool | None = None,
+    ) -> TokenRecord:
+        """A rename and/or (de)activation, as one PATCH asks them: both happen or neither (a
+        refused activation leaves the new name unsaved too)."""
+        if description is not None:
+            record = self.rename(record, actor, description)
+        if active is not None:
+            record = self.set_active(record, actor, active)
+        return record
+
+    @transactional
     def delete(self, record: TokenRecord, actor: Actor) -> None:
         if not self._store.delete_token(record.id):
             raise NotFoundInStore("no such access token")

@@ -61,10 +61,14 @@ async def patch_token(request: web.Request, body: Body[PatchTokenRequest]) -> To
     change = await body.read()
     if change.description is None and change.active is None:
         raise BadRequest("nothing to change: send description and/or active")
-    if change.description is not None:
-        record = await call(request, runtime.tokens.rename, record, actor, change.description)
-    if change.active is not None:
-        record = await call(request, runtime.tokens.set_active, record, actor, change.active)
+    record = await call(
+        request,
+        runtime.tokens.change,
+        record,
+        actor,
+        description=change.description,
+        active=change.active,
+    )
     return Token.of(record, runtime.clock())
 
 

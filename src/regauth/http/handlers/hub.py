@@ -154,10 +154,14 @@ async def patch_token(request: web.Request, body: Body[PatchAccessTokenRequest])
     change = await body.read()
     if change.token_label is None and change.is_active is None:
         raise BadRequest("nothing to change: send token_label and/or is_active")
-    if change.token_label is not None:
-        record = await call(request, runtime.tokens.rename, record, who.actor, change.token_label)
-    if change.is_active is not None:
-        record = await call(request, runtime.tokens.set_active, record, who.actor, change.is_active)
+    record = await call(
+        request,
+        runtime.tokens.change,
+        record,
+        who.actor,
+        description=change.token_label,
+        active=change.is_active,
+    )
     return AccessToken.of(record, runtime.clock())
 
 
