@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from regauth.domain.hygiene import CREDENTIAL_LEAKED_REVOKED, Credential
-from regauth.domain.models import Actor, revoked_as_leaked
+from regauth.domain.models import Actor, OrgTokenRecord, TokenRecord, revoked_as_leaked
 from regauth.domain.tokens import TokenKind, parse_token, secret_matches
 from regauth.errors import MalformedToken, TooManyRequests
 from regauth.services.admin_keys import AdminKeyService
@@ -19,6 +22,18 @@ from regauth.store.base import Store
 MAX_CREDENTIALS = 1000
 REVOCATION_ACTOR = Actor(name="revocation-api", kind="revocation")
 TOO_MANY = "too many revocation requests"
+
+
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    """What differs between revoking a personal and an organization token."""
+
+    action: str  # the audit event
+    details: dict[str, str]
+    credential: Credential  # what the webhook is told about
+    update: Callable[..., object]  # the store's update of the token (active, leaked hash)
+    end_previous: Callable[[str], None]  # the store's end of an old secret's grace period
+    secrets: Callable[[], Rotated | None]  # the token's secrets, its old one included
 
 
 class RevocationService:
@@ -76,70 +91,70 @@ class RevocationService:
                 continue
             if token.kind is TokenKind.ORGANIZATION:
                 org_token = self._store.get_org_token(token.public_id)
-                if org_token is None:
-                    continue
-                if not revoked_as_leaked(org_token) and secret_matches(
-                    self._hmac_key, token.secret, org_token.secret_hash
-                ):
-                    self._store.update_org_token(
-                        org_token.id, active=False, leaked_secret_hash=org_token.secret_hash
-                    )
-                    self._audit.record(
-                        actor, "org_token.revoked_leaked", org_token.id, org=org_token.org
-                    )
-                    self._notify(Credential.of_org_token(org_token))
-                    revoked += 1
-                elif self._previous_matches(token.secret, org_token):
-                    self._store.end_previous_org_secret(org_token.id)
-                    self._audit.record(
+                if org_token is not None:
+                    revoked += self._revoke_token(
+                        token.secret,
+                        org_token,
+                        _Kind(
+                            "org_token.revoked_leaked",
+                            {"org": org_token.org},
+                            Credential.of_org_token(org_token),
+                            self._store.update_org_token,
+                            self._store.end_previous_org_secret,
+                            functools.partial(_as_read, org_token),
+                        ),
                         actor,
-                        "org_token.revoked_leaked",
-                        org_token.id,
-                        org=org_token.org,
-                        secret="previous",
                     )
-                    self._notify(Credential.of_org_token(org_token), previous=True)
-                    revoked += 1
                 continue
             record = self._store.get_token(token.public_id)
-            if record is None:
-                continue
-            # An inactive token's secret is recorded too (its owner could activate it again);
-            # one already revoked as leaked is not counted again.
-            if not revoked_as_leaked(record) and secret_matches(
-                self._hmac_key, token.secret, record.secret_hash
-            ):
-                # Deactivated, and the secret remembered: activation is refused until the
-                # token is regenerated (domain: revoked_as_leaked).
-                self._store.update_token(
-                    record.id, active=False, leaked_secret_hash=record.secret_hash
-                )
-                self._audit.record(
-                    actor, "token.revoked_leaked", record.id, owner=record.owner_name
-                )
-                self._notify(Credential.of_token(record))
-                revoked += 1
-            elif self._previous_matches(token.secret, self._store.find_token_for_auth(record.id)):
-                self._store.end_previous_secret(record.id)
-                self._audit.record(
+            if record is not None:
+                revoked += self._revoke_token(
+                    token.secret,
+                    record,
+                    _Kind(
+                        "token.revoked_leaked",
+                        {"owner": record.owner_name},
+                        Credential.of_token(record),
+                        self._store.update_token,
+                        self._store.end_previous_secret,
+                        # A regenerated one's old secret is in the record /token reads.
+                        functools.partial(self._store.find_token_for_auth, record.id),
+                    ),
                     actor,
-                    "token.revoked_leaked",
-                    record.id,
-                    owner=record.owner_name,
-                    secret="previous",
                 )
-                self._notify(Credential.of_token(record), previous=True)
-                revoked += 1
         return revoked
 
-    def _previous_matches(self, secret: str, record: Rotated | None) -> bool:
-        """The old secret of a regenerated token, kept for its grace period: reported leaked,
-        it stops at once, and the token keeps working with its new secret (nobody has seen it)."""
-        return (
-            record is not None
-            and record.previous_secret_hash is not None
-            and secret_matches(self._hmac_key, secret, record.previous_secret_hash)
-        )
+    def _revoke_token(
+        self,
+        secret: str,
+        record: TokenRecord | OrgTokenRecord,
+        kind: _Kind,
+        actor: Actor,
+    ) -> int:
+        """A personal, session or organization token whose secret was reported: 1 if that
+        revoked something. Its current secret: the token is deactivated and the secret
+        recorded, so that it is not activated again until regenerated (an inactive token's
+        too: its owner could activate it; one revoked already is not counted again). A
+        regenerated token's old secret, within its grace period: that secret stops at once, and
+        the token keeps working with its new one, which nobody has seen."""
+        if not revoked_as_leaked(record) and secret_matches(
+            self._hmac_key, secret, record.secret_hash
+        ):
+            kind.update(record.id, active=False, leaked_secret_hash=record.secret_hash)
+            self._audit.record(actor, kind.action, record.id, **kind.details)
+            self._notify(kind.credential)
+            return 1
+        rotated = kind.secrets()  # read only when the current secret did not match
+        if (
+            rotated is not None
+            and rotated.previous_secret_hash is not None
+            and secret_matches(self._hmac_key, secret, rotated.previous_secret_hash)
+        ):
+            kind.end_previous(record.id)
+            self._audit.record(actor, kind.action, record.id, **kind.details, secret="previous")
+            self._notify(kind.credential, previous=True)
+            return 1
+        return 0
 
     def _notify(self, credential: Credential, *, previous: bool = False) -> None:
         """The webhook hears of each revocation, in its transaction: the owner should know
@@ -152,3 +167,8 @@ class RevocationService:
         else:
             inactive = dataclasses.replace(credential, active=False)
             self._notifier.notify(CREDENTIAL_LEAKED_REVOKED, inactive)
+
+
+def _as_read(record: OrgTokenRecord) -> Rotated:
+    """An organization token's record holds its old secret already: nothing more to read."""
+    return record
