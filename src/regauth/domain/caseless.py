@@ -13,7 +13,3 @@ from __future__ import annotations
 def key(name: str) -> str:
     """What `name` compares as: lowered when it is all ASCII, else itself."""
     return name.lower() if name.isascii() else name
-
-
-def same(a: str, b: str) -> bool:
-    return key(a) == key(b)
